@@ -1,0 +1,1 @@
+//! The `#[waitgraph::instrument]` attribute (filled in by the attribute work).

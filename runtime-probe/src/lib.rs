@@ -1,0 +1,4 @@
+//! waitgraph
+pub mod graph;
+pub mod model;
+pub mod report;

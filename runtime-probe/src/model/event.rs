@@ -1,0 +1,119 @@
+use super::{LockMode, ResourceKey, Site, ThreadKey, WaitKind};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+
+/// One thing a thread did that matters for waits: the unit of a recorded trace.
+///
+/// | event | who emits it | meaning for the model |
+/// |---|---|---|
+/// | `LockRequested` | a thread about to acquire | it may block until the holders release |
+/// | `LockAcquired` / `LockReleased` | the holder | it now owes (no longer owes) a release |
+/// | `WaitBegin` / `WaitEnd` | the waiter | blocked on an event, ended woken or timed out |
+/// | `Notify` | a condvar notifier | the notifier provides the condvar's event |
+/// | `BarrierArrive` | a party | one arrival of the barrier's count |
+/// | `Send` | a channel sender | provides a receive |
+/// | `JobQueued` / `JobStarted` / `JobFinished` | submitter / worker / worker | the worker owes the job's completion while it runs |
+/// | `ThreadStart` / `ThreadExit` | the thread itself | join waits end at exit |
+/// | `Enter` / `Exit` | instrumented functions | context for reports |
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Monotonic order within one recording.
+    pub seq: u64,
+    pub thread: ThreadKey,
+    #[serde(flatten)]
+    pub kind: EventKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<Site>,
+}
+
+/// How a wait ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WaitEnd {
+    Woken,
+    TimedOut,
+    Cancelled,
+}
+
+/// The kinds of [`Event`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum EventKind {
+    LockRequested {
+        resource: ResourceKey,
+        mode: LockMode,
+    },
+    LockAcquired {
+        resource: ResourceKey,
+        mode: LockMode,
+    },
+    LockReleased {
+        resource: ResourceKey,
+        mode: LockMode,
+    },
+    WaitBegin {
+        resource: ResourceKey,
+        wait: WaitKind,
+        timed: bool,
+    },
+    WaitEnd {
+        resource: ResourceKey,
+        end: WaitEnd,
+    },
+    Notify {
+        resource: ResourceKey,
+        all: bool,
+    },
+    BarrierArrive {
+        resource: ResourceKey,
+    },
+    Send {
+        resource: ResourceKey,
+    },
+    JobQueued {
+        job: ResourceKey,
+        executor: ResourceKey,
+    },
+    JobStarted {
+        job: ResourceKey,
+        executor: ResourceKey,
+    },
+    JobFinished {
+        job: ResourceKey,
+        executor: ResourceKey,
+    },
+    ThreadStart {
+        name: Option<Cow<'static, str>>,
+    },
+    ThreadExit,
+    Enter {
+        function: Cow<'static, str>,
+    },
+    Exit {
+        function: Cow<'static, str>,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip_through_json_with_a_flat_tag() {
+        let event = Event {
+            seq: 7,
+            thread: ThreadKey(2),
+            kind: EventKind::LockAcquired {
+                resource: ResourceKey(9),
+                mode: LockMode::Shared,
+            },
+            site: None,
+        };
+        let text = serde_json::to_string(&event).unwrap();
+        assert_eq!(
+            text,
+            r#"{"seq":7,"thread":2,"event":"lock-acquired","resource":9,"mode":"shared"}"#
+        );
+        assert_eq!(serde_json::from_str::<Event>(&text).unwrap(), event);
+    }
+}
