@@ -120,6 +120,8 @@ impl LockMode {
 pub enum WaitKind {
     /// Acquiring a lock.
     Lock(LockMode),
+    /// A shared acquire that does not yield to waiting writers (`read_recursive`).
+    ReadRecursive,
     /// Waiting on a condition variable for a notification.
     Condvar,
     /// Waiting at a barrier for the other parties.
@@ -147,6 +149,7 @@ impl WaitKind {
             WaitKind::Lock(LockMode::Exclusive) => "lock",
             WaitKind::Lock(LockMode::Shared) => "read",
             WaitKind::Lock(LockMode::Upgradable) => "upgradable-read",
+            WaitKind::ReadRecursive => "read-recursive",
             WaitKind::Condvar => "condvar-wait",
             WaitKind::Barrier => "barrier-wait",
             WaitKind::Join => "join",

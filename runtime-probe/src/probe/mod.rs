@@ -1,0 +1,9 @@
+//! The live side: the registry every hook records into, and the watchdog that reads it.
+
+pub(crate) mod dump;
+pub(crate) mod providers;
+pub(crate) mod registry;
+pub(crate) mod slot;
+pub(crate) mod snapshot;
+pub(crate) mod switch;
+pub(crate) mod watchdog;

@@ -1,0 +1,222 @@
+//! Who can end a wait: the rules that turn what one scan saw into clauses of the
+//! wait-for graph. Only what is known becomes an edge; anything uncertain makes the
+//! wait one that may be satisfied (`Unknown`), which can stall but never deadlock.
+//!
+//! | wait | providers | rule |
+//! |---|---|---|
+//! | `lock` (exclusive) | every holder, the waiter too (a double lock) | AND |
+//! | `upgradable-read` | exclusive and upgradable holders | AND |
+//! | `read` (fair) | the exclusive holder and the writers that started waiting before this reader | AND |
+//! | `read-recursive` | the exclusive holder | AND |
+//! | condvar | threads that have notified it, or were declared to | OR |
+//! | barrier (enrolled parties) | parties that have not arrived in this generation | AND, only if every missing party is known |
+//! | barrier fed by an executor | the executor's workers that have not arrived | k-of-n, k = arrivals missing |
+//! | join | the joined thread | AND |
+//! | job | queued: the executor's workers (OR); running: its worker (AND) | |
+//! | recv / send on a full channel | the threads last seen using each live sender / receiver | OR, only if every live handle's thread is known |
+//! | named event | declared producers | OR |
+//! | idle worker, any timed wait | none: the thread counts as running | |
+
+use super::registry::{self, ResourceEntry};
+use super::slot::{HeldEntry, ThreadSlot, WaitRecord};
+use crate::model::{LockMode, ResourceKey, ThreadKey, WaitKind};
+use crate::sync::hooks::Shared;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// One thread as a scan saw it.
+pub struct ThreadView {
+    pub slot: Arc<ThreadSlot>,
+    pub wait: Option<WaitRecord>,
+    pub held: Vec<HeldEntry>,
+}
+
+impl ThreadView {
+    pub fn key(&self) -> ThreadKey {
+        self.slot.key
+    }
+}
+
+/// What a wait needs, in thread keys.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Provision {
+    /// The thread can make progress (running, idle, or in a timed wait).
+    Free,
+    /// Someone not known to the probe may end the wait.
+    Unknown,
+    /// Every clause `(need, providers)` must be met.
+    Needs(Vec<(usize, Vec<ThreadKey>)>),
+}
+
+impl Provision {
+    fn all(providers: Vec<ThreadKey>) -> Provision {
+        if providers.is_empty() {
+            Provision::Unknown
+        } else {
+            Provision::Needs(vec![(providers.len(), providers)])
+        }
+    }
+
+    fn any(providers: Vec<ThreadKey>) -> Provision {
+        if providers.is_empty() {
+            Provision::Unknown
+        } else {
+            Provision::Needs(vec![(1, providers)])
+        }
+    }
+}
+
+/// Everything one scan saw, indexed for the rules above.
+pub struct World {
+    pub threads: Vec<ThreadView>,
+    index: HashMap<ThreadKey, usize>,
+    holders: HashMap<ResourceKey, Vec<(ThreadKey, LockMode)>>,
+    entries: HashMap<ResourceKey, Option<Arc<ResourceEntry>>>,
+}
+
+impl World {
+    /// Reads every live thread's slot, one at a time (never two locks at once).
+    pub fn observe() -> World {
+        let threads: Vec<ThreadView> = registry::threads()
+            .into_iter()
+            .map(|slot| ThreadView {
+                wait: slot.wait(),
+                held: slot.held(),
+                slot,
+            })
+            .collect();
+        World::from_views(threads)
+    }
+
+    pub fn from_views(threads: Vec<ThreadView>) -> World {
+        let index = threads
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.key(), i))
+            .collect();
+        let mut holders: HashMap<ResourceKey, Vec<(ThreadKey, LockMode)>> = HashMap::new();
+        let mut wanted = Vec::new();
+        for thread in &threads {
+            for held in &thread.held {
+                holders
+                    .entry(held.resource)
+                    .or_default()
+                    .push((thread.key(), held.mode));
+                wanted.push(held.resource);
+            }
+            if let Some(wait) = &thread.wait {
+                wanted.push(wait.resource);
+            }
+        }
+        let entries = wanted
+            .into_iter()
+            .map(|key| (key, registry::resource(key)))
+            .collect();
+        World {
+            threads,
+            index,
+            holders,
+            entries,
+        }
+    }
+
+    pub fn index_of(&self, thread: ThreadKey) -> Option<usize> {
+        self.index.get(&thread).copied()
+    }
+
+    pub fn entry(&self, resource: ResourceKey) -> Option<&Arc<ResourceEntry>> {
+        self.entries.get(&resource).and_then(Option::as_ref)
+    }
+
+    fn is_live(&self, thread: ThreadKey) -> bool {
+        self.index.contains_key(&thread)
+    }
+
+    fn holders(&self, resource: ResourceKey, modes: &[LockMode]) -> Vec<ThreadKey> {
+        let mut found: Vec<ThreadKey> = self
+            .holders
+            .get(&resource)
+            .into_iter()
+            .flatten()
+            .filter(|(_, mode)| modes.contains(mode))
+            .map(|(thread, _)| *thread)
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+
+    /// Writers that started waiting for `resource` before `before` began its wait.
+    fn earlier_writers(
+        &self,
+        resource: ResourceKey,
+        before: &WaitRecord,
+        waiter: ThreadKey,
+    ) -> Vec<ThreadKey> {
+        self.threads
+            .iter()
+            .filter(|t| t.key() != waiter)
+            .filter(|t| {
+                t.wait.is_some_and(|w| {
+                    w.resource == resource
+                        && w.kind == WaitKind::Lock(LockMode::Exclusive)
+                        && w.since < before.since
+                })
+            })
+            .map(ThreadView::key)
+            .collect()
+    }
+
+    /// What `thread`'s current wait needs.
+    pub fn provision(&self, thread: &ThreadView) -> Provision {
+        let Some(wait) = &thread.wait else {
+            return Provision::Free;
+        };
+        if wait.timed || wait.kind == WaitKind::Idle {
+            return Provision::Free;
+        }
+        const ANY_MODE: &[LockMode] =
+            &[LockMode::Exclusive, LockMode::Shared, LockMode::Upgradable];
+        match wait.kind {
+            WaitKind::Lock(LockMode::Exclusive) => {
+                Provision::all(self.holders(wait.resource, ANY_MODE))
+            }
+            WaitKind::Lock(LockMode::Upgradable) => Provision::all(
+                self.holders(wait.resource, &[LockMode::Exclusive, LockMode::Upgradable]),
+            ),
+            WaitKind::Lock(LockMode::Shared) => {
+                let mut providers = self.holders(wait.resource, &[LockMode::Exclusive]);
+                providers.extend(self.earlier_writers(wait.resource, wait, thread.key()));
+                providers.sort_unstable();
+                providers.dedup();
+                Provision::all(providers)
+            }
+            WaitKind::ReadRecursive => {
+                Provision::all(self.holders(wait.resource, &[LockMode::Exclusive]))
+            }
+            _ => match self.entry(wait.resource) {
+                Some(entry) => self.provision_by_state(thread.key(), &entry.shared),
+                None => Provision::Unknown,
+            },
+        }
+    }
+
+    fn provision_by_state(&self, waiter: ThreadKey, shared: &Shared) -> Provision {
+        match shared {
+            Shared::Lock => Provision::Unknown,
+            Shared::Condvar(condvar) => {
+                let notifiers = condvar.notifiers.lock();
+                if notifiers.overflowed {
+                    return Provision::Unknown;
+                }
+                let live = notifiers
+                    .threads
+                    .iter()
+                    .copied()
+                    .filter(|&t| t != waiter && self.is_live(t))
+                    .collect();
+                Provision::any(live)
+            }
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! The live registry: every thread's slot and every resource that has been used, with
+//! the state the watchdog needs to know who can end a wait on it.
+//!
+//! No lock here is taken on a lock's acquire or release, except once per resource on
+//! its first use (to register it) and once when it is dropped (to forget it), so memory
+//! stays bounded by what is alive.
+
+use super::slot::ThreadSlot;
+use crate::model::{Class, ResourceInfo, ResourceKey, ResourceKind, Site, ThreadKey};
+use crate::sync::hooks::Shared;
+use parking_lot::{Mutex, MutexGuard};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::panic::Location;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::*};
+use std::sync::Arc;
+
+/// A registered resource: what reports say about it, and the state that decides who
+/// provides its events.
+pub struct ResourceEntry {
+    pub info: ResourceInfo,
+    pub shared: Shared,
+}
+
+const SHARDS: usize = 16;
+
+static NEXT_THREAD: AtomicU64 = AtomicU64::new(1);
+static NEXT_RESOURCE: AtomicU64 = AtomicU64::new(1);
+static THREADS: Mutex<Vec<Arc<ThreadSlot>>> = Mutex::new(Vec::new());
+static RESOURCES: [Mutex<BTreeMap<u64, Arc<ResourceEntry>>>; SHARDS] =
+    [const { Mutex::new(BTreeMap::new()) }; SHARDS];
+static PROBE_ERRORS: AtomicUsize = AtomicUsize::new(0);
+
+fn shard(key: u64) -> &'static Mutex<BTreeMap<u64, Arc<ResourceEntry>>> {
+    &RESOURCES[(key as usize) % SHARDS]
+}
+
+pub fn register_thread(name: Option<String>) -> Arc<ThreadSlot> {
+    let key = ThreadKey(NEXT_THREAD.fetch_add(1, Relaxed));
+    let slot = Arc::new(ThreadSlot::new(key, name));
+    THREADS.lock().push(slot.clone());
+    slot
+}
+
+pub fn retire_thread(slot: &Arc<ThreadSlot>) {
+    slot.alive.store(false, Release);
+    THREADS.lock().retain(|s| !Arc::ptr_eq(s, slot));
+}
+
+/// The live threads, ordered by key (registration order).
+pub fn threads() -> Vec<Arc<ThreadSlot>> {
+    let mut threads = THREADS.lock().clone();
+    threads.sort_by_key(|slot| slot.key);
+    threads
+}
+
+pub fn resource(key: ResourceKey) -> Option<Arc<ResourceEntry>> {
+    shard(key.0).lock().get(&key.0).cloned()
+}
+
+pub fn resource_count() -> usize {
+    RESOURCES.iter().map(|shard| shard.lock().len()).sum()
+}
+
+/// Counts a failure of the probe itself (reported, never a panic in the host).
+pub fn probe_error() {
+    PROBE_ERRORS.fetch_add(1, Relaxed);
+}
+
+pub fn probe_errors() -> usize {
+    PROBE_ERRORS.load(Relaxed)
+}
+
+/// Identity and class of one primitive instance, embedded in the primitive. The key is
+/// handed out on first use, so constructors stay `const` and resources never used cost
+/// no registry entry.
+pub struct ResourceMeta {
+    key: AtomicU64,
+    site: &'static Location<'static>,
+    name: Option<Cow<'static, str>>,
+}
+
+impl ResourceMeta {
+    pub const fn new(
+        site: &'static Location<'static>,
+        name: Option<Cow<'static, str>>,
+    ) -> ResourceMeta {
+        ResourceMeta {
+            key: AtomicU64::new(0),
+            site,
+            name,
+        }
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The key, registering the resource on first use.
+    #[inline]
+    pub fn key(&self, kind: ResourceKind, shared: impl FnOnce() -> Shared) -> ResourceKey {
+        let key = self.key.load(Acquire);
+        if key != 0 {
+            return ResourceKey(key);
+        }
+        self.register(kind, shared())
+    }
+
+    /// The key if the resource has been used.
+    pub fn existing_key(&self) -> Option<ResourceKey> {
+        let key = self.key.load(Acquire);
+        (key != 0).then_some(ResourceKey(key))
+    }
+
+    #[cold]
+    fn register(&self, kind: ResourceKind, shared: Shared) -> ResourceKey {
+        let key = NEXT_RESOURCE.fetch_add(1, Relaxed);
+        let created = Site::from_location(self.site);
+        let class = match &self.name {
+            Some(name) => Class::Named(name.clone()),
+            None => Class::Site(created.clone()),
+        };
+        let info = ResourceInfo {
+            key: ResourceKey(key),
+            kind,
+            class,
+            created,
+        };
+        shard(key)
+            .lock()
+            .insert(key, Arc::new(ResourceEntry { info, shared }));
+        match self.key.compare_exchange(0, key, AcqRel, Acquire) {
+            Ok(_) => ResourceKey(key),
+            Err(winner) => {
+                shard(key).lock().remove(&key);
+                ResourceKey(winner)
+            }
+        }
+    }
+}
+
+impl Drop for ResourceMeta {
+    fn drop(&mut self) {
+        let key = *self.key.get_mut();
+        if key != 0 {
+            shard(key).lock().remove(&key);
+        }
+    }
+}
+
+/// Holds every registry lock, as a scan in progress would, for tests that check the
+/// hot path never waits on the probe.
+#[doc(hidden)]
+pub struct RegistryHold {
+    _threads: MutexGuard<'static, Vec<Arc<ThreadSlot>>>,
+    _resources: Vec<MutexGuard<'static, BTreeMap<u64, Arc<ResourceEntry>>>>,
+}
+
+#[doc(hidden)]
+pub fn hold_for_test() -> RegistryHold {
+    RegistryHold {
+        _threads: THREADS.lock(),
+        _resources: RESOURCES.iter().map(|s| s.lock()).collect(),
+    }
+}

@@ -1,0 +1,348 @@
+//! Each thread's slot: what it holds, what it waits for, where it is. The owning thread
+//! is the only writer of the held table and the context stack (plain relaxed stores);
+//! the watchdog reads them from outside and may see a torn view, which is why a deadlock
+//! is confirmed only by two scans that agree (see [`super::watchdog`]).
+//!
+//! | field | written by | read by | synchronisation |
+//! |---|---|---|---|
+//! | `held`, `held_len` | owner, on acquire / release | watchdog | relaxed stores, `Release` on the length |
+//! | `contexts`, `context_len` | owner, on function enter / exit | watchdog | as above |
+//! | `wait` | owner, before it blocks and after | watchdog | a per-slot mutex, held for a copy only |
+//! | `wait_epoch` | owner, once per wait | watchdog | relaxed: equality across scans is all it means |
+//! | `backtrace_wanted` / `backtrace` | watchdog asks, owner answers | watchdog | atomic flag, mutex |
+
+use crate::model::{LockMode, ResourceKey, ThreadKey, WaitKind};
+use parking_lot::Mutex;
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::panic::Location;
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering::*};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// How many locks one thread can hold at once and still be fully seen. Beyond it the
+/// extra holds are counted as a probe error and left out (a missed edge, never a false one).
+pub const HELD_CAPACITY: usize = 32;
+/// How deep the function-context stack is kept.
+pub const CONTEXT_CAPACITY: usize = 32;
+
+const MODE_SHIFT: u32 = 62;
+
+/// A function context: where a thread is, for reports (filled by the attribute and the
+/// `tracing` layer).
+#[derive(Debug)]
+pub struct Context {
+    pub name: Cow<'static, str>,
+    pub file: &'static str,
+    pub line: u32,
+}
+
+/// What a blocked thread published before it blocked.
+#[derive(Clone, Copy, Debug)]
+pub struct WaitRecord {
+    pub resource: ResourceKey,
+    pub kind: WaitKind,
+    pub site: &'static Location<'static>,
+    pub since: Instant,
+    /// The wait ends by itself (a timeout): it can stall, never deadlock.
+    pub timed: bool,
+    pub epoch: u64,
+}
+
+/// One lock held, as the owner wrote it.
+#[derive(Clone, Copy, Debug)]
+pub struct HeldEntry {
+    pub resource: ResourceKey,
+    pub mode: LockMode,
+    pub site: Option<&'static Location<'static>>,
+}
+
+pub struct ThreadSlot {
+    pub key: ThreadKey,
+    pub name: Option<String>,
+    pub alive: AtomicBool,
+    held: [AtomicU64; HELD_CAPACITY],
+    held_sites: [AtomicPtr<Location<'static>>; HELD_CAPACITY],
+    held_len: AtomicUsize,
+    held_overflow: AtomicUsize,
+    contexts: [AtomicPtr<Context>; CONTEXT_CAPACITY],
+    context_len: AtomicUsize,
+    wait: Mutex<Option<WaitRecord>>,
+    wait_epoch: AtomicU64,
+    backtrace_wanted: AtomicBool,
+    backtrace: Mutex<Option<Arc<str>>>,
+}
+
+fn pack(resource: ResourceKey, mode: LockMode) -> u64 {
+    let mode = match mode {
+        LockMode::Exclusive => 0,
+        LockMode::Shared => 1,
+        LockMode::Upgradable => 2,
+    };
+    resource.0 | (mode << MODE_SHIFT)
+}
+
+fn unpack(word: u64) -> (ResourceKey, LockMode) {
+    let mode = match word >> MODE_SHIFT {
+        0 => LockMode::Exclusive,
+        1 => LockMode::Shared,
+        _ => LockMode::Upgradable,
+    };
+    (ResourceKey(word & ((1 << MODE_SHIFT) - 1)), mode)
+}
+
+impl ThreadSlot {
+    pub fn new(key: ThreadKey, name: Option<String>) -> ThreadSlot {
+        ThreadSlot {
+            key,
+            name,
+            alive: AtomicBool::new(true),
+            held: std::array::from_fn(|_| AtomicU64::new(0)),
+            held_sites: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+            held_len: AtomicUsize::new(0),
+            held_overflow: AtomicUsize::new(0),
+            contexts: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+            context_len: AtomicUsize::new(0),
+            wait: Mutex::new(None),
+            wait_epoch: AtomicU64::new(0),
+            backtrace_wanted: AtomicBool::new(false),
+            backtrace: Mutex::new(None),
+        }
+    }
+
+    /// The name reports use.
+    pub fn display_name(&self) -> String {
+        match &self.name {
+            Some(name) => name.clone(),
+            None => format!("thread #{}", self.key.0),
+        }
+    }
+
+    // ---- owner side -------------------------------------------------------------
+
+    /// Records a hold. Returns false (and counts it) when the table is full.
+    #[inline]
+    pub fn push_held(
+        &self,
+        resource: ResourceKey,
+        mode: LockMode,
+        site: &'static Location<'static>,
+    ) -> bool {
+        let len = self.held_len.load(Relaxed);
+        if len == HELD_CAPACITY {
+            self.held_overflow.fetch_add(1, Relaxed);
+            return false;
+        }
+        self.held[len].store(pack(resource, mode), Relaxed);
+        self.held_sites[len].store(site as *const _ as *mut _, Relaxed);
+        self.held_len.store(len + 1, Release);
+        true
+    }
+
+    /// Forgets the most recent hold of `resource` in `mode`.
+    #[inline]
+    pub fn pop_held(&self, resource: ResourceKey, mode: LockMode) {
+        let word = pack(resource, mode);
+        let len = self.held_len.load(Relaxed);
+        let mut index = len;
+        while index > 0 {
+            index -= 1;
+            if self.held[index].load(Relaxed) == word {
+                let last = len - 1;
+                if index != last {
+                    // Keep the order of the others: shift down (rare: out-of-order release).
+                    for i in index..last {
+                        self.held[i].store(self.held[i + 1].load(Relaxed), Relaxed);
+                        self.held_sites[i].store(self.held_sites[i + 1].load(Relaxed), Relaxed);
+                    }
+                }
+                self.held_len.store(last, Release);
+                return;
+            }
+        }
+    }
+
+    /// Publishes a wait, before the thread blocks.
+    pub fn begin_wait(
+        &self,
+        resource: ResourceKey,
+        kind: WaitKind,
+        site: &'static Location<'static>,
+        timed: bool,
+    ) {
+        let epoch = self.wait_epoch.fetch_add(1, Relaxed) + 1;
+        *self.wait.lock() = Some(WaitRecord {
+            resource,
+            kind,
+            site,
+            since: Instant::now(),
+            timed,
+            epoch,
+        });
+    }
+
+    pub fn end_wait(&self) {
+        *self.wait.lock() = None;
+    }
+
+    /// Called by a blocked thread between two slices of its wait: answers the watchdog's
+    /// request for a backtrace, captured here since only a thread can walk its own stack.
+    #[inline]
+    pub fn serve_requests(&self) {
+        if self.backtrace_wanted.load(Relaxed) {
+            self.backtrace_wanted.store(false, Relaxed);
+            let captured = std::backtrace::Backtrace::force_capture().to_string();
+            *self.backtrace.lock() = Some(captured.into());
+        }
+    }
+
+    pub fn push_context(&self, context: &'static Context) {
+        let len = self.context_len.load(Relaxed);
+        if len < CONTEXT_CAPACITY {
+            self.contexts[len].store(context as *const _ as *mut _, Relaxed);
+        }
+        self.context_len.store(len + 1, Release);
+    }
+
+    pub fn pop_context(&self) {
+        let len = self.context_len.load(Relaxed);
+        self.context_len.store(len.saturating_sub(1), Release);
+    }
+
+    // ---- watchdog side ----------------------------------------------------------
+
+    pub fn held(&self) -> Vec<HeldEntry> {
+        let len = self.held_len.load(Acquire).min(HELD_CAPACITY);
+        (0..len)
+            .map(|i| {
+                let (resource, mode) = unpack(self.held[i].load(Relaxed));
+                let site = self.held_sites[i].load(Relaxed);
+                // SAFETY: only `&'static Location` pointers are ever stored.
+                let site = unsafe { site.as_ref() };
+                HeldEntry {
+                    resource,
+                    mode,
+                    site: site.map(|s| &*s),
+                }
+            })
+            .collect()
+    }
+
+    pub fn held_overflow(&self) -> usize {
+        self.held_overflow.load(Relaxed)
+    }
+
+    pub fn wait(&self) -> Option<WaitRecord> {
+        *self.wait.lock()
+    }
+
+    pub fn contexts(&self) -> Vec<&'static Context> {
+        let len = self.context_len.load(Acquire).min(CONTEXT_CAPACITY);
+        (0..len)
+            .filter_map(|i| {
+                let context = self.contexts[i].load(Relaxed);
+                // SAFETY: only `&'static Context` pointers are ever stored.
+                unsafe { context.as_ref() }
+            })
+            .collect()
+    }
+
+    pub fn request_backtrace(&self) {
+        self.backtrace_wanted.store(true, Relaxed);
+    }
+
+    pub fn backtrace(&self) -> Option<Arc<str>> {
+        self.backtrace.lock().clone()
+    }
+
+    pub fn clear_backtrace(&self) {
+        *self.backtrace.lock() = None;
+    }
+}
+
+thread_local! {
+    /// Fast access to this thread's slot; null until the thread first records something
+    /// and again once its slot is retired at exit.
+    static CURRENT: Cell<*const ThreadSlot> = const { Cell::new(ptr::null()) };
+    /// Owns the slot and retires it when the thread exits.
+    static OWNER: SlotOwner = const { SlotOwner { slot: Cell::new(None) } };
+}
+
+struct SlotOwner {
+    slot: Cell<Option<Arc<ThreadSlot>>>,
+}
+
+impl Drop for SlotOwner {
+    fn drop(&mut self) {
+        let _ = CURRENT.try_with(|current| current.set(ptr::null()));
+        if let Some(slot) = self.slot.take() {
+            super::registry::retire_thread(&slot);
+        }
+    }
+}
+
+/// This thread's slot, registering the thread on first use. `None` while the thread's
+/// thread-locals are being torn down: such late events are not recorded.
+#[inline]
+pub fn current() -> Option<&'static ThreadSlot> {
+    let slot = CURRENT.try_with(|current| current.get()).ok()?;
+    if !slot.is_null() {
+        // SAFETY: the pointer is cleared before the owning `Arc` is dropped, and only this
+        // thread reads it; the `Arc` outlives every use on this thread.
+        return Some(unsafe { &*slot });
+    }
+    register_current()
+}
+
+#[cold]
+fn register_current() -> Option<&'static ThreadSlot> {
+    let slot = super::registry::register_thread(std::thread::current().name().map(str::to_owned));
+    let pointer = Arc::as_ptr(&slot);
+    OWNER
+        .try_with(|owner| owner.slot.set(Some(slot.clone())))
+        .ok()?;
+    CURRENT.try_with(|current| current.set(pointer)).ok()?;
+    // SAFETY: as in `current`.
+    Some(unsafe { &*pointer })
+}
+
+/// The slot if this thread already has one; never registers.
+pub fn existing() -> Option<&'static ThreadSlot> {
+    let slot = CURRENT.try_with(|current| current.get()).ok()?;
+    // SAFETY: as in `current`.
+    (!slot.is_null()).then(|| unsafe { &*slot })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holds_pack_and_release_out_of_order() {
+        let slot = ThreadSlot::new(ThreadKey(1), None);
+        let site = Location::caller();
+        slot.push_held(ResourceKey(5), LockMode::Shared, site);
+        slot.push_held(ResourceKey(6), LockMode::Exclusive, site);
+        slot.push_held(ResourceKey(7), LockMode::Upgradable, site);
+        slot.pop_held(ResourceKey(6), LockMode::Exclusive);
+        let held: Vec<_> = slot.held().iter().map(|h| (h.resource, h.mode)).collect();
+        assert_eq!(
+            held,
+            vec![
+                (ResourceKey(5), LockMode::Shared),
+                (ResourceKey(7), LockMode::Upgradable)
+            ]
+        );
+    }
+
+    #[test]
+    fn an_overflowing_table_counts_instead_of_growing() {
+        let slot = ThreadSlot::new(ThreadKey(1), None);
+        for i in 0..HELD_CAPACITY as u64 + 3 {
+            slot.push_held(ResourceKey(i + 1), LockMode::Exclusive, Location::caller());
+        }
+        assert_eq!(slot.held().len(), HELD_CAPACITY);
+        assert_eq!(slot.held_overflow(), 3);
+    }
+}

@@ -1,0 +1,430 @@
+//! The watchdog thread: scans the registry at an interval, reports deadlocks confirmed by
+//! two scans and stalls past a threshold.
+//!
+//! Invariants:
+//!
+//! | invariant | how |
+//! |---|---|
+//! | never reports a torn view | a deadlock must be seen by two consecutive scans with the same wait epochs |
+//! | never blocks a program thread | it holds one short internal lock at a time, never one a program thread waits on |
+//! | reports each deadlock once | keyed by the deadlocked threads and their wait epochs |
+//! | the report is on disk before anything else runs | temp file, fsync, rename; then stderr, `tracing` and the callback (which may block), then exit |
+//! | a stall is warned once, then when it doubles | last warned duration kept per wait |
+
+use super::registry;
+use super::snapshot::Scan;
+use crate::model::{ThreadKey, WaitKind};
+use crate::report::{Finding, FindingKind, Mode, Report, Severity};
+use parking_lot::Mutex;
+use std::collections::{HashMap, HashSet};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+type Callback = Arc<dyn Fn(&Finding) + Send + Sync>;
+
+/// Starts the watchdog thread. See [`Watchdog::builder`].
+pub struct Watchdog;
+
+impl Watchdog {
+    /// A watchdog that scans every 100 ms, warns about waits longer than 1 s and prints
+    /// its findings on standard error.
+    ///
+    /// ```no_run
+    /// let watchdog = waitgraph::Watchdog::builder()
+    ///     .report_file("target/waitgraph/report.json")
+    ///     .exit_on_deadlock(3)
+    ///     .start();
+    /// ```
+    pub fn builder() -> WatchdogBuilder {
+        WatchdogBuilder {
+            interval: Duration::from_millis(100),
+            stall_threshold: Duration::from_secs(1),
+            report_file: None,
+            exit_code: None,
+            callback: None,
+            print: true,
+            backtrace_wait: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Configures and starts a watchdog.
+#[must_use = "call .start() to run the watchdog"]
+pub struct WatchdogBuilder {
+    interval: Duration,
+    stall_threshold: Duration,
+    report_file: Option<PathBuf>,
+    exit_code: Option<i32>,
+    callback: Option<Callback>,
+    print: bool,
+    backtrace_wait: Duration,
+}
+
+impl WatchdogBuilder {
+    /// How often to scan (default 100 ms). A deadlock is reported within two intervals.
+    pub fn interval(mut self, interval: Duration) -> Self {
+        self.interval = interval.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How long a wait may last before it is warned about (default 1 s).
+    pub fn stall_threshold(mut self, threshold: Duration) -> Self {
+        self.stall_threshold = threshold;
+        self
+    }
+
+    /// Writes the report (JSON, every finding so far) to `path` on each new finding.
+    pub fn report_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.report_file = Some(path.into());
+        self
+    }
+
+    /// Exits the process with `code` once a deadlock is reported (after the report file
+    /// is written), instead of leaving it hung.
+    pub fn exit_on_deadlock(mut self, code: i32) -> Self {
+        self.exit_code = Some(code);
+        self
+    }
+
+    /// Calls `callback` with each new finding (on the watchdog thread).
+    pub fn on_finding(mut self, callback: impl Fn(&Finding) + Send + Sync + 'static) -> Self {
+        self.callback = Some(Arc::new(callback));
+        self
+    }
+
+    /// Whether findings are printed on standard error (default yes).
+    pub fn print(mut self, print: bool) -> Self {
+        self.print = print;
+        self
+    }
+
+    /// How long to wait for deadlocked threads to capture their backtraces before the
+    /// report is written without them (default 500 ms).
+    pub fn backtrace_wait(mut self, wait: Duration) -> Self {
+        self.backtrace_wait = wait;
+        self
+    }
+
+    /// Starts the watchdog thread.
+    pub fn start(self) -> WatchdogHandle {
+        let shared = Arc::new(Shared {
+            stop: AtomicBool::new(false),
+            findings: Mutex::new(Vec::new()),
+            scans: AtomicU64::new(0),
+        });
+        let state = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("waitgraph-watchdog".into())
+            .spawn(move || Runner::new(self, state).run());
+        match thread {
+            Ok(thread) => WatchdogHandle {
+                shared,
+                thread: Some(thread),
+            },
+            Err(_) => {
+                registry::probe_error();
+                WatchdogHandle {
+                    shared,
+                    thread: None,
+                }
+            }
+        }
+    }
+}
+
+struct Shared {
+    stop: AtomicBool,
+    findings: Mutex<Vec<Finding>>,
+    scans: AtomicU64,
+}
+
+/// A running watchdog. Dropping the handle leaves it running; [`stop`](Self::stop) ends it.
+pub struct WatchdogHandle {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl WatchdogHandle {
+    /// Every finding reported so far.
+    pub fn findings(&self) -> Vec<Finding> {
+        self.shared.findings.lock().clone()
+    }
+
+    /// How many scans have run.
+    pub fn scans(&self) -> u64 {
+        self.shared.scans.load(Relaxed)
+    }
+
+    /// Stops the watchdog and waits for its thread to end.
+    pub fn stop(mut self) -> Vec<Finding> {
+        self.shared.stop.store(true, Relaxed);
+        if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
+            let _ = thread.join();
+        }
+        self.findings()
+    }
+}
+
+struct Runner {
+    config: WatchdogBuilder,
+    shared: Arc<Shared>,
+    /// The stuck (thread, epoch) pairs of the previous scan.
+    previously_stuck: HashSet<(ThreadKey, u64)>,
+    reported: HashSet<Vec<(ThreadKey, u64)>>,
+    /// Per blocked wait, the duration last warned about.
+    stalls_warned: HashMap<(ThreadKey, u64), Duration>,
+    report: Report,
+}
+
+impl Runner {
+    fn new(config: WatchdogBuilder, shared: Arc<Shared>) -> Runner {
+        Runner {
+            config,
+            shared,
+            previously_stuck: HashSet::new(),
+            reported: HashSet::new(),
+            stalls_warned: HashMap::new(),
+            report: Report::new(Mode::Live, Vec::new()),
+        }
+    }
+
+    fn run(mut self) {
+        let mut next = Instant::now() + self.config.interval;
+        while !self.shared.stop.load(Relaxed) {
+            let now = Instant::now();
+            if now < next {
+                std::thread::park_timeout(next - now);
+                continue;
+            }
+            next = now + self.config.interval;
+            self.scan_once();
+        }
+    }
+
+    fn scan_once(&mut self) {
+        let scan = Scan::take();
+        self.shared.scans.fetch_add(1, Relaxed);
+        let mut stuck_now = HashSet::new();
+        let mut deadlocked_threads = HashSet::new();
+        for group in &scan.groups {
+            for &node in group
+                .cycle
+                .iter()
+                .chain(&group.also_deadlocked)
+                .chain(&group.victims)
+            {
+                let thread = scan.thread(node);
+                stuck_now.insert((thread.key(), thread.wait.map_or(0, |w| w.epoch)));
+                deadlocked_threads.insert(thread.key());
+            }
+        }
+        let mut new_findings = Vec::new();
+        let mut deadlock = false;
+        for group in &scan.groups {
+            let fingerprint = scan.fingerprint(group);
+            if self.reported.contains(&fingerprint) {
+                continue;
+            }
+            let confirmed = fingerprint
+                .iter()
+                .all(|pair| self.previously_stuck.contains(pair));
+            if !confirmed {
+                for &node in &group.cycle {
+                    let slot = &scan.thread(node).slot;
+                    slot.clear_backtrace();
+                    slot.request_backtrace();
+                }
+                continue;
+            }
+            self.await_backtraces(&scan, &group.cycle);
+            let mut finding = scan.deadlock_finding(group, true);
+            // Victims count only when they were stuck in the previous scan as well.
+            finding.victims.retain(|v| {
+                let key = ThreadKey(v.thread_key.unwrap_or(0));
+                scan.epochs()
+                    .any(|pair| pair.0 == key && self.previously_stuck.contains(&pair))
+            });
+            self.reported.insert(fingerprint);
+            deadlock = true;
+            new_findings.push(finding);
+        }
+        new_findings.extend(self.stalls(&scan, &deadlocked_threads));
+        self.previously_stuck = stuck_now;
+        if !new_findings.is_empty() {
+            self.publish(new_findings, deadlock);
+        }
+    }
+
+    fn await_backtraces(&self, scan: &Scan, cycle: &[usize]) {
+        let deadline = Instant::now() + self.config.backtrace_wait;
+        while Instant::now() < deadline {
+            if cycle
+                .iter()
+                .all(|&n| scan.thread(n).slot.backtrace().is_some())
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn stalls(&mut self, scan: &Scan, deadlocked: &HashSet<ThreadKey>) -> Vec<Finding> {
+        let threshold = self.config.stall_threshold;
+        let mut findings = Vec::new();
+        let mut live_waits = HashMap::new();
+        for (node, thread) in scan.world.threads.iter().enumerate() {
+            let Some(wait) = thread.wait else { continue };
+            if deadlocked.contains(&thread.key()) || !stall_worthy(scan, node) {
+                continue;
+            }
+            let waited = scan.taken.saturating_duration_since(wait.since);
+            let key = (thread.key(), wait.epoch);
+            let last = self.stalls_warned.get(&key).copied();
+            if let Some(last) = last {
+                live_waits.insert(key, last);
+            }
+            let due = match last {
+                None => waited >= threshold,
+                Some(last) => waited >= last * 2,
+            };
+            if !due {
+                continue;
+            }
+            live_waits.insert(key, waited);
+            let chain = wait_chain(scan, node);
+            let first = scan.step(node, false);
+            let summary = format!(
+                "thread `{}` has waited {} ms ({}) for `{}`",
+                first.thread,
+                waited.as_millis(),
+                first.waits_for.wait,
+                first.waits_for.resource
+            );
+            let cycle = chain.into_iter().map(|n| scan.step(n, false)).collect();
+            findings.push(Finding {
+                kind: FindingKind::Stall,
+                severity: Severity::Warning,
+                confirmed: true,
+                summary,
+                cycle,
+                victims: Vec::new(),
+            });
+        }
+        self.stalls_warned = live_waits;
+        findings
+    }
+
+    fn publish(&mut self, findings: Vec<Finding>, deadlock: bool) {
+        self.report.findings.extend(findings.iter().cloned());
+        if let Some(path) = &self.config.report_file {
+            if let Err(error) = write_atomically(path, &self.report) {
+                registry::probe_error();
+                self.report
+                    .probe_errors
+                    .push(format!("could not write {}: {error}", path.display()));
+            }
+        }
+        self.shared.findings.lock().extend(findings.iter().cloned());
+        for finding in &findings {
+            if self.config.print {
+                eprintln!("waitgraph: {}", finding.describe().trim_end());
+            }
+            #[cfg(feature = "tracing")]
+            emit_tracing(finding);
+            if let Some(callback) = &self.config.callback {
+                callback(finding);
+            }
+        }
+        if deadlock {
+            if let Some(code) = self.config.exit_code {
+                std::process::exit(code);
+            }
+        }
+    }
+}
+
+/// Receives and condvar waits are how idle threads sleep: they are stalls only when
+/// their providers are known and themselves blocked. Locks, barriers, joins, jobs and
+/// spin-waits that last are always worth a word.
+fn stall_worthy(scan: &Scan, node: usize) -> bool {
+    use super::providers::Provision;
+    let Some(wait) = scan.thread(node).wait else {
+        return false;
+    };
+    match wait.kind {
+        WaitKind::Idle => false,
+        WaitKind::Recv | WaitKind::Send | WaitKind::Condvar | WaitKind::Event => {
+            matches!(&scan.provisions[node], Provision::Needs(_))
+        }
+        _ => true,
+    }
+}
+
+/// From a blocked thread, follow the first blocked provider, as far as it goes.
+fn wait_chain(scan: &Scan, start: usize) -> Vec<usize> {
+    use super::providers::Provision;
+    let mut chain = vec![start];
+    let mut node = start;
+    while chain.len() < 16 {
+        let Provision::Needs(clauses) = &scan.provisions[node] else {
+            break;
+        };
+        let next = clauses
+            .iter()
+            .flat_map(|(_, providers)| providers)
+            .filter_map(|&p| scan.world.index_of(p))
+            .find(|&p| scan.thread(p).wait.is_some() && !chain.contains(&p));
+        match next {
+            Some(next) => {
+                chain.push(next);
+                node = next;
+            }
+            None => break,
+        }
+    }
+    chain
+}
+
+/// Writes `report` to `path` so that a reader sees either the old file or the whole new
+/// one: a temp file beside it, flushed to disk, then renamed over it.
+pub(crate) fn write_atomically(path: &Path, report: &Report) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut temp = path.as_os_str().to_owned();
+    temp.push(format!(".tmp-{}", std::process::id()));
+    let temp = PathBuf::from(temp);
+    let mut file = std::fs::File::create(&temp)?;
+    serde_json::to_writer_pretty(&mut file, report).map_err(std::io::Error::other)?;
+    file.write_all(b"\n")?;
+    file.sync_all()?;
+    std::fs::rename(&temp, path)
+}
+
+#[cfg(feature = "tracing")]
+fn emit_tracing(finding: &Finding) {
+    let threads: Vec<&str> = finding.cycle.iter().map(|s| s.thread.as_str()).collect();
+    let threads = threads.join(" -> ");
+    let text = finding.describe();
+    match finding.severity {
+        Severity::Error => tracing::error!(
+            target: "waitgraph",
+            kind = finding.kind.as_str(),
+            confirmed = finding.confirmed,
+            threads = %threads,
+            victims = finding.victims.len(),
+            "{}", text.trim_end()
+        ),
+        Severity::Warning => tracing::warn!(
+            target: "waitgraph",
+            kind = finding.kind.as_str(),
+            threads = %threads,
+            "{}", text.trim_end()
+        ),
+    }
+}

@@ -1,0 +1,166 @@
+//! The hooks the primitives call. With the `probe` feature they record into the live
+//! registry; without it every hook is an empty inline function and [`Meta`] is empty, so
+//! the primitives cost what parking_lot's cost and no call site needs a `#[cfg]`.
+//!
+//! | hook | when | hot path cost (probe on) |
+//! |---|---|---|
+//! | [`enabled`] | every operation | one relaxed load |
+//! | [`acquired`] / [`released`] | every lock / unlock | a thread-local read and two or three relaxed stores |
+//! | [`WaitScope::begin`] | only before blocking | a clock read and a per-thread mutex |
+//! | [`WaitScope::serve`] | between slices of a blocked wait | one relaxed load |
+
+#[cfg(feature = "probe")]
+pub use live::*;
+#[cfg(not(feature = "probe"))]
+pub use off::*;
+
+use std::time::Duration;
+
+/// How long a blocked thread sleeps before it looks whether the watchdog wants its
+/// backtrace. Waits are otherwise unchanged: a lock keeps its queue order within a slice.
+pub const SLICE: Duration = Duration::from_millis(50);
+
+/// The state, per kind of resource, that decides who can end a wait on it. The registry
+/// keeps a reference so the watchdog can read it; locks need none (their holders are in
+/// the threads' own slots).
+#[allow(dead_code)] // with the probe compiled out nothing reads it
+pub enum Shared {
+    Lock,
+    Condvar(std::sync::Arc<super::CondvarShared>),
+}
+
+#[cfg(feature = "probe")]
+mod live {
+    use crate::model::{LockMode, ResourceKey, WaitKind};
+    use crate::probe::slot::{self, ThreadSlot};
+    use std::panic::Location;
+
+    pub use crate::probe::registry::ResourceMeta as Meta;
+    pub use crate::probe::switch::enabled;
+
+    /// Records that the current thread now holds `key`. Returns whether it was recorded,
+    /// which the guard keeps so that its release is recorded exactly when its hold was.
+    #[inline]
+    pub fn acquired(key: ResourceKey, mode: LockMode, site: &'static Location<'static>) -> bool {
+        match slot::current() {
+            Some(slot) => slot.push_held(key, mode, site),
+            None => false,
+        }
+    }
+
+    #[inline]
+    pub fn released(key: ResourceKey, mode: LockMode) {
+        if let Some(slot) = slot::existing() {
+            slot.pop_held(key, mode);
+        }
+    }
+
+    /// The current thread's key, registering it if needed.
+    #[inline]
+    pub fn current_thread() -> Option<crate::model::ThreadKey> {
+        slot::current().map(|slot| slot.key)
+    }
+
+    /// A published wait: set before the thread blocks, cleared when it is dropped.
+    pub struct WaitScope {
+        slot: Option<&'static ThreadSlot>,
+    }
+
+    impl WaitScope {
+        pub fn begin(
+            key: ResourceKey,
+            kind: WaitKind,
+            site: &'static Location<'static>,
+            timed: bool,
+        ) -> WaitScope {
+            let slot = slot::current();
+            if let Some(slot) = slot {
+                slot.begin_wait(key, kind, site, timed);
+            }
+            WaitScope { slot }
+        }
+
+        /// Between two slices of the wait: answer the watchdog.
+        #[inline]
+        pub fn serve(&self) {
+            if let Some(slot) = self.slot {
+                slot.serve_requests();
+            }
+        }
+    }
+
+    impl Drop for WaitScope {
+        fn drop(&mut self) {
+            if let Some(slot) = self.slot {
+                slot.end_wait();
+            }
+        }
+    }
+}
+
+#[cfg(not(feature = "probe"))]
+#[allow(missing_docs, clippy::missing_const_for_fn)]
+mod off {
+    use super::Shared;
+    use crate::model::{LockMode, ResourceKey, ResourceKind, ThreadKey, WaitKind};
+    use std::borrow::Cow;
+    use std::panic::Location;
+
+    #[inline(always)]
+    pub fn enabled() -> bool {
+        false
+    }
+
+    /// Nothing to remember with the probe compiled out.
+    pub struct Meta;
+
+    impl Meta {
+        #[inline(always)]
+        pub const fn new(
+            _site: &'static Location<'static>,
+            _name: Option<Cow<'static, str>>,
+        ) -> Meta {
+            Meta
+        }
+        #[inline(always)]
+        pub fn key(&self, _kind: ResourceKind, _shared: impl FnOnce() -> Shared) -> ResourceKey {
+            ResourceKey(0)
+        }
+        #[inline(always)]
+        pub fn existing_key(&self) -> Option<ResourceKey> {
+            None
+        }
+        pub fn name(&self) -> Option<&str> {
+            None
+        }
+    }
+
+    #[inline(always)]
+    pub fn acquired(_key: ResourceKey, _mode: LockMode, _site: &'static Location<'static>) -> bool {
+        false
+    }
+
+    #[inline(always)]
+    pub fn released(_key: ResourceKey, _mode: LockMode) {}
+
+    #[inline(always)]
+    pub fn current_thread() -> Option<ThreadKey> {
+        None
+    }
+
+    pub struct WaitScope;
+
+    impl WaitScope {
+        #[inline(always)]
+        pub fn begin(
+            _key: ResourceKey,
+            _kind: WaitKind,
+            _site: &'static Location<'static>,
+            _timed: bool,
+        ) -> WaitScope {
+            WaitScope
+        }
+        #[inline(always)]
+        pub fn serve(&self) {}
+    }
+}
