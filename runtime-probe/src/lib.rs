@@ -1,4 +1,6 @@
 //! waitgraph
+#[cfg(feature = "sync")]
+pub mod context;
 pub mod graph;
 pub mod model;
 pub mod report;
@@ -7,6 +9,8 @@ pub mod report;
 pub(crate) mod probe;
 #[cfg(feature = "sync")]
 pub mod sync;
+#[cfg(feature = "sync")]
+pub mod thread;
 
 #[cfg(feature = "probe")]
 pub use probe::dump::{dump, GraphDump};

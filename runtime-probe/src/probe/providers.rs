@@ -21,7 +21,9 @@ use super::registry::{self, ResourceEntry};
 use super::slot::{HeldEntry, ThreadSlot, WaitRecord};
 use crate::model::{LockMode, ResourceKey, ThreadKey, WaitKind};
 use crate::sync::hooks::Shared;
+use crate::sync::{BarrierShared, ExecutorShared, JobStatus};
 use std::collections::HashMap;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 /// One thread as a scan saw it.
@@ -209,14 +211,97 @@ impl World {
                 if notifiers.overflowed {
                     return Provision::Unknown;
                 }
-                let live = notifiers
-                    .threads
-                    .iter()
-                    .copied()
-                    .filter(|&t| t != waiter && self.is_live(t))
-                    .collect();
-                Provision::any(live)
+                Provision::any(
+                    self.live(notifiers.threads.iter().copied().filter(|&t| t != waiter)),
+                )
+            }
+            Shared::Barrier(barrier) => self.barrier(barrier),
+            Shared::Thread(thread) => match *thread.thread.lock() {
+                Some(joined) if self.is_live(joined) => Provision::all(vec![joined]),
+                Some(_) => Provision::Free,
+                None => Provision::Unknown,
+            },
+            Shared::Job(job) => match *job.status.lock() {
+                JobStatus::Queued => self.any_worker(&job.executor),
+                JobStatus::Running(Some(worker)) if self.is_live(worker) => {
+                    Provision::all(vec![worker])
+                }
+                JobStatus::Running(_) => Provision::Unknown,
+                JobStatus::Done | JobStatus::Cancelled => Provision::Free,
+            },
+            Shared::Executor(executor) => self.any_worker(executor),
+            Shared::Event(event) => {
+                Provision::any(self.live(event.producers.lock().iter().copied()))
+            }
+            Shared::Channel(channel) => {
+                // Which handles end the wait depends on its direction.
+                let waiting = self.threads[self.index[&waiter]].wait.map(|w| w.kind);
+                let handles = if waiting == Some(WaitKind::Send) {
+                    &channel.receivers
+                } else {
+                    &channel.senders
+                };
+                let handles = handles.lock();
+                if handles.is_empty() {
+                    return Provision::Free;
+                }
+                let mut threads = Vec::with_capacity(handles.len());
+                for handle in handles.iter() {
+                    match handle.load(Relaxed) {
+                        0 => return Provision::Unknown,
+                        key if self.is_live(ThreadKey(key)) => threads.push(ThreadKey(key)),
+                        // Tied to a thread that has exited: the handle moved on.
+                        _ => return Provision::Unknown,
+                    }
+                }
+                threads.sort_unstable();
+                threads.dedup();
+                Provision::any(threads)
             }
         }
+    }
+
+    fn live(&self, threads: impl Iterator<Item = ThreadKey>) -> Vec<ThreadKey> {
+        let mut live: Vec<ThreadKey> = threads.filter(|&t| self.is_live(t)).collect();
+        live.sort_unstable();
+        live.dedup();
+        live
+    }
+
+    fn any_worker(&self, executor: &ExecutorShared) -> Provision {
+        Provision::any(self.live(executor.members.lock().iter().copied()))
+    }
+
+    /// A barrier round (waited for by a party or by a spinner) needs its missing
+    /// arrivals. The rule gives up (`Unknown`) whenever fewer candidates are known than
+    /// arrivals are missing: a party the probe has not met may still come.
+    fn barrier(&self, barrier: &BarrierShared) -> Provision {
+        let state = barrier.state.lock();
+        let missing = state.parties.saturating_sub(state.arrived.len());
+        if missing == 0 {
+            return Provision::Free;
+        }
+        let arrived: Vec<ThreadKey> = state.arrived.iter().flatten().copied().collect();
+        let candidates: Vec<ThreadKey> = match &barrier.executor {
+            Some(executor) => self.live(
+                executor
+                    .members
+                    .lock()
+                    .iter()
+                    .copied()
+                    .filter(|t| !arrived.contains(t)),
+            ),
+            None => self.live(
+                state
+                    .enrolled
+                    .iter()
+                    .copied()
+                    .filter(|t| !arrived.contains(t)),
+            ),
+        };
+        if candidates.len() < missing {
+            return Provision::Unknown;
+        }
+        Provision::Needs(vec![(missing, candidates)])
     }
 }

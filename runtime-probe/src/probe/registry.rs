@@ -106,12 +106,6 @@ impl ResourceMeta {
         self.register(kind, shared())
     }
 
-    /// The key if the resource has been used.
-    pub fn existing_key(&self) -> Option<ResourceKey> {
-        let key = self.key.load(Acquire);
-        (key != 0).then_some(ResourceKey(key))
-    }
-
     #[cold]
     fn register(&self, kind: ResourceKind, shared: Shared) -> ResourceKey {
         let key = NEXT_RESOURCE.fetch_add(1, Relaxed);

@@ -11,9 +11,9 @@
 //! | `wait_epoch` | owner, once per wait | watchdog | relaxed: equality across scans is all it means |
 //! | `backtrace_wanted` / `backtrace` | watchdog asks, owner answers | watchdog | atomic flag, mutex |
 
+use crate::context::Context;
 use crate::model::{LockMode, ResourceKey, ThreadKey, WaitKind};
 use parking_lot::Mutex;
-use std::borrow::Cow;
 use std::cell::Cell;
 use std::panic::Location;
 use std::ptr;
@@ -28,15 +28,6 @@ pub const HELD_CAPACITY: usize = 32;
 pub const CONTEXT_CAPACITY: usize = 32;
 
 const MODE_SHIFT: u32 = 62;
-
-/// A function context: where a thread is, for reports (filled by the attribute and the
-/// `tracing` layer).
-#[derive(Debug)]
-pub struct Context {
-    pub name: Cow<'static, str>,
-    pub file: &'static str,
-    pub line: u32,
-}
 
 /// What a blocked thread published before it blocked.
 #[derive(Clone, Copy, Debug)]

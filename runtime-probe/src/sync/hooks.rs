@@ -14,6 +14,7 @@ pub use live::*;
 #[cfg(not(feature = "probe"))]
 pub use off::*;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long a blocked thread sleeps before it looks whether the watchdog wants its
@@ -26,7 +27,13 @@ pub const SLICE: Duration = Duration::from_millis(50);
 #[allow(dead_code)] // with the probe compiled out nothing reads it
 pub enum Shared {
     Lock,
-    Condvar(std::sync::Arc<super::CondvarShared>),
+    Condvar(Arc<super::condvar::CondvarShared>),
+    Barrier(Arc<super::barrier::BarrierShared>),
+    Channel(Arc<super::channel::ChannelShared>),
+    Thread(Arc<crate::thread::ThreadShared>),
+    Job(Arc<super::executor::JobShared>),
+    Executor(Arc<super::executor::ExecutorShared>),
+    Event(Arc<super::event::EventShared>),
 }
 
 #[cfg(feature = "probe")]
@@ -111,27 +118,25 @@ mod off {
         false
     }
 
-    /// Nothing to remember with the probe compiled out.
-    pub struct Meta;
+    /// Only the name is kept with the probe compiled out.
+    pub struct Meta {
+        name: Option<Cow<'static, str>>,
+    }
 
     impl Meta {
         #[inline(always)]
         pub const fn new(
             _site: &'static Location<'static>,
-            _name: Option<Cow<'static, str>>,
+            name: Option<Cow<'static, str>>,
         ) -> Meta {
-            Meta
+            Meta { name }
         }
         #[inline(always)]
         pub fn key(&self, _kind: ResourceKind, _shared: impl FnOnce() -> Shared) -> ResourceKey {
             ResourceKey(0)
         }
-        #[inline(always)]
-        pub fn existing_key(&self) -> Option<ResourceKey> {
-            None
-        }
         pub fn name(&self) -> Option<&str> {
-            None
+            self.name.as_deref()
         }
     }
 

@@ -18,6 +18,7 @@ pub struct RwLock<T: ?Sized> {
 }
 
 pub struct RwLockReadGuard<'a, T: ?Sized> {
+    #[allow(dead_code)] // kept for its drop, which records the release
     held: Hold,
     inner: parking_lot::RwLockReadGuard<'a, T>,
 }

@@ -1,0 +1,65 @@
+//! Function contexts: where a thread is, by the names of the functions (or spans) it is
+//! in, so reports can say "in `Pool::shrink`" where no backtrace is available.
+//!
+//! The attribute enters a context for each instrumented function; programs can also do
+//! it by hand:
+//!
+//! ```
+//! use waitgraph::context::{self, Context};
+//! static SHRINK: Context = Context::new("Pool::shrink", file!(), line!());
+//! let _in_shrink = context::enter(&SHRINK);
+//! ```
+
+use std::borrow::Cow;
+
+/// A named place in the program.
+#[derive(Debug)]
+pub struct Context {
+    pub name: Cow<'static, str>,
+    pub file: &'static str,
+    pub line: u32,
+}
+
+impl Context {
+    pub const fn new(name: &'static str, file: &'static str, line: u32) -> Context {
+        Context {
+            name: Cow::Borrowed(name),
+            file,
+            line,
+        }
+    }
+}
+
+/// The current thread is in `context` until the guard drops (a panic included).
+#[inline]
+pub fn enter(context: &'static Context) -> Entered {
+    #[cfg(feature = "probe")]
+    if crate::probe::switch::enabled() {
+        if let Some(slot) = crate::probe::slot::current() {
+            slot.push_context(context);
+            return Entered { slot: Some(slot) };
+        }
+    }
+    let _ = context;
+    Entered {
+        #[cfg(feature = "probe")]
+        slot: None,
+    }
+}
+
+/// Leaves the context when dropped.
+#[must_use = "the context is left when this guard drops"]
+pub struct Entered {
+    #[cfg(feature = "probe")]
+    slot: Option<&'static crate::probe::slot::ThreadSlot>,
+}
+
+impl Drop for Entered {
+    #[inline]
+    fn drop(&mut self) {
+        #[cfg(feature = "probe")]
+        if let Some(slot) = self.slot {
+            slot.pop_context();
+        }
+    }
+}

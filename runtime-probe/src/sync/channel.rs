@@ -1,0 +1,386 @@
+//! Channels (unbounded and bounded, many senders and many receivers) whose waits the
+//! watchdog sees: a receive waits for the live senders, a send on a full bounded
+//! channel for the live receivers.
+//!
+//! A sender or receiver handle is tied to the thread that last used it; until every live
+//! handle has been used, the watchdog cannot know who could end the wait and never calls
+//! it part of a deadlock.
+//!
+//! ```
+//! use waitgraph::sync::channel;
+//! let (tx, rx) = channel::bounded::<u32>(1);
+//! std::thread::spawn(move || tx.send(7).unwrap());
+//! assert_eq!(rx.recv(), Ok(7));
+//! assert!(rx.recv().is_err());   // every sender is gone
+//! ```
+
+use super::hooks::{self, Meta, Shared, WaitScope, SLICE};
+use crate::model::{ResourceKey, ResourceKind, WaitKind};
+use parking_lot::{Condvar as RawCondvar, Mutex as RawMutex};
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::fmt;
+use std::panic::Location;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The handles of one channel, each tied to the thread that last used it (0: not yet).
+pub struct ChannelShared {
+    meta: Meta,
+    pub(crate) senders: RawMutex<Vec<Arc<AtomicU64>>>,
+    pub(crate) receivers: RawMutex<Vec<Arc<AtomicU64>>>,
+}
+
+struct Channel<T> {
+    shared: Arc<ChannelShared>,
+    state: RawMutex<State<T>>,
+    not_empty: RawCondvar,
+    not_full: RawCondvar,
+}
+
+struct State<T> {
+    queue: VecDeque<T>,
+    capacity: Option<usize>,
+    senders: usize,
+    receivers: usize,
+}
+
+/// Unbounded channel.
+#[track_caller]
+pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
+    make(Location::caller(), None, None)
+}
+
+/// Bounded channel: `send` blocks while `capacity` messages wait (capacity 0 is taken as 1).
+#[track_caller]
+pub fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+    make(Location::caller(), None, Some(capacity.max(1)))
+}
+
+/// A named channel (`None`: unbounded).
+#[track_caller]
+pub fn named<T>(
+    name: impl Into<Cow<'static, str>>,
+    capacity: Option<usize>,
+) -> (Sender<T>, Receiver<T>) {
+    make(
+        Location::caller(),
+        Some(name.into()),
+        capacity.map(|c| c.max(1)),
+    )
+}
+
+fn make<T>(
+    site: &'static Location<'static>,
+    name: Option<Cow<'static, str>>,
+    capacity: Option<usize>,
+) -> (Sender<T>, Receiver<T>) {
+    let channel = Arc::new(Channel {
+        shared: Arc::new(ChannelShared {
+            meta: Meta::new(site, name),
+            senders: RawMutex::new(Vec::new()),
+            receivers: RawMutex::new(Vec::new()),
+        }),
+        state: RawMutex::new(State {
+            queue: VecDeque::new(),
+            capacity,
+            senders: 1,
+            receivers: 1,
+        }),
+        not_empty: RawCondvar::new(),
+        not_full: RawCondvar::new(),
+    });
+    let sender = Sender {
+        binding: Handle::new(&channel.shared.senders),
+        channel: channel.clone(),
+    };
+    let receiver = Receiver {
+        binding: Handle::new(&channel.shared.receivers),
+        channel,
+    };
+    (sender, receiver)
+}
+
+/// A handle's tie to the thread that last used it.
+struct Handle(Arc<AtomicU64>);
+
+impl Handle {
+    fn new(list: &RawMutex<Vec<Arc<AtomicU64>>>) -> Handle {
+        let binding = Arc::new(AtomicU64::new(0));
+        list.lock().push(binding.clone());
+        Handle(binding)
+    }
+
+    fn forget(&self, list: &RawMutex<Vec<Arc<AtomicU64>>>) {
+        list.lock().retain(|b| !Arc::ptr_eq(b, &self.0));
+    }
+
+    #[inline]
+    fn used(&self) {
+        if let Some(thread) = hooks::current_thread() {
+            if self.0.load(Relaxed) != thread.0 {
+                self.0.store(thread.0, Relaxed);
+            }
+        }
+    }
+}
+
+impl<T> Channel<T> {
+    fn key(&self) -> ResourceKey {
+        self.shared.meta.key(ResourceKind::Channel, || {
+            Shared::Channel(self.shared.clone())
+        })
+    }
+}
+
+/// The message could not be sent: every receiver is gone. It is given back.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct SendError<T>(pub T);
+
+impl<T> fmt::Debug for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SendError(..)")
+    }
+}
+
+impl<T> fmt::Display for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("sending on a channel whose receivers are all gone")
+    }
+}
+
+impl<T> std::error::Error for SendError<T> {}
+
+/// Why a send did not happen at once or in time. The message is given back.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum TrySendError<T> {
+    Full(T),
+    Disconnected(T),
+}
+
+impl<T> fmt::Debug for TrySendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrySendError::Full(_) => f.write_str("Full(..)"),
+            TrySendError::Disconnected(_) => f.write_str("Disconnected(..)"),
+        }
+    }
+}
+
+/// Every sender is gone and nothing is left to receive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecvError;
+
+impl fmt::Display for RecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("receiving on an empty channel whose senders are all gone")
+    }
+}
+
+impl std::error::Error for RecvError {}
+
+/// Why a receive did not return a message at once or in time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TryRecvError {
+    Empty,
+    Disconnected,
+}
+
+pub struct Sender<T> {
+    channel: Arc<Channel<T>>,
+    binding: Handle,
+}
+
+pub struct Receiver<T> {
+    channel: Arc<Channel<T>>,
+    binding: Handle,
+}
+
+impl<T> Sender<T> {
+    /// Sends, blocking while a bounded channel is full.
+    #[track_caller]
+    pub fn send(&self, message: T) -> Result<(), SendError<T>> {
+        match self.send_inner(message, None, Location::caller()) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Disconnected(m) | TrySendError::Full(m)) => Err(SendError(m)),
+        }
+    }
+
+    /// Sends if there is room now.
+    pub fn try_send(&self, message: T) -> Result<(), TrySendError<T>> {
+        self.send_inner(message, Some(Instant::now()), Location::caller())
+    }
+
+    /// Sends, giving up after `timeout` while the channel stays full.
+    #[track_caller]
+    pub fn send_timeout(&self, message: T, timeout: Duration) -> Result<(), TrySendError<T>> {
+        self.send_inner(message, Some(Instant::now() + timeout), Location::caller())
+    }
+
+    fn send_inner(
+        &self,
+        message: T,
+        deadline: Option<Instant>,
+        site: &'static Location<'static>,
+    ) -> Result<(), TrySendError<T>> {
+        let channel = &*self.channel;
+        let recording = hooks::enabled();
+        if recording {
+            self.binding.used();
+        }
+        let mut state = channel.state.lock();
+        let mut wait = None;
+        loop {
+            if state.receivers == 0 {
+                return Err(TrySendError::Disconnected(message));
+            }
+            if state.capacity.is_none_or(|c| state.queue.len() < c) {
+                state.queue.push_back(message);
+                drop(state);
+                channel.not_empty.notify_one();
+                return Ok(());
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(TrySendError::Full(message));
+            }
+            if recording && wait.is_none() {
+                wait = Some(WaitScope::begin(
+                    channel.key(),
+                    WaitKind::Send,
+                    site,
+                    deadline.is_some(),
+                ));
+            }
+            let slice = deadline.map_or(SLICE, |d| {
+                d.saturating_duration_since(Instant::now()).min(SLICE)
+            });
+            channel.not_full.wait_for(&mut state, slice);
+            if let Some(wait) = &wait {
+                wait.serve();
+            }
+        }
+    }
+}
+
+impl<T> Receiver<T> {
+    /// Receives, blocking until a message comes or every sender is gone.
+    #[track_caller]
+    pub fn recv(&self) -> Result<T, RecvError> {
+        self.recv_inner(None, Location::caller())
+            .map_err(|_| RecvError)
+    }
+
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        self.recv_inner(Some(Instant::now()), Location::caller())
+    }
+
+    /// Receives, giving up after `timeout`.
+    #[track_caller]
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, TryRecvError> {
+        self.recv_inner(Some(Instant::now() + timeout), Location::caller())
+    }
+
+    /// Messages until every sender is gone.
+    pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
+        std::iter::from_fn(move || self.recv().ok())
+    }
+
+    fn recv_inner(
+        &self,
+        deadline: Option<Instant>,
+        site: &'static Location<'static>,
+    ) -> Result<T, TryRecvError> {
+        let channel = &*self.channel;
+        let recording = hooks::enabled();
+        if recording {
+            self.binding.used();
+        }
+        let mut state = channel.state.lock();
+        let mut wait = None;
+        loop {
+            if let Some(message) = state.queue.pop_front() {
+                drop(state);
+                channel.not_full.notify_one();
+                return Ok(message);
+            }
+            if state.senders == 0 {
+                return Err(TryRecvError::Disconnected);
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(TryRecvError::Empty);
+            }
+            if recording && wait.is_none() {
+                wait = Some(WaitScope::begin(
+                    channel.key(),
+                    WaitKind::Recv,
+                    site,
+                    deadline.is_some(),
+                ));
+            }
+            let slice = deadline.map_or(SLICE, |d| {
+                d.saturating_duration_since(Instant::now()).min(SLICE)
+            });
+            channel.not_empty.wait_for(&mut state, slice);
+            if let Some(wait) = &wait {
+                wait.serve();
+            }
+        }
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        self.channel.state.lock().senders += 1;
+        Sender {
+            binding: Handle::new(&self.channel.shared.senders),
+            channel: self.channel.clone(),
+        }
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        self.channel.state.lock().receivers += 1;
+        Receiver {
+            binding: Handle::new(&self.channel.shared.receivers),
+            channel: self.channel.clone(),
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        self.binding.forget(&self.channel.shared.senders);
+        let mut state = self.channel.state.lock();
+        state.senders -= 1;
+        if state.senders == 0 {
+            drop(state);
+            self.channel.not_empty.notify_all();
+        }
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        self.binding.forget(&self.channel.shared.receivers);
+        let mut state = self.channel.state.lock();
+        state.receivers -= 1;
+        if state.receivers == 0 {
+            drop(state);
+            self.channel.not_full.notify_all();
+        }
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Sender { .. }")
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Receiver { .. }")
+    }
+}

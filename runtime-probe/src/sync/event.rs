@@ -1,0 +1,87 @@
+use super::hooks::{self, Meta, Shared, WaitScope};
+use crate::model::{ResourceKey, ResourceKind, ThreadKey, WaitKind};
+use parking_lot::Mutex as RawMutex;
+use std::borrow::Cow;
+use std::panic::Location;
+use std::sync::Arc;
+
+/// A named event that some threads produce and others wait for, for waits no primitive
+/// shows: a flag polled in a loop, a reply read from a socket, a callback from C.
+///
+/// ```
+/// use waitgraph::sync::Event;
+/// let drained = Event::new("queue-drained");
+/// let _producer = drained.declare_producer();      // this thread can produce it
+/// drained.waiting(|| { /* a blocking call of the program's own */ });
+/// ```
+#[derive(Clone)]
+pub struct Event {
+    shared: Arc<EventShared>,
+}
+
+pub struct EventShared {
+    meta: Meta,
+    pub(crate) producers: RawMutex<Vec<ThreadKey>>,
+}
+
+impl Event {
+    #[track_caller]
+    pub fn new(name: impl Into<Cow<'static, str>>) -> Event {
+        Event {
+            shared: Arc::new(EventShared {
+                meta: Meta::new(Location::caller(), Some(name.into())),
+                producers: RawMutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    pub(crate) fn key(&self) -> ResourceKey {
+        self.shared
+            .meta
+            .key(ResourceKind::Event, || Shared::Event(self.shared.clone()))
+    }
+
+    /// Declares the current thread a producer of the event until the guard drops.
+    pub fn declare_producer(&self) -> Producer {
+        let thread = if hooks::enabled() {
+            hooks::current_thread()
+        } else {
+            None
+        };
+        if let Some(thread) = thread {
+            self.key();
+            self.shared.producers.lock().push(thread);
+        }
+        Producer {
+            shared: self.shared.clone(),
+            thread,
+        }
+    }
+
+    /// Runs `wait` as a wait for this event.
+    #[track_caller]
+    pub fn waiting<R>(&self, wait: impl FnOnce() -> R) -> R {
+        if !hooks::enabled() {
+            return wait();
+        }
+        let _wait = WaitScope::begin(self.key(), WaitKind::Event, Location::caller(), false);
+        wait()
+    }
+}
+
+/// A declared producer; dropping it withdraws the declaration.
+pub struct Producer {
+    shared: Arc<EventShared>,
+    thread: Option<ThreadKey>,
+}
+
+impl Drop for Producer {
+    fn drop(&mut self) {
+        if let Some(thread) = self.thread {
+            let mut producers = self.shared.producers.lock();
+            if let Some(position) = producers.iter().position(|&t| t == thread) {
+                producers.remove(position);
+            }
+        }
+    }
+}
