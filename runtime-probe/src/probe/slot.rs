@@ -214,7 +214,7 @@ impl ThreadSlot {
                 HeldEntry {
                     resource,
                     mode,
-                    site: site.map(|s| &*s),
+                    site,
                 }
             })
             .collect()

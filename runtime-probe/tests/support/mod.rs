@@ -1,0 +1,155 @@
+//! Runs a scenario in a child process (this test binary again, told which scenario by an
+//! environment variable) with a deadline, so deadlocked threads never outlive their test
+//! and a missed deadlock fails fast instead of hanging the suite.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use waitgraph::report::{Finding, FindingKind, Report};
+
+pub const SCENARIO_VAR: &str = "WAITGRAPH_TEST_SCENARIO";
+pub const REPORT_VAR: &str = "WAITGRAPH_TEST_REPORT";
+/// Exit status of a child whose watchdog found a deadlock.
+pub const DETECTED: i32 = 3;
+/// Exit status of a child that completed with no finding.
+pub const CLEAN: i32 = 0;
+/// Exit status of a child that completed but whose watchdog reported something.
+pub const FOUND_SOMETHING: i32 = 1;
+
+pub struct Outcome {
+    /// `None` when the child had to be killed at the deadline.
+    pub status: Option<i32>,
+    pub report: Option<Report>,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Outcome {
+    pub fn deadlock(&self) -> &Finding {
+        assert_eq!(
+            self.status,
+            Some(DETECTED),
+            "child did not report a deadlock; stderr:\n{}",
+            self.stderr
+        );
+        let report = self.report.as_ref().expect("a report file");
+        report
+            .findings
+            .iter()
+            .find(|f| f.kind == FindingKind::Deadlock)
+            .expect("a deadlock finding")
+    }
+
+    pub fn assert_clean(&self) {
+        assert_eq!(
+            self.status,
+            Some(CLEAN),
+            "child was not clean; stderr:\n{}",
+            self.stderr
+        );
+        assert!(
+            self.report.is_none(),
+            "no report file may be written: {:?}",
+            self.report
+        );
+    }
+}
+
+/// Runs `scenario` through the test named `entry` (an ignored test that dispatches on the
+/// environment variable), killing it after `deadline`.
+pub fn run_child(entry: &str, scenario: &str, deadline: Duration) -> Outcome {
+    let report = std::env::temp_dir().join(format!(
+        "waitgraph-test-{}-{scenario}.json",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&report);
+    let started = Instant::now();
+    let mut child = Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            entry,
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(SCENARIO_VAR, scenario)
+        .env(REPORT_VAR, &report)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn child");
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait child") {
+            break status.code();
+        }
+        if started.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let elapsed = started.elapsed();
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        use std::io::Read;
+        let _ = pipe.read_to_string(&mut stderr);
+    }
+    let report = read_report(&report);
+    Outcome {
+        status,
+        report,
+        stderr,
+        elapsed,
+    }
+}
+
+fn read_report(path: &PathBuf) -> Option<Report> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let _ = std::fs::remove_file(path);
+    Some(serde_json::from_str(&text).expect("the report parses"))
+}
+
+/// In the child: starts the watchdog (fast interval, exit 3 on a deadlock, report to the
+/// file the parent named) and returns the scenario's name.
+pub fn child_scenario() -> Option<(String, waitgraph::WatchdogHandle)> {
+    let scenario = std::env::var(SCENARIO_VAR).ok()?;
+    let report = std::env::var(REPORT_VAR).expect("report path");
+    let watchdog = waitgraph::Watchdog::builder()
+        .interval(Duration::from_millis(20))
+        .report_file(report)
+        .exit_on_deadlock(DETECTED)
+        .start();
+    Some((scenario, watchdog))
+}
+
+/// In the child, after a scenario that must complete: exit 0 if the watchdog found
+/// nothing, 1 otherwise.
+pub fn finish_clean(watchdog: waitgraph::WatchdogHandle) -> ! {
+    // Let one more scan see the final state.
+    std::thread::sleep(Duration::from_millis(60));
+    let findings = watchdog.stop();
+    if findings.is_empty() {
+        std::process::exit(CLEAN);
+    }
+    for finding in &findings {
+        eprintln!("unexpected finding: {}", finding.describe());
+    }
+    std::process::exit(FOUND_SOMETHING);
+}
+
+/// Thread names of a finding's cycle, in order.
+pub fn cycle_threads(finding: &Finding) -> Vec<&str> {
+    finding.cycle.iter().map(|s| s.thread.as_str()).collect()
+}
+
+/// What each step of the cycle waits for, in order.
+pub fn cycle_resources(finding: &Finding) -> Vec<&str> {
+    finding
+        .cycle
+        .iter()
+        .map(|s| s.waits_for.resource.as_str())
+        .collect()
+}
