@@ -38,18 +38,29 @@ fn shard(key: u64) -> &'static Mutex<BTreeMap<u64, Arc<ResourceEntry>>> {
 pub fn register_thread(name: Option<String>) -> Arc<ThreadSlot> {
     let key = ThreadKey(NEXT_THREAD.fetch_add(1, Relaxed));
     let slot = Arc::new(ThreadSlot::new(key, name));
-    THREADS.lock().push(slot.clone());
+    let mut threads = THREADS.lock();
+    threads.retain(|s| s.alive.load(Acquire));
+    threads.push(slot.clone());
     slot
 }
 
+/// A thread is exiting. It is marked dead at once; its slot leaves the list now if the
+/// list is free, else at the next registration or scan: an exiting thread never waits
+/// for the watchdog.
 pub fn retire_thread(slot: &Arc<ThreadSlot>) {
     slot.alive.store(false, Release);
-    THREADS.lock().retain(|s| !Arc::ptr_eq(s, slot));
+    if let Some(mut threads) = THREADS.try_lock() {
+        threads.retain(|s| !Arc::ptr_eq(s, slot));
+    }
 }
 
 /// The live threads, ordered by key (registration order).
 pub fn threads() -> Vec<Arc<ThreadSlot>> {
-    let mut threads = THREADS.lock().clone();
+    let mut threads = {
+        let mut list = THREADS.lock();
+        list.retain(|s| s.alive.load(Acquire));
+        list.clone()
+    };
     threads.sort_by_key(|slot| slot.key);
     threads
 }

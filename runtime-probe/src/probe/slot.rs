@@ -184,7 +184,7 @@ impl ThreadSlot {
         if self.backtrace_wanted.load(Relaxed) {
             self.backtrace_wanted.store(false, Relaxed);
             let captured = std::backtrace::Backtrace::force_capture().to_string();
-            *self.backtrace.lock() = Some(captured.into());
+            *self.backtrace.lock() = Some(trim_probe_frames(&captured).into());
         }
     }
 
@@ -250,6 +250,34 @@ impl ThreadSlot {
     pub fn clear_backtrace(&self) {
         *self.backtrace.lock() = None;
     }
+}
+
+/// Drops the frames of the probe's own wait loop from the top of a backtrace, so it
+/// starts where the program called the primitive.
+fn trim_probe_frames(backtrace: &str) -> String {
+    let is_probe_frame = |line: &str| {
+        let name = line
+            .trim_start()
+            .split_once(": ")
+            .map_or("", |(_, name)| name);
+        name.starts_with("waitgraph::probe::")
+            || name.starts_with("waitgraph::sync::hooks::")
+            || name.contains("::lock_blocking")
+            || name.contains("::wait_inner")
+            || name.starts_with("std::backtrace")
+    };
+    let lines: Vec<&str> = backtrace.lines().collect();
+    // A frame is a numbered line plus its indented `at` lines.
+    let mut start = 0;
+    while start < lines.len() && is_probe_frame(lines[start]) {
+        start += 1;
+        while start < lines.len() && lines[start].trim_start().starts_with("at ") {
+            start += 1;
+        }
+    }
+    let mut trimmed = lines[start..].join("\n");
+    trimmed.push('\n');
+    trimmed
 }
 
 thread_local! {

@@ -1,0 +1,100 @@
+//! The `ab_ba` example end to end: a real process that deadlocks, a watchdog that writes
+//! the report and exits with status 3.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+use waitgraph::report::{FindingKind, Report};
+
+/// Builds the example with the cargo that runs this test (a filtered `cargo test` does
+/// not build examples, and a stale binary would test old code), and returns its path.
+fn example(name: &str) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet", "-p", "waitgraph", "--example", name])
+        .status()
+        .expect("run cargo");
+    assert!(status.success(), "building example {name}");
+    let deps = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = deps.parent().unwrap().join("examples").join(name);
+    assert!(path.exists(), "{} was built", path.display());
+    path
+}
+
+#[test]
+fn ab_ba_exits_3_with_a_report_naming_both_threads_locks_and_functions() {
+    let report_path =
+        std::env::temp_dir().join(format!("waitgraph-ab-ba-{}.json", std::process::id()));
+    let _ = std::fs::remove_file(&report_path);
+    let started = Instant::now();
+    let mut child = Command::new(example("ab_ba"))
+        .arg("--report")
+        .arg(&report_path)
+        .spawn()
+        .unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            child.kill().unwrap();
+            panic!("the example was not stopped by its watchdog within 10 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let elapsed = started.elapsed();
+    assert_eq!(status.code(), Some(3));
+    assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
+
+    let report: Report =
+        serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&report_path);
+    assert_eq!(report.schema, 1);
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::Deadlock)
+        .unwrap();
+    assert!(finding.confirmed);
+    let mut threads: Vec<&str> = finding.cycle.iter().map(|s| s.thread.as_str()).collect();
+    threads.sort_unstable();
+    assert_eq!(threads, vec!["audit", "transfer"]);
+    let mut locks: Vec<&str> = finding
+        .cycle
+        .iter()
+        .map(|s| s.waits_for.resource.as_str())
+        .collect();
+    locks.sort_unstable();
+    assert_eq!(locks, vec!["accounts", "ledger"]);
+    for step in &finding.cycle {
+        let site = step.site.as_ref().unwrap();
+        assert!(site.file.ends_with("ab_ba.rs"), "{site}");
+        assert!(step.holds[0]
+            .site
+            .as_ref()
+            .unwrap()
+            .file
+            .ends_with("ab_ba.rs"));
+        let backtrace = step
+            .backtrace
+            .as_deref()
+            .expect("a backtrace of the blocked thread");
+        let function = if step.thread == "audit" {
+            "ab_ba::audit"
+        } else {
+            "ab_ba::transfer"
+        };
+        assert!(
+            backtrace.contains(function),
+            "{function} not in\n{backtrace}"
+        );
+        assert!(
+            !backtrace.contains("serve_requests"),
+            "the probe's own frames are trimmed:\n{backtrace}"
+        );
+    }
+}

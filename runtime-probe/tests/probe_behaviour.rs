@@ -1,0 +1,214 @@
+//! The probe is never a cause of trouble: it does not block the program, stays
+//! consistent through panics and switches, and frees what it no longer needs.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+use waitgraph::report::FindingKind;
+use waitgraph::sync::{Condvar, Mutex, RwLock};
+
+/// Runs `work` on a thread and fails if it does not finish within `limit`.
+fn within(limit: Duration, name: &str, work: impl FnOnce() + Send + 'static) {
+    let (done, finished) = mpsc::channel();
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            work();
+            let _ = done.send(());
+        })
+        .unwrap();
+    finished
+        .recv_timeout(limit)
+        .unwrap_or_else(|_| panic!("{name} did not finish within {limit:?}"));
+}
+
+#[test]
+fn locking_never_waits_on_the_probe_while_its_registry_is_busy() {
+    let locks: Arc<Vec<Mutex<u64>>> = Arc::new((0..4).map(|_| Mutex::new(0)).collect());
+    let table = Arc::new(RwLock::new(0u64));
+    let condvar = Arc::new(Condvar::new());
+    // Used once, so the resources and this thread's slot are registered...
+    for lock in locks.iter() {
+        *lock.lock() += 1;
+    }
+    *table.write() += 1;
+    condvar.notify_all();
+    let (ready_tx, ready) = mpsc::channel();
+    let (start, go) = mpsc::channel::<()>();
+    let (locks2, table2, condvar2) = (locks.clone(), table.clone(), condvar.clone());
+    let worker = std::thread::spawn(move || {
+        // ...and this thread's too, before the registry is held.
+        drop(locks2[0].lock());
+        ready_tx.send(()).unwrap();
+        go.recv().unwrap();
+        for i in 0..200_000u64 {
+            *locks2[(i % 4) as usize].lock() += 1;
+            if i % 16 == 0 {
+                *table2.write() += 1;
+                let _ = *table2.read();
+                condvar2.notify_one();
+            }
+        }
+    });
+    // ...then every registry lock is held, as by a scan in progress.
+    ready.recv().unwrap();
+    let hold = waitgraph::__private::hold_for_test();
+    start.send(()).unwrap();
+    let (finished_tx, finished) = mpsc::channel();
+    std::thread::spawn(move || finished_tx.send(worker.join().is_ok()).unwrap());
+    let outcome = finished.recv_timeout(Duration::from_secs(30));
+    drop(hold);
+    assert_eq!(
+        outcome,
+        Ok(true),
+        "the worker must finish while the registry is held"
+    );
+}
+
+#[test]
+fn a_panic_inside_a_locked_region_leaves_no_false_hold() {
+    within(Duration::from_secs(10), "panicker", || {
+        let lock = Mutex::named("panic-region", 0);
+        let table = RwLock::named("panic-table", 0);
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _g = lock.lock();
+            let _r = table.read();
+            panic!("inside the locked region");
+        }));
+        assert!(result.is_err());
+        let dump = waitgraph::dump();
+        let me = dump
+            .threads
+            .iter()
+            .find(|t| t.thread == "panicker")
+            .expect("this thread is registered");
+        assert!(
+            me.holds.is_empty(),
+            "after the panic nothing is held: {:?}",
+            me.holds
+        );
+        // And the locks work again.
+        *lock.lock() += 1;
+        *table.write() += 1;
+    });
+}
+
+#[test]
+fn switching_off_while_holding_a_lock_leaves_no_false_hold() {
+    within(Duration::from_secs(10), "switcher", || {
+        let lock = Mutex::named("switched", ());
+        let guard = lock.lock();
+        waitgraph::set_enabled(false);
+        drop(guard);
+        waitgraph::set_enabled(true);
+        let dump = waitgraph::dump();
+        let me = dump
+            .threads
+            .iter()
+            .find(|t| t.thread == "switcher")
+            .unwrap();
+        assert!(me.holds.is_empty(), "{:?}", me.holds);
+    });
+}
+
+#[test]
+fn dropped_primitives_and_exited_threads_are_forgotten() {
+    within(Duration::from_secs(30), "churn", || {
+        let before = waitgraph::dump().resources;
+        for _ in 0..10_000 {
+            let lock = Mutex::new(1);
+            *lock.lock() += 1;
+        }
+        let after = waitgraph::dump().resources;
+        // Other tests run meanwhile; 10,000 entries would not go unnoticed.
+        assert!(
+            after < before + 100,
+            "resources before {before}, after {after}"
+        );
+        let handles: Vec<_> = (0..50)
+            .map(|i| {
+                std::thread::Builder::new()
+                    .name(format!("short-lived-{i}"))
+                    .spawn(|| drop(Mutex::new(()).lock()))
+                    .unwrap()
+            })
+            .collect();
+        for handle in handles {
+            handle.join().unwrap();
+        }
+        let dump = waitgraph::dump();
+        assert!(!dump
+            .threads
+            .iter()
+            .any(|t| t.thread.starts_with("short-lived-")));
+    });
+}
+
+#[test]
+fn dump_shows_a_blocked_thread_what_it_waits_for_and_who_holds_it() {
+    let lock = Arc::new(Mutex::named("dumped", ()));
+    let guard = lock.lock();
+    let lock2 = lock.clone();
+    let blocked = std::thread::Builder::new()
+        .name("dump-waiter".into())
+        .spawn(move || drop(lock2.lock()))
+        .unwrap();
+    let mut seen = None;
+    for _ in 0..200 {
+        let dump = waitgraph::dump();
+        if let Some(step) = dump
+            .threads
+            .into_iter()
+            .find(|t| t.thread == "dump-waiter" && t.waits_for.resource == "dumped")
+        {
+            seen = Some(step);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    drop(guard);
+    blocked.join().unwrap();
+    let step = seen.expect("the dump shows the wait");
+    assert_eq!(step.waits_for.wait, "lock");
+    assert_eq!(step.blocked_by.len(), 1);
+    let json = serde_json::to_string(&step).unwrap();
+    assert!(json.contains("\"dumped\""));
+}
+
+#[test]
+fn a_stall_is_warned_once_then_only_when_it_doubles() {
+    let warnings = Arc::new(AtomicUsize::new(0));
+    let counted = warnings.clone();
+    let watchdog = waitgraph::Watchdog::builder()
+        .interval(Duration::from_millis(10))
+        .stall_threshold(Duration::from_millis(100))
+        .print(false)
+        .on_finding(move |finding| {
+            if finding.kind == FindingKind::Stall && finding.cycle[0].thread == "staller" {
+                counted.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+        .start();
+    let lock = Arc::new(Mutex::named("slow", ()));
+    let guard = lock.lock();
+    let lock2 = lock.clone();
+    let staller = std::thread::Builder::new()
+        .name("staller".into())
+        .spawn(move || drop(lock2.lock()))
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    drop(guard);
+    staller.join().unwrap();
+    let findings = watchdog.stop();
+    // Warned at about 100, 200 and 400 ms: not at every one of the ~60 scans.
+    let count = warnings.load(Ordering::Relaxed);
+    assert!((2..=4).contains(&count), "{count} warnings");
+    let stall = findings
+        .iter()
+        .find(|f| f.kind == FindingKind::Stall && f.cycle[0].thread == "staller")
+        .unwrap();
+    assert_eq!(stall.cycle[0].waits_for.resource, "slow");
+    assert!(!findings
+        .iter()
+        .any(|f| f.kind == FindingKind::Deadlock && f.cycle.iter().any(|s| s.thread == "staller")));
+}
