@@ -23,4 +23,10 @@ pub use probe::watchdog::{Watchdog, WatchdogBuilder, WatchdogHandle};
 #[cfg(feature = "probe")]
 pub mod __private {
     pub use crate::probe::registry::hold_for_test;
+
+    /// One watchdog scan (what the scan benchmark measures): returns how many stuck
+    /// groups it found.
+    pub fn scan() -> usize {
+        crate::probe::snapshot::Scan::take().groups.len()
+    }
 }

@@ -49,13 +49,22 @@ pub struct HeldEntry {
     pub site: Option<&'static Location<'static>>,
 }
 
+/// One row of the held table: the resource and mode packed in one word, and where it
+/// was acquired, side by side so a push touches one cache line.
+struct HeldCell {
+    word: AtomicU64,
+    site: AtomicPtr<Location<'static>>,
+}
+
+/// The owner's hot fields first, on their own cache line: the table length and the first
+/// rows of the table.
+#[repr(C, align(64))]
 pub struct ThreadSlot {
+    held_len: AtomicUsize,
+    held: [HeldCell; HELD_CAPACITY],
     pub key: ThreadKey,
     pub name: Option<String>,
     pub alive: AtomicBool,
-    held: [AtomicU64; HELD_CAPACITY],
-    held_sites: [AtomicPtr<Location<'static>>; HELD_CAPACITY],
-    held_len: AtomicUsize,
     held_overflow: AtomicUsize,
     contexts: [AtomicPtr<Context>; CONTEXT_CAPACITY],
     context_len: AtomicUsize,
@@ -89,8 +98,10 @@ impl ThreadSlot {
             key,
             name,
             alive: AtomicBool::new(true),
-            held: std::array::from_fn(|_| AtomicU64::new(0)),
-            held_sites: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+            held: std::array::from_fn(|_| HeldCell {
+                word: AtomicU64::new(0),
+                site: AtomicPtr::new(ptr::null_mut()),
+            }),
             held_len: AtomicUsize::new(0),
             held_overflow: AtomicUsize::new(0),
             contexts: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
@@ -125,8 +136,10 @@ impl ThreadSlot {
             self.held_overflow.fetch_add(1, Relaxed);
             return false;
         }
-        self.held[len].store(pack(resource, mode), Relaxed);
-        self.held_sites[len].store(site as *const _ as *mut _, Relaxed);
+        self.held[len].word.store(pack(resource, mode), Relaxed);
+        self.held[len]
+            .site
+            .store(site as *const _ as *mut _, Relaxed);
         self.held_len.store(len + 1, Release);
         true
     }
@@ -136,16 +149,31 @@ impl ThreadSlot {
     pub fn pop_held(&self, resource: ResourceKey, mode: LockMode) {
         let word = pack(resource, mode);
         let len = self.held_len.load(Relaxed);
+        // Locks are mostly released in the reverse order of their acquisition.
+        if len > 0 && len <= HELD_CAPACITY && self.held[len - 1].word.load(Relaxed) == word {
+            self.held_len.store(len - 1, Release);
+            return;
+        }
+        self.pop_held_out_of_order(word, len);
+    }
+
+    #[cold]
+    fn pop_held_out_of_order(&self, word: u64, len: usize) {
+        let len = len.min(HELD_CAPACITY);
         let mut index = len;
         while index > 0 {
             index -= 1;
-            if self.held[index].load(Relaxed) == word {
+            if self.held[index].word.load(Relaxed) == word {
                 let last = len - 1;
                 if index != last {
                     // Keep the order of the others: shift down (rare: out-of-order release).
                     for i in index..last {
-                        self.held[i].store(self.held[i + 1].load(Relaxed), Relaxed);
-                        self.held_sites[i].store(self.held_sites[i + 1].load(Relaxed), Relaxed);
+                        self.held[i]
+                            .word
+                            .store(self.held[i + 1].word.load(Relaxed), Relaxed);
+                        self.held[i]
+                            .site
+                            .store(self.held[i + 1].site.load(Relaxed), Relaxed);
                     }
                 }
                 self.held_len.store(last, Release);
@@ -207,8 +235,8 @@ impl ThreadSlot {
         let len = self.held_len.load(Acquire).min(HELD_CAPACITY);
         (0..len)
             .map(|i| {
-                let (resource, mode) = unpack(self.held[i].load(Relaxed));
-                let site = self.held_sites[i].load(Relaxed);
+                let (resource, mode) = unpack(self.held[i].word.load(Relaxed));
+                let site = self.held[i].site.load(Relaxed);
                 // SAFETY: only `&'static Location` pointers are ever stored.
                 let site = unsafe { site.as_ref() };
                 HeldEntry {
@@ -327,6 +355,7 @@ fn register_current() -> Option<&'static ThreadSlot> {
 }
 
 /// The slot if this thread already has one; never registers.
+#[inline]
 pub fn existing() -> Option<&'static ThreadSlot> {
     let slot = CURRENT.try_with(|current| current.get()).ok()?;
     // SAFETY: as in `current`.

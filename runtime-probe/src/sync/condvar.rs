@@ -210,8 +210,9 @@ impl Condvar {
             });
         }
         // The lock is given back for the wait: so is its record.
-        if guard.recorded {
-            hooks::released(guard.key, LockMode::Exclusive);
+        let hold = guard.hold;
+        if hold != 0 {
+            hooks::released(ResourceKey(hold), LockMode::Exclusive);
         }
         let seen = self.sequence.load(Acquire);
         let timed_out = {
@@ -235,8 +236,8 @@ impl Condvar {
                 wait.serve();
             }
         };
-        if guard.recorded {
-            guard.recorded = hooks::acquired(guard.key, LockMode::Exclusive, site);
+        if hold != 0 && !hooks::acquired(ResourceKey(hold), LockMode::Exclusive, site) {
+            guard.hold = 0;
         }
         WaitTimeoutResult(timed_out)
     }

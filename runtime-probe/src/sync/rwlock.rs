@@ -68,7 +68,13 @@ impl Drop for Hold {
     }
 }
 
-/// Acquires with `fast`, and else blocks with `timed` in slices, with the wait published.
+/// Acquires with `fast`, and else blocks with the wait published: in slices with `timed`
+/// (so the thread can serve the watchdog), or with `whole` in one piece.
+///
+/// A writer (exclusive or upgradable) that is not timed blocks in one piece: parking_lot
+/// lets readers in again whenever a timed writer gives up, so slicing its wait would
+/// change what the program does (and hide the very deadlock of a re-entrant fair read).
+/// Such a waiter has no backtrace in reports; its function contexts still show.
 fn acquire<G>(
     key: ResourceKey,
     kind: WaitKind,
@@ -76,11 +82,15 @@ fn acquire<G>(
     deadline: Option<Instant>,
     fast: impl FnOnce() -> Option<G>,
     mut timed: impl FnMut(Duration) -> Option<G>,
+    whole: Option<&dyn Fn() -> G>,
 ) -> Option<G> {
     if let Some(guard) = fast() {
         return Some(guard);
     }
     let wait = WaitScope::begin(key, kind, site, deadline.is_some());
+    if let (None, Some(whole)) = (deadline, whole) {
+        return Some(whole());
+    }
     loop {
         let slice = match deadline {
             Some(deadline) => deadline
@@ -98,9 +108,12 @@ fn acquire<G>(
     }
 }
 
+/// The blocking methods of one access mode. `$raw_for` with a zero timeout is
+/// parking_lot's compare-and-swap fast path without a load before it.
 macro_rules! acquire_methods {
     ($(#[$doc:meta])* $name:ident, $try_name:ident, $for_name:ident, $until_name:ident,
-     $guard:ident, $mode:expr, $wait_mode:expr, $raw:ident, $raw_try:ident, $raw_until:ident) => {
+     $guard:ident, $mode:expr, $wait_mode:expr, $raw:ident, $raw_try:ident, $raw_for:ident,
+     $raw_until:ident, sliced: $sliced:expr) => {
         $(#[$doc])*
         #[inline]
         #[track_caller]
@@ -110,9 +123,17 @@ macro_rules! acquire_methods {
             }
             let site = Location::caller();
             let key = self.key();
-            let inner = acquire(key, $wait_mode, site, None, || self.inner.$raw_try(), |slice| {
-                self.inner.$raw_until(Instant::now() + slice)
-            });
+            let whole = || self.inner.$raw();
+            let whole: Option<&dyn Fn() -> _> = if $sliced { None } else { Some(&whole) };
+            let inner = acquire(
+                key,
+                $wait_mode,
+                site,
+                None,
+                || self.inner.$raw_for(Duration::ZERO),
+                |slice| self.inner.$raw_until(Instant::now() + slice),
+                whole,
+            );
             match inner {
                 Some(inner) => $guard { held: Hold::new(key, $mode, site), inner },
                 // Unreachable: an untimed acquire loops until it succeeds.
@@ -142,9 +163,15 @@ macro_rules! acquire_methods {
             }
             let site = Location::caller();
             let key = self.key();
-            let inner = acquire(key, $wait_mode, site, Some(deadline), || self.inner.$raw_try(), |slice| {
-                self.inner.$raw_until((Instant::now() + slice).min(deadline))
-            })?;
+            let inner = acquire(
+                key,
+                $wait_mode,
+                site,
+                Some(deadline),
+                || self.inner.$raw_try(),
+                |slice| self.inner.$raw_until((Instant::now() + slice).min(deadline)),
+                None,
+            )?;
             Some($guard { held: Hold::new(key, $mode, site), inner })
         }
     };
@@ -189,18 +216,21 @@ impl<T: ?Sized> RwLock<T> {
     acquire_methods!(
         /// Shared access; waits while a writer holds the lock or waits for it (fairness).
         read, try_read, try_read_for, try_read_until, RwLockReadGuard,
-        LockMode::Shared, WaitKind::Lock(LockMode::Shared), read, try_read, try_read_until
+        LockMode::Shared, WaitKind::Lock(LockMode::Shared), read, try_read, try_read_for,
+        try_read_until, sliced: true
     );
     acquire_methods!(
         /// Exclusive access.
         write, try_write, try_write_for, try_write_until, RwLockWriteGuard,
-        LockMode::Exclusive, WaitKind::Lock(LockMode::Exclusive), write, try_write, try_write_until
+        LockMode::Exclusive, WaitKind::Lock(LockMode::Exclusive), write, try_write, try_write_for,
+        try_write_until, sliced: false
     );
     acquire_methods!(
         /// Shared access that can later be upgraded; excludes writers and other upgradable readers.
         upgradable_read, try_upgradable_read, try_upgradable_read_for, try_upgradable_read_until,
         RwLockUpgradableReadGuard, LockMode::Upgradable, WaitKind::Lock(LockMode::Upgradable),
-        upgradable_read, try_upgradable_read, try_upgradable_read_until
+        upgradable_read, try_upgradable_read, try_upgradable_read_for, try_upgradable_read_until,
+        sliced: false
     );
 
     /// Shared access that does not wait for waiting writers, so a thread that already
@@ -222,6 +252,7 @@ impl<T: ?Sized> RwLock<T> {
             None,
             || self.inner.try_read_recursive(),
             |slice| self.inner.try_read_recursive_for(slice),
+            None,
         );
         match inner {
             Some(inner) => RwLockReadGuard {
@@ -263,17 +294,11 @@ impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
             match parking_lot::RwLockUpgradableReadGuard::try_upgrade(guard.into_inner_guard()) {
                 Ok(write) => write,
                 Err(inner) if !recorded => parking_lot::RwLockUpgradableReadGuard::upgrade(inner),
-                Err(mut inner) => {
-                    let wait =
+                Err(inner) => {
+                    // In one piece, like a writer (see `acquire`).
+                    let _wait =
                         WaitScope::begin(key, WaitKind::Lock(LockMode::Exclusive), site, false);
-                    loop {
-                        match parking_lot::RwLockUpgradableReadGuard::try_upgrade_for(inner, SLICE)
-                        {
-                            Ok(write) => break write,
-                            Err(back) => inner = back,
-                        }
-                        wait.serve();
-                    }
+                    parking_lot::RwLockUpgradableReadGuard::upgrade(inner)
                 }
             };
         let held = if recorded {
