@@ -21,6 +21,12 @@ use std::time::Duration;
 /// backtrace. Waits are otherwise unchanged: a lock keeps its queue order within a slice.
 pub const SLICE: Duration = Duration::from_millis(50);
 
+/// How long a lock acquisition waits in parking_lot's own way (spin, then park) before
+/// it publishes its wait. Short waits, the common case under contention, then cost no
+/// clock read and no bookkeeping; a wait that is still blocked after it is published
+/// like any other (a deadlock lasts far longer than this).
+pub const GRACE: Duration = Duration::from_millis(1);
+
 /// The state, per kind of resource, that decides who can end a wait on it. The registry
 /// keeps a reference so the watchdog can read it; locks need none (their holders are in
 /// the threads' own slots).

@@ -1,4 +1,4 @@
-use super::hooks::{self, Meta, Shared, WaitScope, SLICE};
+use super::hooks::{self, Meta, Shared, WaitScope, GRACE, SLICE};
 use crate::model::{LockMode, ResourceKey, ResourceKind, WaitKind};
 use std::borrow::Cow;
 use std::fmt;
@@ -95,16 +95,17 @@ impl<T: ?Sized> Mutex<T> {
             };
         }
         let site = Location::caller();
-        let key = self.key();
-        // A zero timeout is parking_lot's plain compare-and-swap fast path (its `try_lock`
-        // loads first, which costs a third more here), then its usual short spin.
-        let inner = match self.inner.try_lock_for(Duration::ZERO) {
+        // The timed acquire starts with parking_lot's plain compare-and-swap (its
+        // `try_lock` loads the lock word first, which costs a third more here), then
+        // spins and parks for the grace period. The key shares the lock's cache line: it
+        // is read once the line is ours.
+        let inner = match self.inner.try_lock_for(GRACE) {
             Some(inner) => inner,
             None => self
-                .lock_blocking(key, site, None)
+                .lock_blocking(self.key(), site, None)
                 .expect("an untimed lock always succeeds"),
         };
-        self.guard(inner, key, site)
+        self.guard(inner, self.key(), site)
     }
 
     #[cold]

@@ -1,4 +1,4 @@
-use super::hooks::{self, Meta, Shared, WaitScope, SLICE};
+use super::hooks::{self, Meta, Shared, WaitScope, GRACE, SLICE};
 use crate::model::{LockMode, ResourceKey, ResourceKind, WaitKind};
 use std::borrow::Cow;
 use std::fmt;
@@ -108,8 +108,8 @@ fn acquire<G>(
     }
 }
 
-/// The blocking methods of one access mode. `$raw_for` with a zero timeout is
-/// parking_lot's compare-and-swap fast path without a load before it.
+/// The blocking methods of one access mode. `$raw_for` starts with parking_lot's
+/// compare-and-swap fast path (no load before it), then waits the grace period.
 macro_rules! acquire_methods {
     ($(#[$doc:meta])* $name:ident, $try_name:ident, $for_name:ident, $until_name:ident,
      $guard:ident, $mode:expr, $wait_mode:expr, $raw:ident, $raw_try:ident, $raw_for:ident,
@@ -130,7 +130,7 @@ macro_rules! acquire_methods {
                 $wait_mode,
                 site,
                 None,
-                || self.inner.$raw_for(Duration::ZERO),
+                || self.inner.$raw_for(GRACE),
                 |slice| self.inner.$raw_until(Instant::now() + slice),
                 whole,
             );
