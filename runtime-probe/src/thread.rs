@@ -22,6 +22,11 @@ pub struct ThreadShared {
 }
 
 impl ThreadShared {
+    #[cfg_attr(not(feature = "probe"), allow(dead_code))]
+    pub(crate) fn is_finished(&self) -> bool {
+        *self.finished.lock()
+    }
+
     fn key(self: &Arc<Self>) -> ResourceKey {
         self.meta
             .key(ResourceKind::Thread, || Shared::Thread(self.clone()))

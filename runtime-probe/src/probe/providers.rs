@@ -23,7 +23,7 @@ use crate::model::{LockMode, ResourceKey, ThreadKey, WaitKind};
 use crate::sync::hooks::Shared;
 use crate::sync::{BarrierShared, ExecutorShared, JobStatus};
 use std::collections::HashMap;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::Arc;
 
 /// One thread as a scan saw it.
@@ -197,16 +197,24 @@ impl World {
                 Provision::all(self.holders(wait.resource, &[LockMode::Exclusive]))
             }
             _ => match self.entry(wait.resource) {
-                Some(entry) => self.provision_by_state(thread.key(), &entry.shared),
+                Some(entry) => self.provision_by_state(thread.key(), wait, &entry.shared),
                 None => Provision::Unknown,
             },
         }
     }
 
-    fn provision_by_state(&self, waiter: ThreadKey, shared: &Shared) -> Provision {
+    fn provision_by_state(
+        &self,
+        waiter: ThreadKey,
+        wait: &WaitRecord,
+        shared: &Shared,
+    ) -> Provision {
         match shared {
             Shared::Lock => Provision::Unknown,
             Shared::Condvar(condvar) => {
+                if condvar.notifications.load(Acquire) != wait.token {
+                    return Provision::Free;
+                }
                 let notifiers = condvar.notifiers.lock();
                 if notifiers.overflowed {
                     return Provision::Unknown;
@@ -215,7 +223,8 @@ impl World {
                     self.live(notifiers.threads.iter().copied().filter(|&t| t != waiter)),
                 )
             }
-            Shared::Barrier(barrier) => self.barrier(barrier),
+            Shared::Barrier(barrier) => self.barrier(barrier, wait.token),
+            Shared::Thread(thread) if thread.is_finished() => Provision::Free,
             Shared::Thread(thread) => match *thread.thread.lock() {
                 Some(joined) if self.is_live(joined) => Provision::all(vec![joined]),
                 Some(_) => Provision::Free,
@@ -235,8 +244,17 @@ impl World {
             }
             Shared::Channel(channel) => {
                 // Which handles end the wait depends on its direction.
-                let waiting = self.threads[self.index[&waiter]].wait.map(|w| w.kind);
-                let handles = if waiting == Some(WaitKind::Send) {
+                let sending = wait.kind == WaitKind::Send;
+                let queued = channel.queued.load(Relaxed);
+                let can_go = if sending {
+                    channel.capacity.is_none_or(|c| queued < c)
+                } else {
+                    queued > 0
+                };
+                if can_go {
+                    return Provision::Free;
+                }
+                let handles = if sending {
                     &channel.receivers
                 } else {
                     &channel.senders
@@ -275,8 +293,12 @@ impl World {
     /// A barrier round (waited for by a party or by a spinner) needs its missing
     /// arrivals. The rule gives up (`Unknown`) whenever fewer candidates are known than
     /// arrivals are missing: a party the probe has not met may still come.
-    fn barrier(&self, barrier: &BarrierShared) -> Provision {
+    fn barrier(&self, barrier: &BarrierShared, round: u64) -> Provision {
         let state = barrier.state.lock();
+        if state.generation != round {
+            // The round the thread waits for is over; it has not run since.
+            return Provision::Free;
+        }
         let missing = state.parties.saturating_sub(state.arrived.len());
         if missing == 0 {
             return Provision::Free;
@@ -303,5 +325,70 @@ impl World {
             return Provision::Unknown;
         }
         Provision::Needs(vec![(missing, candidates)])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! A thread whose wait has ended but that has not run yet still shows its old wait
+    //! record; the state of the resource must say the wait is over, or two scans during a
+    //! long descheduling would agree on a deadlock that is not there.
+
+    use super::*;
+    use crate::model::{ResourceKind, WaitKind};
+    use crate::probe::slot::ThreadSlot;
+    use crate::sync::{Barrier, Condvar};
+    use std::panic::Location;
+    use std::time::Instant;
+
+    fn waiting(key: u64, resource: ResourceKey, kind: WaitKind, token: u64) -> ThreadView {
+        let slot = Arc::new(ThreadSlot::new(ThreadKey(key), Some(format!("t{key}"))));
+        let wait = WaitRecord {
+            resource,
+            kind,
+            site: Location::caller(),
+            since: Instant::now(),
+            timed: false,
+            epoch: 1,
+            token,
+        };
+        ThreadView {
+            slot,
+            wait: Some(wait),
+            held: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_party_of_a_round_that_completed_is_free() {
+        let barrier = Barrier::new(2);
+        barrier.enroll();
+        let key = barrier.key();
+        assert_eq!(
+            registry::resource(key).unwrap().info.kind,
+            ResourceKind::Barrier
+        );
+        // Round 0 is open, a party is missing: the wait is not over.
+        let stale = waiting(1_000_001, key, WaitKind::Barrier, 0);
+        let world = World::from_views(vec![stale]);
+        assert_ne!(world.provision(&world.threads[0]), Provision::Free);
+        // Round 0 ends (here by a cancel); the record still names it.
+        barrier.cancel();
+        let world = World::from_views(vec![waiting(1_000_001, key, WaitKind::Barrier, 0)]);
+        assert_eq!(world.provision(&world.threads[0]), Provision::Free);
+    }
+
+    #[test]
+    fn a_condvar_waiter_notified_since_its_wait_began_is_free() {
+        let condvar = Condvar::new();
+        condvar.declare_notifier();
+        let key = condvar.key();
+        let token = condvar.shared().notifications.load(Acquire);
+        let world = World::from_views(vec![waiting(1_000_002, key, WaitKind::Condvar, token)]);
+        // The only notifier (this test thread) is not in the scan: unknown, not free.
+        assert_eq!(world.provision(&world.threads[0]), Provision::Unknown);
+        condvar.notify_one();
+        let world = World::from_views(vec![waiting(1_000_002, key, WaitKind::Condvar, token)]);
+        assert_eq!(world.provision(&world.threads[0]), Provision::Free);
     }
 }

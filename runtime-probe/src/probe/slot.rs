@@ -39,6 +39,10 @@ pub struct WaitRecord {
     /// The wait ends by itself (a timeout): it can stall, never deadlock.
     pub timed: bool,
     pub epoch: u64,
+    /// The resource's state when the wait began (a condvar's notification count, a
+    /// barrier's round): once it has moved on, the wait is over even if the thread has
+    /// not run yet to clear this record.
+    pub token: u64,
 }
 
 /// One lock held, as the owner wrote it.
@@ -64,6 +68,8 @@ pub struct ThreadSlot {
     held: [HeldCell; HELD_CAPACITY],
     pub key: ThreadKey,
     pub name: Option<String>,
+    /// std's id of the thread (what parking_lot's own deadlock check names).
+    pub os_thread: std::thread::ThreadId,
     pub alive: AtomicBool,
     held_overflow: AtomicUsize,
     contexts: [AtomicPtr<Context>; CONTEXT_CAPACITY],
@@ -97,6 +103,7 @@ impl ThreadSlot {
         ThreadSlot {
             key,
             name,
+            os_thread: std::thread::current().id(),
             alive: AtomicBool::new(true),
             held: std::array::from_fn(|_| HeldCell {
                 word: AtomicU64::new(0),
@@ -189,6 +196,7 @@ impl ThreadSlot {
         kind: WaitKind,
         site: &'static Location<'static>,
         timed: bool,
+        token: u64,
     ) {
         let epoch = self.wait_epoch.fetch_add(1, Relaxed) + 1;
         *self.wait.lock() = Some(WaitRecord {
@@ -198,6 +206,7 @@ impl ThreadSlot {
             since: Instant::now(),
             timed,
             epoch,
+            token,
         });
     }
 

@@ -48,6 +48,7 @@ impl Watchdog {
             callback: None,
             print: true,
             backtrace_wait: Duration::from_millis(500),
+            dump_file: None,
         }
     }
 }
@@ -62,6 +63,7 @@ pub struct WatchdogBuilder {
     callback: Option<Callback>,
     print: bool,
     backtrace_wait: Duration,
+    dump_file: Option<PathBuf>,
 }
 
 impl WatchdogBuilder {
@@ -106,6 +108,14 @@ impl WatchdogBuilder {
     /// report is written without them (default 500 ms).
     pub fn backtrace_wait(mut self, wait: Duration) -> Self {
         self.backtrace_wait = wait;
+        self
+    }
+
+    /// Where `SIGUSR1` makes the watchdog write the current graph ([`dump`](crate::dump)),
+    /// within one interval (default: `waitgraph-dump-<pid>.json` in the temp folder).
+    /// Needs the `signal` feature, on Unix.
+    pub fn dump_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.dump_file = Some(path.into());
         self
     }
 
@@ -176,8 +186,16 @@ struct Runner {
     /// The stuck (thread, epoch) pairs of the previous scan.
     previously_stuck: HashSet<(ThreadKey, u64)>,
     reported: HashSet<Vec<(ThreadKey, u64)>>,
+    /// Confirmed deadlocks held back one scan for their victims to be confirmed too.
+    postponed: HashSet<Vec<(ThreadKey, u64)>>,
     /// Per blocked wait, the duration last warned about.
     stalls_warned: HashMap<(ThreadKey, u64), Duration>,
+    /// Threads of the deadlocks reported so far.
+    deadlocked: HashSet<ThreadKey>,
+    #[cfg(feature = "parking-lot-deadlock")]
+    parking_lot_reported: HashSet<Vec<String>>,
+    #[cfg(all(feature = "signal", unix))]
+    dump_wanted: Arc<AtomicBool>,
     report: Report,
 }
 
@@ -188,14 +206,28 @@ impl Runner {
             shared,
             previously_stuck: HashSet::new(),
             reported: HashSet::new(),
+            postponed: HashSet::new(),
             stalls_warned: HashMap::new(),
+            deadlocked: HashSet::new(),
+            #[cfg(feature = "parking-lot-deadlock")]
+            parking_lot_reported: HashSet::new(),
+            #[cfg(all(feature = "signal", unix))]
+            dump_wanted: Arc::new(AtomicBool::new(false)),
             report: Report::new(Mode::Live, Vec::new()),
         }
     }
 
     fn run(mut self) {
+        #[cfg(all(feature = "signal", unix))]
+        if signal_hook::flag::register(signal_hook::consts::SIGUSR1, self.dump_wanted.clone())
+            .is_err()
+        {
+            registry::probe_error();
+        }
         let mut next = Instant::now() + self.config.interval;
         while !self.shared.stop.load(Relaxed) {
+            #[cfg(all(feature = "signal", unix))]
+            self.dump_if_asked();
             let now = Instant::now();
             if now < next {
                 std::thread::park_timeout(next - now);
@@ -241,22 +273,152 @@ impl Runner {
                 }
                 continue;
             }
+            // Victims count only when they were stuck in the previous scan as well; a
+            // deadlock with victims not yet confirmed waits one more scan for them.
+            let confirmed_victim = |node: &usize| {
+                let thread = scan.thread(*node);
+                self.previously_stuck
+                    .contains(&(thread.key(), thread.wait.map_or(0, |w| w.epoch)))
+            };
+            if !group.victims.iter().all(confirmed_victim)
+                && self.postponed.insert(fingerprint.clone())
+            {
+                continue;
+            }
             self.await_backtraces(&scan, &group.cycle);
             let mut finding = scan.deadlock_finding(group, true);
-            // Victims count only when they were stuck in the previous scan as well.
             finding.victims.retain(|v| {
                 let key = ThreadKey(v.thread_key.unwrap_or(0));
                 scan.epochs()
                     .any(|pair| pair.0 == key && self.previously_stuck.contains(&pair))
             });
             self.reported.insert(fingerprint);
+            self.deadlocked.extend(
+                finding
+                    .cycle
+                    .iter()
+                    .chain(&finding.victims)
+                    .filter_map(|s| s.thread_key)
+                    .map(ThreadKey),
+            );
             deadlock = true;
             new_findings.push(finding);
+        }
+        #[cfg(feature = "parking-lot-deadlock")]
+        {
+            let found = self.parking_lot_deadlocks(&scan, &deadlocked_threads);
+            deadlock |= !found.is_empty();
+            new_findings.extend(found);
         }
         new_findings.extend(self.stalls(&scan, &deadlocked_threads));
         self.previously_stuck = stuck_now;
         if !new_findings.is_empty() {
             self.publish(new_findings, deadlock);
+        }
+    }
+
+    /// parking_lot's own check, for parking_lot locks waitgraph does not instrument. A
+    /// cycle whose threads waitgraph already sees as stuck is left to waitgraph's report.
+    #[cfg(feature = "parking-lot-deadlock")]
+    fn parking_lot_deadlocks(
+        &mut self,
+        scan: &Scan,
+        stuck_now: &HashSet<ThreadKey>,
+    ) -> Vec<Finding> {
+        use crate::report::{Step, WaitsFor};
+        let mut findings = Vec::new();
+        for cycle in parking_lot::deadlock::check_deadlock() {
+            let ours: Vec<Option<&super::providers::ThreadView>> = cycle
+                .iter()
+                .map(|t| {
+                    scan.world
+                        .threads
+                        .iter()
+                        .find(|view| view.slot.os_thread == t.thread_id())
+                })
+                .collect();
+            let seen_by_waitgraph = ours.iter().all(|view| {
+                view.is_some_and(|v| {
+                    stuck_now.contains(&v.key()) || self.deadlocked.contains(&v.key())
+                })
+            });
+            if seen_by_waitgraph {
+                continue;
+            }
+            let mut fingerprint: Vec<String> = cycle
+                .iter()
+                .map(|t| format!("{:?}", t.thread_id()))
+                .collect();
+            fingerprint.sort();
+            if !self.parking_lot_reported.insert(fingerprint) {
+                continue;
+            }
+            let cycle: Vec<Step> = cycle
+                .iter()
+                .zip(&ours)
+                .map(|(thread, view)| Step {
+                    thread: view.map_or_else(
+                        || format!("{:?}", thread.thread_id()),
+                        |v| v.slot.display_name(),
+                    ),
+                    thread_key: view.map(|v| v.key().0),
+                    waits_for: WaitsFor {
+                        resource: "a parking_lot lock waitgraph does not instrument".into(),
+                        kind: "mutex".into(),
+                        wait: "lock".into(),
+                        created: None,
+                    },
+                    holds: Vec::new(),
+                    site: None,
+                    blocked_by: Vec::new(),
+                    waited_ms: None,
+                    context: view
+                        .map(|v| {
+                            v.slot
+                                .contexts()
+                                .iter()
+                                .map(|c| c.name.to_string())
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    backtrace: Some(format!("{:?}", thread.backtrace())),
+                })
+                .collect();
+            let summary = format!(
+                "parking_lot's deadlock check: {} threads wait on each other through parking_lot locks",
+                cycle.len()
+            );
+            findings.push(Finding {
+                kind: FindingKind::Deadlock,
+                severity: Severity::Error,
+                confirmed: true,
+                summary,
+                cycle,
+                victims: Vec::new(),
+            });
+        }
+        findings
+    }
+
+    #[cfg(all(feature = "signal", unix))]
+    fn dump_if_asked(&mut self) {
+        if !self.dump_wanted.swap(false, Relaxed) {
+            return;
+        }
+        let path = self.config.dump_file.clone().unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("waitgraph-dump-{}.json", std::process::id()))
+        });
+        let dump = super::dump::dump();
+        if let Err(error) = write_json_atomically(&path, &dump) {
+            registry::probe_error();
+            self.report
+                .probe_errors
+                .push(format!("could not write {}: {error}", path.display()));
+        } else if self.config.print {
+            eprintln!(
+                "waitgraph: wrote the current wait-for graph to {}",
+                path.display()
+            );
         }
     }
 
@@ -393,6 +555,10 @@ fn wait_chain(scan: &Scan, start: usize) -> Vec<usize> {
 /// Writes `report` to `path` so that a reader sees either the old file or the whole new
 /// one: a temp file beside it, flushed to disk, then renamed over it.
 pub(crate) fn write_atomically(path: &Path, report: &Report) -> std::io::Result<()> {
+    write_json_atomically(path, report)
+}
+
+fn write_json_atomically(path: &Path, value: &impl serde::Serialize) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
@@ -400,7 +566,7 @@ pub(crate) fn write_atomically(path: &Path, report: &Report) -> std::io::Result<
     temp.push(format!(".tmp-{}", std::process::id()));
     let temp = PathBuf::from(temp);
     let mut file = std::fs::File::create(&temp)?;
-    serde_json::to_writer_pretty(&mut file, report).map_err(std::io::Error::other)?;
+    serde_json::to_writer_pretty(&mut file, value).map_err(std::io::Error::other)?;
     file.write_all(b"\n")?;
     file.sync_all()?;
     std::fs::rename(&temp, path)

@@ -184,8 +184,15 @@ impl Barrier {
                 cancelled: false,
             });
         }
-        let wait =
-            recording.then(|| WaitScope::begin(key, WaitKind::Barrier, site, deadline.is_some()));
+        let wait = recording.then(|| {
+            WaitScope::begin_with_token(
+                key,
+                WaitKind::Barrier,
+                site,
+                deadline.is_some(),
+                generation,
+            )
+        });
         loop {
             if state.generation != generation {
                 let cancelled = state.cancelled_generation == Some(generation);

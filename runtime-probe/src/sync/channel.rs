@@ -21,7 +21,7 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::fmt;
 use std::panic::Location;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,6 +30,10 @@ pub struct ChannelShared {
     meta: Meta,
     pub(crate) senders: RawMutex<Vec<Arc<AtomicU64>>>,
     pub(crate) receivers: RawMutex<Vec<Arc<AtomicU64>>>,
+    /// Messages queued now, mirrored for the watchdog: a receive with something to take
+    /// (a send with room) is not stuck, whatever its record says.
+    pub(crate) queued: AtomicUsize,
+    pub(crate) capacity: Option<usize>,
 }
 
 struct Channel<T> {
@@ -81,6 +85,8 @@ fn make<T>(
             meta: Meta::new(site, name),
             senders: RawMutex::new(Vec::new()),
             receivers: RawMutex::new(Vec::new()),
+            queued: AtomicUsize::new(0),
+            capacity,
         }),
         state: RawMutex::new(State {
             queue: VecDeque::new(),
@@ -237,6 +243,7 @@ impl<T> Sender<T> {
             }
             if state.capacity.is_none_or(|c| state.queue.len() < c) {
                 state.queue.push_back(message);
+                channel.shared.queued.store(state.queue.len(), Relaxed);
                 drop(state);
                 channel.not_empty.notify_one();
                 return Ok(());
@@ -300,6 +307,7 @@ impl<T> Receiver<T> {
         let mut wait = None;
         loop {
             if let Some(message) = state.queue.pop_front() {
+                channel.shared.queued.store(state.queue.len(), Relaxed);
                 drop(state);
                 channel.not_full.notify_one();
                 return Ok(message);

@@ -17,6 +17,9 @@ const NOTIFIER_CAPACITY: usize = 64;
 #[derive(Default)]
 pub struct CondvarShared {
     last: AtomicU64,
+    /// Notifications seen while recording: a wait that began at an older count may
+    /// already have been woken.
+    pub(crate) notifications: AtomicU64,
     pub(crate) notifiers: RawMutex<Notifiers>,
 }
 
@@ -28,6 +31,7 @@ pub(crate) struct Notifiers {
 
 impl CondvarShared {
     fn note(&self, thread: ThreadKey) {
+        self.notifications.fetch_add(1, Release);
         if self.last.load(Relaxed) == thread.0 {
             return;
         }
@@ -89,11 +93,11 @@ impl Condvar {
         }
     }
 
-    fn shared(&self) -> &Arc<CondvarShared> {
+    pub(crate) fn shared(&self) -> &Arc<CondvarShared> {
         self.shared.get_or_init(Arc::default)
     }
 
-    fn key(&self) -> ResourceKey {
+    pub(crate) fn key(&self) -> ResourceKey {
         self.meta.key(ResourceKind::Condvar, || {
             Shared::Condvar(self.shared().clone())
         })
@@ -216,7 +220,15 @@ impl Condvar {
         }
         let seen = self.sequence.load(Acquire);
         let timed_out = {
-            let wait = WaitScope::begin(self.key(), WaitKind::Condvar, site, deadline.is_some());
+            let key = self.key();
+            let token = self.shared().notifications.load(Acquire);
+            let wait = WaitScope::begin_with_token(
+                key,
+                WaitKind::Condvar,
+                site,
+                deadline.is_some(),
+                token,
+            );
             loop {
                 let slice = match deadline {
                     Some(deadline) => deadline

@@ -86,9 +86,21 @@ mod live {
             site: &'static Location<'static>,
             timed: bool,
         ) -> WaitScope {
+            WaitScope::begin_with_token(key, kind, site, timed, 0)
+        }
+
+        /// A wait that is over once the resource's state moves past `token` (see
+        /// `WaitRecord::token`).
+        pub fn begin_with_token(
+            key: ResourceKey,
+            kind: WaitKind,
+            site: &'static Location<'static>,
+            timed: bool,
+            token: u64,
+        ) -> WaitScope {
             let slot = slot::current();
             if let Some(slot) = slot {
-                slot.begin_wait(key, kind, site, timed);
+                slot.begin_wait(key, kind, site, timed, token);
             }
             WaitScope { slot }
         }
@@ -168,6 +180,16 @@ mod off {
             _kind: WaitKind,
             _site: &'static Location<'static>,
             _timed: bool,
+        ) -> WaitScope {
+            WaitScope
+        }
+        #[inline(always)]
+        pub fn begin_with_token(
+            _key: ResourceKey,
+            _kind: WaitKind,
+            _site: &'static Location<'static>,
+            _timed: bool,
+            _token: u64,
         ) -> WaitScope {
             WaitScope
         }

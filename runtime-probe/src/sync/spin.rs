@@ -23,6 +23,11 @@ use std::time::Duration;
 pub trait SpinTarget: sealed::Sealed {
     #[doc(hidden)]
     fn spin_key(&self) -> ResourceKey;
+    /// The target's state now (a barrier's round); the wait is over once it moves on.
+    #[doc(hidden)]
+    fn spin_token(&self) -> u64 {
+        0
+    }
 }
 
 mod sealed {
@@ -35,6 +40,9 @@ mod sealed {
 impl SpinTarget for Barrier {
     fn spin_key(&self) -> ResourceKey {
         self.key()
+    }
+    fn spin_token(&self) -> u64 {
+        self.generation()
     }
 }
 
@@ -70,8 +78,15 @@ impl SpinWait {
     }
 
     fn begin(target: &impl SpinTarget, timed: bool, site: &'static Location<'static>) -> SpinWait {
-        let wait = hooks::enabled()
-            .then(|| WaitScope::begin(target.spin_key(), WaitKind::Spin, site, timed));
+        let wait = hooks::enabled().then(|| {
+            WaitScope::begin_with_token(
+                target.spin_key(),
+                WaitKind::Spin,
+                site,
+                timed,
+                target.spin_token(),
+            )
+        });
         SpinWait { wait }
     }
 
