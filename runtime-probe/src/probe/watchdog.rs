@@ -313,7 +313,7 @@ impl Runner {
         new_findings.extend(self.stalls(&scan, &deadlocked_threads));
         self.previously_stuck = stuck_now;
         if !new_findings.is_empty() {
-            self.publish(new_findings, deadlock);
+            self.publish(new_findings, deadlock, &scan);
         }
     }
 
@@ -481,8 +481,23 @@ impl Runner {
         findings
     }
 
-    fn publish(&mut self, findings: Vec<Finding>, deadlock: bool) {
+    fn publish(&mut self, findings: Vec<Finding>, deadlock: bool, scan: &Scan) {
         self.report.findings.extend(findings.iter().cloned());
+        let overflow: usize = scan
+            .world
+            .threads
+            .iter()
+            .map(|t| t.slot.held_overflow())
+            .sum();
+        if overflow > 0 {
+            self.report
+                .probe_errors
+                .retain(|e| !e.contains("held-lock table"));
+            self.report.probe_errors.push(format!(
+                "{overflow} holds did not fit a thread's held-lock table ({} rows) and were left out",
+                super::slot::HELD_CAPACITY
+            ));
+        }
         if let Some(path) = &self.config.report_file {
             if let Err(error) = write_atomically(path, &self.report) {
                 registry::probe_error();

@@ -1,0 +1,50 @@
+//! The probe in a program built with `panic = "abort"` (the workspace's `abort` profile):
+//!
+//! ```sh
+//! cargo run -p waitgraph --profile abort --example panic_abort -- deadlock FILE
+//! cargo run -p waitgraph --profile abort --example panic_abort -- panic-holding FILE
+//! ```
+//!
+//! `deadlock`: two threads deadlock; the watchdog writes FILE and exits with status 3,
+//! exactly as with unwinding. `panic-holding`: a thread panics while it holds a lock; the
+//! process aborts at once (no guard is dropped, nothing more runs), and since a report
+//! file is only ever replaced whole, FILE is never left half-written.
+
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+use waitgraph::sync::Mutex;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [mode, report] = args.as_slice() else {
+        eprintln!("usage: panic_abort deadlock|panic-holding FILE");
+        std::process::exit(2);
+    };
+    let _watchdog = waitgraph::Watchdog::builder()
+        .interval(Duration::from_millis(20))
+        .report_file(report)
+        .exit_on_deadlock(3)
+        .start();
+    let a = Arc::new(Mutex::named("a", ()));
+    let b = Arc::new(Mutex::named("b", ()));
+    match mode.as_str() {
+        "deadlock" => {
+            let both = Arc::new(Barrier::new(2));
+            let (a1, b1, both1) = (a.clone(), b.clone(), both.clone());
+            std::thread::spawn(move || {
+                let _a = a1.lock();
+                both1.wait();
+                let _b = b1.lock();
+            });
+            let _b = b.lock();
+            both.wait();
+            let _a = a.lock();
+        }
+        "panic-holding" => {
+            let _a = a.lock();
+            let _b = b.lock();
+            panic!("panicking while holding `a` and `b`");
+        }
+        _ => std::process::exit(2),
+    }
+}
