@@ -1,1 +1,309 @@
-fn main() {}
+//! `demo-pool`: the incident, end to end. See `demo-pool --help`.
+
+use demo_pool::run::{run, Options, ShrinkAt};
+use demo_pool::scenarios::{catalogue, Expected};
+use demo_pool::shrink::Variant;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+use waitgraph::report::{FindingKind, Report};
+
+const HELP: &str = "\
+demo-pool: the MOD-11658 incident reproduced, with waitgraph watching
+
+USAGE:
+  demo-pool incident [--report-dir DIR]
+      Runs every variant of the shrink under load, each in its own child process, and
+      says what happened: the deadlocks the watchdog caught (with the cycle), the fixes
+      that completed. Reports go to DIR (default target/waitgraph). Exit 0 when every
+      variant behaved as the incident says, 1 otherwise.
+  demo-pool run --variant buggy|reordered|timeout|async-shrink [OPTIONS]
+      One run. Options:
+        --shards S          shards (default 1; more than 1 adds coordinators)
+        --workers N         workers per shard (default 8, at most 16)
+        --docs D            documents (default 1000)
+        --clients C         client threads (default 20)
+        --shrink-to K[,K]   CONFIG SET WORKERS K on shard 0, several in turn (default 0)
+        --shrink-at under-load|idle   (default under-load)
+        --no-content        clients send only searches that load no fields
+        --report FILE       where the watchdog writes its report
+        --gate N            (tests) hold N queries between the spec lock and the gil
+                            until the shrink has begun
+  demo-pool scenarios
+      Lists the scenario catalogue with each one's expected outcome.
+  demo-pool scenario NAME [--report FILE]
+      Runs one scenario.
+
+EXIT STATUS (run, scenario): 0 completed; 3 the watchdog found a deadlock (report
+written, the process exits instead of hanging); 1 completed but a query went unanswered
+or wrong; 2 usage error.";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("incident") => incident(&args[1..]),
+        Some("run") => match parse_run(&args[1..]) {
+            Ok(options) => run_one(&options),
+            Err(message) => usage(&message),
+        },
+        Some("scenarios") => {
+            for scenario in catalogue() {
+                println!(
+                    "{:<22} expect {:<10} {}",
+                    scenario.name,
+                    expected_word(scenario.expected),
+                    scenario.about
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Some("scenario") => scenario(&args[1..]),
+        Some("--help" | "-h" | "help") => {
+            println!("{HELP}");
+            ExitCode::SUCCESS
+        }
+        _ => usage("expected a command"),
+    }
+}
+
+fn usage(message: &str) -> ExitCode {
+    eprintln!("demo-pool: {message}\n\n{HELP}");
+    ExitCode::from(2)
+}
+
+fn expected_word(expected: Expected) -> &'static str {
+    match expected {
+        Expected::Deadlock => "deadlock",
+        Expected::Completes => "completes",
+    }
+}
+
+fn parse_run(args: &[String]) -> Result<Options, String> {
+    let mut options = Options::default();
+    let mut variant = None;
+    let mut args = args.iter();
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--variant" => variant = Some(value()?.parse::<Variant>()?),
+            "--shards" => options.shards = number(flag, value()?, 1, 8)?,
+            "--workers" => {
+                options.workers = number(flag, value()?, 0, demo_pool::shrink::MAX_WORKERS)?
+            }
+            "--docs" => options.docs = number(flag, value()?, 1, 1_000_000)?,
+            "--clients" => options.clients = number(flag, value()?, 0, 256)?,
+            "--shrink-to" => {
+                options.shrink_to = value()?
+                    .split(',')
+                    .map(|k| number(flag, k, 0, demo_pool::shrink::MAX_WORKERS))
+                    .collect::<Result<_, _>>()?
+            }
+            "--shrink-at" => {
+                options.shrink_at = match value()?.as_str() {
+                    "under-load" => ShrinkAt::UnderLoad,
+                    "idle" => ShrinkAt::Idle,
+                    other => {
+                        return Err(format!(
+                            "--shrink-at takes under-load or idle, not `{other}`"
+                        ))
+                    }
+                }
+            }
+            "--no-content" => options.no_content = true,
+            "--report" => options.report = Some(PathBuf::from(value()?)),
+            "--gate" => options.gate = number(flag, value()?, 0, 16)?,
+            other => return Err(format!("unknown option `{other}`")),
+        }
+    }
+    options.variant = variant.ok_or("--variant is required")?;
+    Ok(options)
+}
+
+fn number(flag: &str, text: &str, min: usize, max: usize) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{flag} takes a whole number from {min} to {max}, not `{text}`"
+        )),
+    }
+}
+
+fn start_watchdog(report: Option<&Path>) -> waitgraph::WatchdogHandle {
+    let mut builder = waitgraph::Watchdog::builder().exit_on_deadlock(3);
+    if let Some(report) = report {
+        builder = builder.report_file(report);
+    }
+    builder.start()
+}
+
+fn run_one(options: &Options) -> ExitCode {
+    let _watchdog = start_watchdog(options.report.as_deref());
+    let outcome = run(options);
+    println!(
+        "{}: CONFIG SET WORKERS {:?} took {} ms; queries sent {}, answered {}, errors {}, wrong {}; workers left {}",
+        options.variant.name(),
+        options.shrink_to,
+        outcome.command_time.as_millis(),
+        outcome.sent,
+        outcome.answered,
+        outcome.errors,
+        outcome.wrong,
+        outcome.workers_left
+    );
+    for result in &outcome.command_results {
+        if let Err(error) = result {
+            println!("command failed: {error}");
+        }
+    }
+    if let (Some(before), Some(after)) = (outcome.threads_before, outcome.threads_after) {
+        println!("threads before {before}, after shutting down {after}");
+    }
+    if outcome.all_answered() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn scenario(args: &[String]) -> ExitCode {
+    let Some(name) = args.first() else {
+        return usage("scenario needs a name (see `demo-pool scenarios`)");
+    };
+    let report = match args.get(1..) {
+        Some([flag, path]) if flag == "--report" => Some(PathBuf::from(path)),
+        Some([]) | None => None,
+        _ => return usage("scenario NAME [--report FILE]"),
+    };
+    let Some(scenario) = catalogue().into_iter().find(|s| s.name == name) else {
+        return usage(&format!("no scenario named `{name}`"));
+    };
+    let _watchdog = start_watchdog(report.as_deref());
+    match (scenario.run)() {
+        Ok(()) => {
+            println!("{}: completed", scenario.name);
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            println!("{}: {message}", scenario.name);
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Every variant in its own child process, so a hang is contained.
+fn incident(args: &[String]) -> ExitCode {
+    let dir = match args {
+        [flag, dir] if flag == "--report-dir" => PathBuf::from(dir),
+        [] => PathBuf::from("target/waitgraph"),
+        _ => return usage("incident [--report-dir DIR]"),
+    };
+    if let Err(error) = std::fs::create_dir_all(&dir) {
+        eprintln!("demo-pool: cannot create {}: {error}", dir.display());
+        return ExitCode::from(2);
+    }
+    println!("The incident: CONFIG SET WORKERS 0 on a shard with 8 workers, 20 clients running searches and aggregations.\n");
+    let mut as_expected = true;
+    for variant in Variant::ALL {
+        let report = dir.join(format!("incident-{}.json", variant.name()));
+        let _ = std::fs::remove_file(&report);
+        let started = Instant::now();
+        let exe = std::env::current_exe().expect("own path");
+        let child = Command::new(exe)
+            .args(["run", "--variant", variant.name(), "--report"])
+            .arg(&report)
+            .output_with_deadline(Duration::from_secs(60));
+        let elapsed = started.elapsed();
+        let deadlock_expected = matches!(variant, Variant::Buggy | Variant::Reordered);
+        let report_json: Option<Report> = std::fs::read_to_string(&report)
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok());
+        print!("{:<13} ", variant.name());
+        match child {
+            Some((Some(3), _)) => {
+                let finding = report_json
+                    .as_ref()
+                    .and_then(|r| r.findings.iter().find(|f| f.kind == FindingKind::Deadlock));
+                println!(
+                    "DEADLOCK caught by the watchdog after {:.1} s (exit 3, report {})",
+                    elapsed.as_secs_f64(),
+                    report.display()
+                );
+                if let Some(finding) = finding {
+                    for line in finding.describe().lines() {
+                        println!("              {line}");
+                    }
+                }
+                as_expected &= deadlock_expected && finding.is_some();
+            }
+            Some((Some(0), stdout)) => {
+                println!("completed in {:.1} s", elapsed.as_secs_f64());
+                for line in stdout.lines() {
+                    println!("              {line}");
+                }
+                let stalls = report_json.map_or(0, |r| {
+                    r.findings
+                        .iter()
+                        .filter(|f| f.kind == FindingKind::Stall)
+                        .count()
+                });
+                if stalls > 0 {
+                    println!(
+                        "              the watchdog warned about {stalls} stall(s) (see {})",
+                        report.display()
+                    );
+                }
+                as_expected &= !deadlock_expected;
+            }
+            Some((code, _)) => {
+                println!(
+                    "unexpected exit status {code:?} after {:.1} s",
+                    elapsed.as_secs_f64()
+                );
+                as_expected = false;
+            }
+            None => {
+                println!("HUNG: killed after 60 s, not caught by the watchdog");
+                as_expected = false;
+            }
+        }
+        println!();
+    }
+    if as_expected {
+        println!("Every variant behaved as the incident says: the pre-fix shrink and the write-up's reordering deadlock; the bound turns the hang into an error; the shipped asynchronous shrink completes.");
+        ExitCode::SUCCESS
+    } else {
+        println!("Some variant did not behave as the incident says.");
+        ExitCode::from(1)
+    }
+}
+
+/// Runs a child, killing it after a deadline. `None` when killed; else its status and
+/// standard output.
+trait OutputWithDeadline {
+    fn output_with_deadline(&mut self, deadline: Duration) -> Option<(Option<i32>, String)>;
+}
+
+impl OutputWithDeadline for Command {
+    fn output_with_deadline(&mut self, deadline: Duration) -> Option<(Option<i32>, String)> {
+        use std::io::Read;
+        let mut child = self.stdout(std::process::Stdio::piped()).spawn().ok()?;
+        let mut stdout = child.stdout.take()?;
+        let reader = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stdout.read_to_string(&mut text);
+            text
+        });
+        let started = Instant::now();
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some((status.code(), reader.join().unwrap_or_default()));
+            }
+            if started.elapsed() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}

@@ -173,11 +173,41 @@ impl Finding {
             }
             text.push('\n');
         }
+        // Victims grouped by what they wait for: a pool's worth of clients is one line.
+        let mut groups: Vec<(&str, &str, Vec<&str>)> = Vec::new();
         for victim in &self.victims {
+            let (wait, resource) = (
+                victim.waits_for.wait.as_str(),
+                victim.waits_for.resource.as_str(),
+            );
+            match groups
+                .iter_mut()
+                .find(|(w, r, _)| *w == wait && *r == resource)
+            {
+                Some((_, _, threads)) => threads.push(&victim.thread),
+                None => groups.push((wait, resource, vec![&victim.thread])),
+            }
+        }
+        for (wait, resource, threads) in groups {
+            const SHOWN: usize = 6;
+            let mut names: Vec<String> = threads
+                .iter()
+                .take(SHOWN)
+                .map(|t| format!("`{t}`"))
+                .collect();
+            if threads.len() > SHOWN {
+                names.push(format!("and {} more", threads.len() - SHOWN));
+            }
+            let who = if threads.len() == 1 {
+                "thread waits"
+            } else {
+                "threads wait"
+            };
             let _ = writeln!(
                 text,
-                "  victim: thread `{}` waits ({}) for `{}`",
-                victim.thread, victim.waits_for.wait, victim.waits_for.resource
+                "  victims: {} {who} ({wait}) for `{resource}`: {}",
+                threads.len(),
+                names.join(", ")
             );
         }
         text

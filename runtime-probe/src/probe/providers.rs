@@ -231,7 +231,7 @@ impl World {
                 None => Provision::Unknown,
             },
             Shared::Job(job) => match *job.status.lock() {
-                JobStatus::Queued => self.any_worker(&job.executor),
+                JobStatus::Queued => self.any_worker(&job.executor.lock()),
                 JobStatus::Running(Some(worker)) if self.is_live(worker) => {
                     Provision::all(vec![worker])
                 }
@@ -295,7 +295,7 @@ impl World {
     /// arrivals are missing: a party the probe has not met may still come.
     fn barrier(&self, barrier: &BarrierShared, round: u64) -> Provision {
         let state = barrier.state.lock();
-        if state.generation != round {
+        if state.generation != round || state.closed {
             // The round the thread waits for is over; it has not run since.
             return Provision::Free;
         }

@@ -214,6 +214,16 @@ impl ThreadSlot {
         *self.wait.lock() = None;
     }
 
+    /// Whether the thread is inside a declared wait (idle on an executor, waiting for a
+    /// job's reply, for a named event): the primitive waits it makes inside (the queue's
+    /// condvar, the reply channel) are how it waits, and the declaration, which knows
+    /// more, stays the record.
+    pub fn in_declared_wait(&self) -> bool {
+        self.wait
+            .lock()
+            .is_some_and(|w| matches!(w.kind, WaitKind::Idle | WaitKind::Job | WaitKind::Event))
+    }
+
     /// Called by a blocked thread between two slices of its wait: answers the watchdog's
     /// request for a backtrace, captured here since only a thread can walk its own stack.
     #[inline]

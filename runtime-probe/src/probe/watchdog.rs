@@ -435,10 +435,16 @@ impl Runner {
         }
     }
 
+    /// Stalls due for a warning, one finding per place they lead to: threads whose wait
+    /// chains end at the same thread are one stall (the longest wait's chain, the others
+    /// as victims), so thirty clients queued behind one slow command make one warning.
     fn stalls(&mut self, scan: &Scan, deadlocked: &HashSet<ThreadKey>) -> Vec<Finding> {
         let threshold = self.config.stall_threshold;
-        let mut findings = Vec::new();
         let mut live_waits = HashMap::new();
+        /// A thread due for a warning: how long it has waited, its node, its wait chain.
+        type Due = (Duration, usize, Vec<usize>);
+        // Per root node, the due threads whose chains end there.
+        let mut groups: Vec<(usize, Vec<Due>)> = Vec::new();
         for (node, thread) in scan.world.threads.iter().enumerate() {
             let Some(wait) = thread.wait else { continue };
             if deadlocked.contains(&thread.key()) || !stall_worthy(scan, node) {
@@ -459,26 +465,47 @@ impl Runner {
             }
             live_waits.insert(key, waited);
             let chain = wait_chain(scan, node);
-            let first = scan.step(node, false);
-            let summary = format!(
-                "thread `{}` has waited {} ms ({}) for `{}`",
-                first.thread,
-                waited.as_millis(),
-                first.waits_for.wait,
-                first.waits_for.resource
-            );
-            let cycle = chain.into_iter().map(|n| scan.step(n, false)).collect();
-            findings.push(Finding {
-                kind: FindingKind::Stall,
-                severity: Severity::Warning,
-                confirmed: true,
-                summary,
-                cycle,
-                victims: Vec::new(),
-            });
+            let root = *chain.last().unwrap_or(&node);
+            match groups.iter_mut().find(|(r, _)| *r == root) {
+                Some((_, members)) => members.push((waited, node, chain)),
+                None => groups.push((root, vec![(waited, node, chain)])),
+            }
         }
         self.stalls_warned = live_waits;
-        findings
+        groups
+            .into_iter()
+            .map(|(_, mut members)| {
+                members.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+                let (waited, _, chain) = &members[0];
+                let cycle: Vec<_> = chain.iter().map(|&n| scan.step(n, false)).collect();
+                let victims = members[1..]
+                    .iter()
+                    .map(|(_, n, _)| scan.step(*n, false))
+                    .collect();
+                let first = &cycle[0];
+                let mut summary = format!(
+                    "thread `{}` has waited {} ms ({}) for `{}`",
+                    first.thread,
+                    waited.as_millis(),
+                    first.waits_for.wait,
+                    first.waits_for.resource
+                );
+                if members.len() > 1 {
+                    summary.push_str(&format!(
+                        ", and {} more threads wait behind the same thread",
+                        members.len() - 1
+                    ));
+                }
+                Finding {
+                    kind: FindingKind::Stall,
+                    severity: Severity::Warning,
+                    confirmed: true,
+                    summary,
+                    cycle,
+                    victims,
+                }
+            })
+            .collect()
     }
 
     fn publish(&mut self, findings: Vec<Finding>, deadlock: bool, scan: &Scan) {

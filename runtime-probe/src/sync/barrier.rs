@@ -46,6 +46,8 @@ pub(crate) struct BarrierState {
     pub(crate) generation: u64,
     cancelled_generation: Option<u64>,
     pub(crate) enrolled: Vec<ThreadKey>,
+    /// Closed for good: every wait, now and later, returns cancelled at once.
+    pub(crate) closed: bool,
 }
 
 /// What a thread learns when it leaves a barrier.
@@ -109,6 +111,7 @@ impl Barrier {
                     generation: 0,
                     cancelled_generation: None,
                     enrolled: Vec::new(),
+                    closed: false,
                 }),
                 released: RawCondvar::new(),
                 executor,
@@ -167,6 +170,12 @@ impl Barrier {
             ResourceKey(0)
         };
         let mut state = self.shared.state.lock();
+        if state.closed {
+            return Some(BarrierWaitResult {
+                leader: false,
+                cancelled: true,
+            });
+        }
         let generation = state.generation;
         state.arrived.push(thread);
         if let Some(thread) = thread {
@@ -229,6 +238,19 @@ impl Barrier {
         drop(state);
         self.shared.released.notify_all();
         waiting
+    }
+
+    /// Cancels the current round and every later one: threads waiting now and threads
+    /// that arrive later return at once, [cancelled](BarrierWaitResult::is_cancelled).
+    /// For a one-shot barrier that is being given up on, so a party that was already on
+    /// its way cannot be left waiting. Returns how many were waiting.
+    pub fn close(&self) -> usize {
+        self.shared.state.lock().closed = true;
+        self.cancel()
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.shared.state.lock().closed
     }
 
     /// How many parties have arrived in the current round.

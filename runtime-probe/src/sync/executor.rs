@@ -113,7 +113,7 @@ impl Executor {
                         .name()
                         .map(|n| Cow::Owned(format!("job on {n}"))),
                 ),
-                executor: self.shared.clone(),
+                executor: RawMutex::new(self.shared.clone()),
                 status: RawMutex::new(JobStatus::Queued),
                 changed: RawCondvar::new(),
             }),
@@ -162,17 +162,11 @@ pub(crate) enum JobStatus {
 
 pub struct JobShared {
     meta: Meta,
+    /// The executor whose queue holds the job (it changes when the job is forwarded).
     #[cfg_attr(not(feature = "probe"), allow(dead_code))]
-    pub(crate) executor: Arc<ExecutorShared>,
+    pub(crate) executor: RawMutex<Arc<ExecutorShared>>,
     pub(crate) status: RawMutex<JobStatus>,
     changed: RawCondvar,
-}
-
-impl JobShared {
-    fn set(&self, status: JobStatus) {
-        *self.status.lock() = status;
-        self.changed.notify_all();
-    }
 }
 
 /// One job queued to an [`Executor`]. Clones are handles to the same job.
@@ -208,6 +202,14 @@ impl Job {
             None
         });
         Some(RunningJob { job: self })
+    }
+
+    /// Hands the job, from inside its run, to another executor's queue: a request that an
+    /// event loop passes on to a worker pool. Whoever waits for it now waits for that
+    /// executor; the run that forwarded it no longer finishes it.
+    pub fn forward(&self, to: &Executor) {
+        *self.shared.executor.lock() = to.shared.clone();
+        *self.shared.status.lock() = JobStatus::Queued;
     }
 
     /// Withdraws a job that has not started. Returns whether it was withdrawn (false if
@@ -294,6 +296,12 @@ pub struct RunningJob<'a> {
 
 impl Drop for RunningJob<'_> {
     fn drop(&mut self) {
-        self.job.shared.set(JobStatus::Done);
+        // A job forwarded to another executor during its run is not finished here.
+        let mut status = self.job.shared.status.lock();
+        if matches!(*status, JobStatus::Running(_)) {
+            *status = JobStatus::Done;
+            drop(status);
+            self.job.shared.changed.notify_all();
+        }
     }
 }

@@ -98,7 +98,9 @@ mod live {
             timed: bool,
             token: u64,
         ) -> WaitScope {
-            let slot = slot::current();
+            // Inside a declared wait (idle, a job's reply, an event), the primitive wait
+            // is how the declared one happens: the declaration stays the record.
+            let slot = slot::current().filter(|slot| !slot.in_declared_wait());
             if let Some(slot) = slot {
                 slot.begin_wait(key, kind, site, timed, token);
             }

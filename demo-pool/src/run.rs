@@ -1,0 +1,251 @@
+//! One run: shards under client load, `CONFIG SET WORKERS` on shard 0 mid-load (or while
+//! idle), every reply checked against the oracle, the worker threads counted afterwards.
+
+use crate::coordinator::Coordinator;
+use crate::data::{documents, normalised, oracle, query_mix, Answer, Document, Query};
+use crate::shard::Shard;
+use crate::shrink::Variant;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShrinkAt {
+    UnderLoad,
+    Idle,
+}
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub variant: Variant,
+    pub shards: usize,
+    pub workers: usize,
+    pub docs: usize,
+    pub clients: usize,
+    /// One target, or several applied in turn (8 -> 4 -> 2 -> 1 -> 0).
+    pub shrink_to: Vec<usize>,
+    pub shrink_at: ShrinkAt,
+    pub report: Option<PathBuf>,
+    /// Clients send only searches that load no fields (NOCONTENT).
+    pub no_content: bool,
+    /// Test gate: hold this many queries between the spec lock and the gil until the
+    /// shrink has begun.
+    pub gate: usize,
+    /// How long the load runs before and after the command.
+    pub load_for: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            variant: Variant::Buggy,
+            shards: 1,
+            workers: 8,
+            docs: 1000,
+            clients: 20,
+            shrink_to: vec![0],
+            shrink_at: ShrinkAt::UnderLoad,
+            report: None,
+            no_content: false,
+            gate: 0,
+            load_for: Duration::from_millis(300),
+        }
+    }
+}
+
+/// What a completed run saw.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub sent: u64,
+    pub answered: u64,
+    pub errors: u64,
+    pub wrong: u64,
+    pub command_results: Vec<Result<(), String>>,
+    pub command_time: Duration,
+    pub workers_left: usize,
+    pub threads_before: Option<usize>,
+    pub threads_after: Option<usize>,
+}
+
+impl Outcome {
+    /// Every query got exactly one reply or one explicit error, every reply was right.
+    pub fn all_answered(&self) -> bool {
+        self.sent == self.answered + self.errors && self.wrong == 0
+    }
+}
+
+/// The cluster: shards and, with more than one, a coordinator per shard.
+struct Cluster {
+    shards: Vec<Arc<Shard>>,
+    coordinators: Vec<Coordinator>,
+}
+
+impl Cluster {
+    fn start(options: &Options, docs: &[Document]) -> Cluster {
+        let cluster = options.shards > 1;
+        let shards: Vec<Arc<Shard>> = (0..options.shards)
+            .map(|id| {
+                let mine: Vec<Document> = docs
+                    .iter()
+                    .filter(|d| d.id as usize % options.shards == id)
+                    .cloned()
+                    .collect();
+                Shard::start(id, mine, options.workers, options.variant, cluster)
+            })
+            .collect();
+        let coordinators = if cluster {
+            (0..options.shards)
+                .map(|home| Coordinator::start(home, shards.clone()))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Cluster {
+            shards,
+            coordinators,
+        }
+    }
+
+    fn query(&self, client: usize, query: Query) -> Result<Answer, String> {
+        match self
+            .coordinators
+            .get(client % self.coordinators.len().max(1))
+        {
+            Some(coordinator) => coordinator.query(query),
+            None => self.shards[0].query(query),
+        }
+    }
+
+    fn shut_down(self) {
+        for coordinator in self.coordinators {
+            coordinator.shut_down();
+        }
+        for shard in &self.shards {
+            shard.shut_down();
+        }
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    sent: AtomicU64,
+    answered: AtomicU64,
+    errors: AtomicU64,
+    wrong: AtomicU64,
+}
+
+/// Runs the scenario the options describe. Returns when it completes; a deadlock ends
+/// the process from the watchdog (status 3) instead.
+pub fn run(options: &Options) -> Outcome {
+    let docs = documents(options.docs);
+    let mix: Vec<(Query, Answer)> = query_mix(!options.no_content)
+        .into_iter()
+        .map(|q| {
+            let a = oracle(&q, &docs);
+            (q, normalised(&a))
+        })
+        .collect();
+    let threads_before = thread_count();
+    let cluster = Arc::new(Cluster::start(options, &docs));
+    let shard = cluster.shards[0].clone();
+    shard.pool.gate.wanted.store(options.gate, Ordering::SeqCst);
+    shard
+        .pool
+        .gate
+        .armed
+        .store(options.gate > 0, Ordering::SeqCst);
+
+    let tally = Arc::new(Tally::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let start_clients =
+        |tally: &Arc<Tally>, stop: &Arc<AtomicBool>| -> Vec<std::thread::JoinHandle<()>> {
+            (0..options.clients)
+                .map(|client| {
+                    let (cluster, tally, stop, mix) =
+                        (cluster.clone(), tally.clone(), stop.clone(), mix.clone());
+                    std::thread::Builder::new()
+                        .name(format!("client-{client}"))
+                        .spawn(move || {
+                            let mut i = client;
+                            while !stop.load(Ordering::SeqCst) {
+                                let (query, expected) = &mix[i % mix.len()];
+                                i += 7;
+                                tally.sent.fetch_add(1, Ordering::SeqCst);
+                                match cluster.query(client, query.clone()) {
+                                    Ok(answer) => {
+                                        tally.answered.fetch_add(1, Ordering::SeqCst);
+                                        if normalised(&answer) != *expected {
+                                            tally.wrong.fetch_add(1, Ordering::SeqCst);
+                                        }
+                                    }
+                                    Err(_) => {
+                                        tally.errors.fetch_add(1, Ordering::SeqCst);
+                                    }
+                                }
+                            }
+                        })
+                        .expect("spawn client")
+                })
+                .collect()
+        };
+
+    let mut clients = start_clients(&tally, &stop);
+    std::thread::sleep(options.load_for);
+    if options.shrink_at == ShrinkAt::Idle {
+        stop.store(true, Ordering::SeqCst);
+        for client in clients.drain(..) {
+            let _ = client.join();
+        }
+    }
+    let began = Instant::now();
+    // The command comes from an admin client of its own, as CONFIG SET does.
+    let (admin_shard, targets) = (shard.clone(), options.shrink_to.clone());
+    let command_results: Vec<Result<(), String>> = std::thread::Builder::new()
+        .name("admin-client".into())
+        .spawn(move || {
+            targets
+                .iter()
+                .map(|&target| admin_shard.config_set_workers(target))
+                .collect()
+        })
+        .expect("spawn admin client")
+        .join()
+        .expect("admin client");
+    let command_time = began.elapsed();
+    if options.shrink_at == ShrinkAt::UnderLoad {
+        std::thread::sleep(options.load_for);
+        stop.store(true, Ordering::SeqCst);
+        for client in clients {
+            let _ = client.join();
+        }
+    }
+    // Workers asked to leave have left (async shrinks finish in the background).
+    let expected = shard.pool.target.load(Ordering::SeqCst);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while shard.pool.live() != expected && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let workers_left = shard.pool.live();
+    let cluster = Arc::try_unwrap(cluster).ok().expect("clients are done");
+    cluster.shut_down();
+    let threads_after = thread_count();
+    Outcome {
+        sent: tally.sent.load(Ordering::SeqCst),
+        answered: tally.answered.load(Ordering::SeqCst),
+        errors: tally.errors.load(Ordering::SeqCst),
+        wrong: tally.wrong.load(Ordering::SeqCst),
+        command_results,
+        command_time,
+        workers_left,
+        threads_before,
+        threads_after,
+    }
+}
+
+/// Threads of this process, from the process's own thread list (Linux).
+pub fn thread_count() -> Option<usize> {
+    std::fs::read_dir("/proc/self/task")
+        .ok()
+        .map(|entries| entries.count())
+}

@@ -1,0 +1,182 @@
+//! The catalogue: related hazards in the same code, each with the outcome it must have.
+
+use crate::data::{documents, Query};
+use crate::pool::Pool;
+use crate::run::{run, Options, ShrinkAt};
+use crate::shard::ShardState;
+use crate::shrink::Variant;
+use std::sync::Arc;
+use std::time::Duration;
+use waitgraph::sync::{channel, Job, Mutex, RwLock};
+
+/// What a scenario must do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expected {
+    /// The watchdog reports a deadlock and the process exits with status 3.
+    Deadlock,
+    /// It completes, every query answered, no finding.
+    Completes,
+}
+
+pub struct Scenario {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub expected: Expected,
+    pub run: fn() -> Result<(), String>,
+}
+
+pub fn catalogue() -> Vec<Scenario> {
+    vec![
+        Scenario {
+            name: "partial-shrink",
+            about: "buggy shrink 8 -> 2 while 3 workers wait for the gil: fewer free workers (5) than exits (6)",
+            expected: Expected::Deadlock,
+            run: || checked(Options { workers: 8, shrink_to: vec![2], gate: 3, ..Options::default() }),
+        },
+        Scenario {
+            name: "self-queued-pool",
+            about: "every worker queues a job to its own pool and waits for it",
+            expected: Expected::Deadlock,
+            run: self_queued_pool,
+        },
+        Scenario {
+            name: "drain-under-gil",
+            about: "the main thread, holding the gil, waits for the pool to drain while queries need the gil",
+            expected: Expected::Deadlock,
+            run: drain_under_gil,
+        },
+        Scenario {
+            name: "spec-across-gil",
+            about: "a query keeps the spec read lock while taking the gil; the main thread writes the spec under the gil",
+            expected: Expected::Deadlock,
+            run: spec_across_gil,
+        },
+        Scenario {
+            name: "healthy-async-shrink",
+            about: "control: the shipped fix, 8 -> 0 under the same load",
+            expected: Expected::Completes,
+            run: || checked(Options { variant: Variant::AsyncShrink, ..Options::default() }),
+        },
+        Scenario {
+            name: "healthy-idle-shrink",
+            about: "control: the buggy shrink while idle (no query in flight): completes, as upstream",
+            expected: Expected::Completes,
+            run: || checked(Options { shrink_at: ShrinkAt::Idle, ..Options::default() }),
+        },
+        Scenario {
+            name: "healthy-no-content",
+            about: "control: the buggy shrink under a load that loads no fields (NOCONTENT): completes, as upstream",
+            expected: Expected::Completes,
+            run: || checked(Options { no_content: true, ..Options::default() }),
+        },
+        Scenario {
+            name: "healthy-no-shrink",
+            about: "control: the same load, no command at all",
+            expected: Expected::Completes,
+            run: || checked(Options { shrink_to: vec![8], ..Options::default() }),
+        },
+    ]
+}
+
+/// Runs `options` and checks that every query was answered correctly.
+fn checked(options: Options) -> Result<(), String> {
+    let outcome = run(&options);
+    if !outcome.all_answered() {
+        return Err(format!("queries not all answered correctly: {outcome:?}"));
+    }
+    Ok(())
+}
+
+fn self_queued_pool() -> Result<(), String> {
+    let state = Arc::new(ShardState {
+        gil: Mutex::named("gil", Default::default()),
+        spec: RwLock::named("spec", Default::default()),
+    });
+    let pool = Arc::new(Pool::new("workers", state));
+    pool.target.store(4, std::sync::atomic::Ordering::SeqCst);
+    pool.grow(4);
+    // Four queries whose "reply" is to queue a follow-up job to the same pool and wait.
+    let (reply, _answers) = channel::unbounded();
+    for _ in 0..4 {
+        let (pool2, reply2) = (pool.clone(), reply.clone());
+        let job = pool.executor.queue();
+        let nested = move || {
+            let follow_up = pool2.executor.queue();
+            pool2.submit_query(
+                follow_up.clone(),
+                Query {
+                    tag: "red".into(),
+                    aggregate: false,
+                    load_fields: false,
+                },
+                reply2,
+            );
+            follow_up.wait();
+        };
+        pool.submit_closure(job, Box::new(nested));
+    }
+    std::thread::sleep(Duration::from_secs(30));
+    Err("the pool did not deadlock".into())
+}
+
+fn drain_under_gil() -> Result<(), String> {
+    let docs = documents(100);
+    let state = Arc::new(ShardState {
+        gil: Mutex::named("gil", docs.iter().map(|d| (d.id, d.clone())).collect()),
+        spec: RwLock::named("spec", crate::data::Index::build(&docs)),
+    });
+    let pool = Pool::new("workers", state.clone());
+    pool.target.store(2, std::sync::atomic::Ordering::SeqCst);
+    pool.grow(2);
+    std::thread::Builder::new()
+        .name("main".into())
+        .spawn(move || {
+            let _gil = state.gil.lock();
+            let (reply, _answers) = channel::unbounded();
+            for _ in 0..4 {
+                pool.submit_query(
+                    pool.executor.queue(),
+                    Query {
+                        tag: "red".into(),
+                        aggregate: true,
+                        load_fields: true,
+                    },
+                    reply.clone(),
+                );
+            }
+            // Drain: wait until everything queued so far has run.
+            let marker: Job = pool.executor.queue();
+            pool.submit_closure(marker.clone(), Box::new(|| ()));
+            marker.wait();
+        })
+        .map_err(|e| e.to_string())?;
+    std::thread::sleep(Duration::from_secs(30));
+    Err("the drain did not deadlock".into())
+}
+
+fn spec_across_gil() -> Result<(), String> {
+    let state = Arc::new(ShardState {
+        gil: Mutex::named("gil", Default::default()),
+        spec: RwLock::named("spec", Default::default()),
+    });
+    let both = Arc::new(std::sync::Barrier::new(2));
+    let (state2, both2) = (state.clone(), both.clone());
+    std::thread::Builder::new()
+        .name("workers-0".into())
+        .spawn(move || {
+            let _spec = state2.spec.read(); // kept across the gil: the inversion
+            both2.wait();
+            let _gil = state2.gil.lock();
+        })
+        .map_err(|e| e.to_string())?;
+    std::thread::Builder::new()
+        .name("main".into())
+        .spawn(move || {
+            let _gil = state.gil.lock();
+            both.wait();
+            state.spec.write().by_tag.clear(); // an index update, under the gil
+        })
+        .map_err(|e| e.to_string())?;
+    std::thread::sleep(Duration::from_secs(30));
+    Err("the inversion did not deadlock".into())
+}
