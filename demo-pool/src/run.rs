@@ -3,12 +3,16 @@
 
 use crate::coordinator::Coordinator;
 use crate::data::{documents, normalised, oracle, query_mix, Answer, Document, Query};
-use crate::shard::Shard;
+use crate::shard::{Pending, Shard};
 use crate::shrink::Variant;
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// Queries a client keeps in flight on a single shard.
+const PIPELINE: usize = 2;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ShrinkAt {
@@ -158,37 +162,58 @@ pub fn run(options: &Options) -> Outcome {
 
     let tally = Arc::new(Tally::default());
     let stop = Arc::new(AtomicBool::new(false));
-    let start_clients =
-        |tally: &Arc<Tally>, stop: &Arc<AtomicBool>| -> Vec<std::thread::JoinHandle<()>> {
-            (0..options.clients)
-                .map(|client| {
-                    let (cluster, tally, stop, mix) =
-                        (cluster.clone(), tally.clone(), stop.clone(), mix.clone());
-                    std::thread::Builder::new()
-                        .name(format!("client-{client}"))
-                        .spawn(move || {
-                            let mut i = client;
-                            while !stop.load(Ordering::SeqCst) {
-                                let (query, expected) = &mix[i % mix.len()];
-                                i += 7;
-                                tally.sent.fetch_add(1, Ordering::SeqCst);
-                                match cluster.query(client, query.clone()) {
-                                    Ok(answer) => {
-                                        tally.answered.fetch_add(1, Ordering::SeqCst);
-                                        if normalised(&answer) != *expected {
-                                            tally.wrong.fetch_add(1, Ordering::SeqCst);
-                                        }
-                                    }
-                                    Err(_) => {
-                                        tally.errors.fetch_add(1, Ordering::SeqCst);
-                                    }
+    let start_clients = |tally: &Arc<Tally>,
+                         stop: &Arc<AtomicBool>|
+     -> Vec<std::thread::JoinHandle<()>> {
+        (0..options.clients)
+            .map(|client| {
+                let (cluster, tally, stop, mix) =
+                    (cluster.clone(), tally.clone(), stop.clone(), mix.clone());
+                std::thread::Builder::new()
+                    .name(format!("client-{client}"))
+                    .spawn(move || {
+                        let mut i = client;
+                        let check = |result: Result<Answer, String>, expected: &Answer| match result
+                        {
+                            Ok(answer) => {
+                                tally.answered.fetch_add(1, Ordering::SeqCst);
+                                if normalised(&answer) != *expected {
+                                    tally.wrong.fetch_add(1, Ordering::SeqCst);
                                 }
                             }
-                        })
-                        .expect("spawn client")
-                })
-                .collect()
-        };
+                            Err(_) => {
+                                tally.errors.fetch_add(1, Ordering::SeqCst);
+                            }
+                        };
+                        // Through a coordinator a client waits for each answer; on a
+                        // single shard it keeps two queries in flight, as pipelining
+                        // clients do, so the workers are never short of work.
+                        let mut in_flight: VecDeque<(Pending, &Answer)> = VecDeque::new();
+                        while !stop.load(Ordering::SeqCst) {
+                            let (query, expected) = &mix[i % mix.len()];
+                            i += 7;
+                            tally.sent.fetch_add(1, Ordering::SeqCst);
+                            if !cluster.coordinators.is_empty() {
+                                check(cluster.query(client, query.clone()), expected);
+                                continue;
+                            }
+                            match cluster.shards[0].submit(query.clone()) {
+                                Ok(pending) => in_flight.push_back((pending, expected)),
+                                Err(error) => check(Err(error), expected),
+                            }
+                            if in_flight.len() >= PIPELINE {
+                                let (pending, expected) = in_flight.pop_front().expect("in flight");
+                                check(pending.wait(), expected);
+                            }
+                        }
+                        for (pending, expected) in in_flight {
+                            check(pending.wait(), expected);
+                        }
+                    })
+                    .expect("spawn client")
+            })
+            .collect()
+    };
 
     let mut clients = start_clients(&tally, &stop);
     std::thread::sleep(options.load_for);

@@ -97,10 +97,13 @@ fn self_queued_pool() -> Result<(), String> {
     pool.grow(4);
     // Four queries whose "reply" is to queue a follow-up job to the same pool and wait.
     let (reply, _answers) = channel::unbounded();
+    // Every worker is inside one of these jobs before any queues its follow-up.
+    let all_busy = Arc::new(std::sync::Barrier::new(4));
     for _ in 0..4 {
-        let (pool2, reply2) = (pool.clone(), reply.clone());
+        let (pool2, reply2, all_busy) = (pool.clone(), reply.clone(), all_busy.clone());
         let job = pool.executor.queue();
         let nested = move || {
+            all_busy.wait();
             let follow_up = pool2.executor.queue();
             pool2.submit_query(
                 follow_up.clone(),

@@ -21,6 +21,21 @@ pub struct ShardState {
     pub spec: RwLock<Index>,
 }
 
+/// A query sent and not yet answered.
+pub struct Pending {
+    job: Job,
+    answer: channel::Receiver<Result<Answer, String>>,
+}
+
+impl Pending {
+    /// Waits for the answer: a wait for the request's job, wherever it now is.
+    pub fn wait(self) -> Result<Answer, String> {
+        self.job
+            .waiting(|| self.answer.recv())
+            .map_err(|_| "no reply".to_string())?
+    }
+}
+
 /// A command for the main thread.
 pub enum Command {
     Query {
@@ -141,12 +156,16 @@ impl Shard {
 
     /// Sends a query and waits for its answer.
     pub fn query(&self, query: Query) -> Result<Answer, String> {
+        self.submit(query)?.wait()
+    }
+
+    /// Sends a query without waiting: a client may keep several in flight.
+    pub fn submit(&self, query: Query) -> Result<Pending, String> {
         let (reply, answer) = channel::bounded(1);
         let job = self
             .send(Command::Query { query, reply })
             .ok_or("shard is gone")?;
-        job.waiting(|| answer.recv())
-            .map_err(|_| "no reply".to_string())?
+        Ok(Pending { job, answer })
     }
 
     /// `CONFIG SET WORKERS count`, waiting for the command's reply.
@@ -188,6 +207,10 @@ impl Shard {
                 if self.pool.target.load(Ordering::SeqCst) == 0 {
                     // No workers: the host runs the query on the main thread.
                     let matches = self.state.spec.read().matches(&query.tag);
+                    crate::pool::work_per_document(matches.len(), crate::pool::SEARCH_COST);
+                    if query.load_fields || query.aggregate {
+                        crate::pool::work_per_document(matches.len(), crate::pool::LOAD_COST);
+                    }
                     let _ = reply.send(Ok(answer(&query, &matches, gil)));
                 } else {
                     // The request moves on to the pool: whoever waits for its reply now

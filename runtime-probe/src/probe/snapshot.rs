@@ -184,6 +184,12 @@ impl Scan {
                 "thread `{}` waits for `{}`, which no live thread can provide",
                 cycle[0].thread, cycle[0].waits_for.resource
             )
+        } else if cycle.len() == 1 && !group.also_deadlocked.is_empty() {
+            format!(
+                "{} threads wait on each other: each waits for `{}`, which only these threads can provide",
+                1 + group.also_deadlocked.len(),
+                cycle[0].waits_for.resource
+            )
         } else if cycle.len() == 1 {
             format!(
                 "thread `{}` waits for `{}`, which only it can provide",

@@ -474,8 +474,15 @@ impl Runner {
         self.stalls_warned = live_waits;
         groups
             .into_iter()
-            .map(|(_, mut members)| {
-                members.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            .map(|(root, mut members)| {
+                // The thread everyone waits behind leads when it is stalled itself;
+                // otherwise the longest wait does.
+                members.sort_by(|a, b| {
+                    (b.1 == root)
+                        .cmp(&(a.1 == root))
+                        .then(b.0.cmp(&a.0))
+                        .then(a.1.cmp(&b.1))
+                });
                 let (waited, _, chain) = &members[0];
                 let cycle: Vec<_> = chain.iter().map(|&n| scan.step(n, false)).collect();
                 let victims = members[1..]

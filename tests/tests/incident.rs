@@ -1,0 +1,289 @@
+//! The incident end to end: the demo binary under load, the watchdog's report read back.
+
+use std::time::Duration;
+use waitgraph::report::{Finding, FindingKind};
+use waitgraph_e2e::run_demo;
+
+const DEADLINE: Duration = Duration::from_secs(30);
+
+fn deadlock(run: &waitgraph_e2e::Run) -> &Finding {
+    assert_eq!(
+        run.status,
+        Some(3),
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout,
+        run.stderr
+    );
+    let report = run.report.as_ref().expect("a report");
+    report
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::Deadlock)
+        .expect("a deadlock finding")
+}
+
+/// The real cycle: the main thread holding the gil at the spin-wait, the shrink barrier,
+/// a worker at the gil acquisition.
+fn assert_the_real_cycle(finding: &Finding) {
+    assert!(finding.confirmed);
+    let main = finding
+        .cycle
+        .iter()
+        .find(|s| s.thread.starts_with("main"))
+        .expect("the main thread is on the cycle");
+    assert_eq!(main.waits_for.wait, "spin-wait");
+    assert_eq!(
+        main.waits_for.resource, "workers-exit",
+        "the shrink barrier"
+    );
+    assert!(
+        main.site.as_ref().unwrap().file.ends_with("shrink/mod.rs"),
+        "{:?}",
+        main.site
+    );
+    assert!(
+        main.holds.iter().any(|h| h.resource.starts_with("gil")),
+        "{:?}",
+        main.holds
+    );
+    let worker = finding
+        .cycle
+        .iter()
+        .find(|s| s.thread.starts_with("workers"))
+        .expect("a worker is on the cycle");
+    assert!(worker.waits_for.resource.starts_with("gil"));
+    assert_eq!(worker.waits_for.wait, "lock");
+    assert!(
+        worker.site.as_ref().unwrap().file.ends_with("pool.rs"),
+        "{:?}",
+        worker.site
+    );
+    assert_eq!(finding.cycle.len(), 2);
+}
+
+#[test]
+fn buggy_under_load_deadlocks_and_the_watchdog_names_the_real_cycle() {
+    let run = run_demo(
+        &["run", "--variant", "buggy", "--gate", "1"],
+        true,
+        DEADLINE,
+    );
+    let finding = deadlock(&run);
+    assert!(run.elapsed < Duration::from_secs(5), "{:?}", run.elapsed);
+    assert_the_real_cycle(finding);
+    // Clients waiting for the frozen shard are victims, not part of the cycle.
+    assert!(finding
+        .victims
+        .iter()
+        .any(|v| v.thread.starts_with("client-")));
+    assert!(!finding
+        .cycle
+        .iter()
+        .any(|s| s.thread.starts_with("client-")));
+}
+
+#[test]
+fn the_write_ups_reordering_still_deadlocks() {
+    let run = run_demo(
+        &["run", "--variant", "reordered", "--gate", "1"],
+        true,
+        DEADLINE,
+    );
+    let finding = deadlock(&run);
+    assert!(run.elapsed < Duration::from_secs(5), "{:?}", run.elapsed);
+    assert_the_real_cycle(finding);
+}
+
+#[test]
+fn with_two_shards_the_coordinator_threads_are_victims_not_the_cycle() {
+    let run = run_demo(
+        &["run", "--variant", "buggy", "--shards", "2", "--gate", "1"],
+        true,
+        DEADLINE,
+    );
+    let finding = deadlock(&run);
+    assert_the_real_cycle(finding);
+    assert!(!finding.cycle.iter().any(|s| s.thread.starts_with("coord")));
+    let coordinators = finding
+        .victims
+        .iter()
+        .filter(|v| v.thread.starts_with("coord"))
+        .count();
+    assert!(coordinators > 0, "{:#?}", finding.victims);
+}
+
+#[test]
+fn timeout_fails_the_command_and_answers_every_query() {
+    let run = run_demo(
+        &["run", "--variant", "timeout", "--gate", "1"],
+        true,
+        DEADLINE,
+    );
+    assert_eq!(run.status, Some(0), "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("command failed: CONFIG SET WORKERS 0 timed out"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("errors 0, wrong 0; workers left 8"),
+        "{}",
+        run.stdout
+    );
+    // A bounded stall, warned about; never a deadlock.
+    let report = run.report.expect("the stall warnings");
+    assert!(report.findings.iter().all(|f| f.kind == FindingKind::Stall));
+    assert!(report
+        .findings
+        .iter()
+        .any(|f| f.cycle[0].thread.starts_with("main")));
+}
+
+fn answered_line(stdout: &str) -> (u64, u64) {
+    let number = |key: &str| -> u64 {
+        let at = stdout
+            .find(key)
+            .unwrap_or_else(|| panic!("`{key}` in {stdout}"))
+            + key.len();
+        stdout[at..]
+            .trim_start()
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    (number("queries sent"), number("answered"))
+}
+
+#[test]
+fn async_shrink_completes_with_every_query_answered_and_no_finding() {
+    let run = run_demo(&["run", "--variant", "async-shrink"], true, DEADLINE);
+    assert_eq!(run.status, Some(0), "{}\n{}", run.stdout, run.stderr);
+    assert!(run.report.is_none(), "no finding: {:?}", run.report);
+    let (sent, answered) = answered_line(&run.stdout);
+    assert!(sent > 100 && sent == answered, "{}", run.stdout);
+    assert!(run.stdout.contains("workers left 0"));
+    assert!(
+        run.stdout
+            .contains("threads before 2, after shutting down 2"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn async_shrink_stepwise_8_4_2_1_0_under_load() {
+    let run = run_demo(
+        &["run", "--variant", "async-shrink", "--shrink-to", "4,2,1,0"],
+        true,
+        DEADLINE,
+    );
+    assert_eq!(run.status, Some(0), "{}\n{}", run.stdout, run.stderr);
+    assert!(run.report.is_none(), "no finding: {:?}", run.report);
+    let (sent, answered) = answered_line(&run.stdout);
+    assert_eq!(sent, answered);
+    assert!(run.stdout.contains("workers left 0"));
+}
+
+#[test]
+fn buggy_shrink_while_idle_completes() {
+    let run = run_demo(
+        &["run", "--variant", "buggy", "--shrink-at", "idle"],
+        true,
+        DEADLINE,
+    );
+    assert_eq!(run.status, Some(0), "{}\n{}", run.stdout, run.stderr);
+    assert!(run.report.is_none());
+    assert!(run.stdout.contains("workers left 0"));
+}
+
+#[test]
+fn buggy_shrink_with_only_no_content_queries_completes() {
+    let run = run_demo(
+        &["run", "--variant", "buggy", "--no-content"],
+        true,
+        DEADLINE,
+    );
+    assert_eq!(run.status, Some(0), "{}\n{}", run.stdout, run.stderr);
+    assert!(run.report.is_none());
+}
+
+#[test]
+fn every_catalogue_scenario_gives_its_expected_outcome() {
+    let listing = run_demo(&["scenarios"], false, DEADLINE);
+    assert_eq!(listing.status, Some(0));
+    let mut checked = 0;
+    for line in listing.stdout.lines() {
+        let mut words = line.split_whitespace();
+        let (Some(name), Some("expect"), Some(expected)) =
+            (words.next(), words.next(), words.next())
+        else {
+            continue;
+        };
+        let run = run_demo(&["scenario", name], true, DEADLINE);
+        match expected {
+            "deadlock" => {
+                deadlock(&run);
+            }
+            "completes" => {
+                assert_eq!(
+                    run.status,
+                    Some(0),
+                    "{name}: {}\n{}",
+                    run.stdout,
+                    run.stderr
+                );
+                assert!(run.report.is_none(), "{name}: {:?}", run.report);
+            }
+            other => panic!("unknown expectation {other}"),
+        }
+        checked += 1;
+    }
+    assert!(checked >= 8, "{}", listing.stdout);
+}
+
+#[test]
+fn the_incident_command_runs_every_variant_as_the_incident_says() {
+    let dir = std::env::temp_dir().join(format!("waitgraph-incident-{}", std::process::id()));
+    let run = run_demo(
+        &["incident", "--report-dir", dir.to_str().unwrap()],
+        false,
+        Duration::from_secs(120),
+    );
+    assert_eq!(run.status, Some(0), "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("buggy         DEADLOCK caught by the watchdog"),
+        "{}",
+        run.stdout
+    );
+    assert!(run
+        .stdout
+        .contains("reordered     DEADLOCK caught by the watchdog"));
+    assert!(run.stdout.contains("timed out after 5.0 s"));
+    assert!(run.stdout.contains("async-shrink  completed"));
+    assert!(dir.join("incident-buggy.json").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let run = run_demo(&["run", "--variant", "nonsense"], false, DEADLINE);
+    assert_eq!(run.status, Some(2));
+    assert!(
+        run.stderr.contains("unknown variant `nonsense`"),
+        "{}",
+        run.stderr
+    );
+    let run = run_demo(
+        &["run", "--variant", "buggy", "--workers", "99"],
+        false,
+        DEADLINE,
+    );
+    assert_eq!(run.status, Some(2));
+    assert!(run
+        .stderr
+        .contains("--workers takes a whole number from 0 to 16"));
+}
