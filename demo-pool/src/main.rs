@@ -155,6 +155,9 @@ fn run_one(options: &Options) -> ExitCode {
             println!("command failed: {error}");
         }
     }
+    if let Some(exited) = outcome.threads_exited {
+        println!("threads that exited with the shrink (the process's thread list): {exited}");
+    }
     if let (Some(before), Some(after)) = (outcome.threads_before, outcome.threads_after) {
         println!("threads before {before}, after shutting down {after}");
     }

@@ -38,6 +38,9 @@ pub struct Options {
     pub gate: usize,
     /// How long the load runs before and after the command.
     pub load_for: Duration,
+    /// After the shrinks, grow back to this many workers the pre-fix way (waiting for
+    /// every live worker under the gil).
+    pub revive_blocking: Option<usize>,
 }
 
 impl Default for Options {
@@ -54,6 +57,7 @@ impl Default for Options {
             no_content: false,
             gate: 0,
             load_for: Duration::from_millis(300),
+            revive_blocking: None,
         }
     }
 }
@@ -70,6 +74,9 @@ pub struct Outcome {
     pub workers_left: usize,
     pub threads_before: Option<usize>,
     pub threads_after: Option<usize>,
+    /// Threads of the process that ended between the command and the moment the pool
+    /// reached its target: the workers that left (from the process's own thread list).
+    pub threads_exited: Option<isize>,
 }
 
 impl Outcome {
@@ -223,21 +230,44 @@ pub fn run(options: &Options) -> Outcome {
             let _ = client.join();
         }
     }
+    let threads_at_command = thread_count();
     let began = Instant::now();
     // The command comes from an admin client of its own, as CONFIG SET does.
-    let (admin_shard, targets) = (shard.clone(), options.shrink_to.clone());
+    let (admin_shard, targets, revive) = (
+        shard.clone(),
+        options.shrink_to.clone(),
+        options.revive_blocking,
+    );
     let command_results: Vec<Result<(), String>> = std::thread::Builder::new()
         .name("admin-client".into())
         .spawn(move || {
-            targets
+            let mut results: Vec<Result<(), String>> = targets
                 .iter()
                 .map(|&target| admin_shard.config_set_workers(target))
-                .collect()
+                .collect();
+            if let Some(count) = revive {
+                results.push(admin_shard.revive_blocking(count));
+            }
+            results
         })
         .expect("spawn admin client")
         .join()
         .expect("admin client");
     let command_time = began.elapsed();
+    // Workers asked to leave have left (async shrinks finish in the background, with the
+    // load still running); the process's own thread list must agree.
+    let expected = shard.pool.target.load(Ordering::SeqCst);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while shard.pool.live() != expected && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let workers_left = shard.pool.live();
+    // A thread that has left the pool is gone from the list a moment after its exit.
+    std::thread::sleep(Duration::from_millis(20));
+    let threads_exited = match (threads_at_command, thread_count()) {
+        (Some(before), Some(now)) => Some(before as isize - now as isize),
+        _ => None,
+    };
     if options.shrink_at == ShrinkAt::UnderLoad {
         std::thread::sleep(options.load_for);
         stop.store(true, Ordering::SeqCst);
@@ -245,13 +275,6 @@ pub fn run(options: &Options) -> Outcome {
             let _ = client.join();
         }
     }
-    // Workers asked to leave have left (async shrinks finish in the background).
-    let expected = shard.pool.target.load(Ordering::SeqCst);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while shard.pool.live() != expected && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let workers_left = shard.pool.live();
     let cluster = Arc::try_unwrap(cluster).ok().expect("clients are done");
     cluster.shut_down();
     let threads_after = thread_count();
@@ -265,6 +288,7 @@ pub fn run(options: &Options) -> Outcome {
         workers_left,
         threads_before,
         threads_after,
+        threads_exited,
     }
 }
 

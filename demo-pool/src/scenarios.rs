@@ -34,6 +34,19 @@ pub fn catalogue() -> Vec<Scenario> {
             run: || checked(Options { workers: 8, shrink_to: vec![2], gate: 3, ..Options::default() }),
         },
         Scenario {
+            name: "revive-while-draining",
+            about: "the shipped shrink 8 -> 0, then growing back at once the pre-fix way: waiting under the gil for every live worker",
+            expected: Expected::Deadlock,
+            run: || {
+                checked(Options {
+                    variant: Variant::AsyncShrink,
+                    shrink_to: vec![0],
+                    revive_blocking: Some(8),
+                    ..Options::default()
+                })
+            },
+        },
+        Scenario {
             name: "self-queued-pool",
             about: "every worker queues a job to its own pool and waits for it",
             expected: Expected::Deadlock,
@@ -50,6 +63,12 @@ pub fn catalogue() -> Vec<Scenario> {
             about: "a query keeps the spec read lock while taking the gil; the main thread writes the spec under the gil",
             expected: Expected::Deadlock,
             run: spec_across_gil,
+        },
+        Scenario {
+            name: "coordinator-queue-full",
+            about: "coordinator threads hold every pending-request slot of a connection while the IO thread needs one to deliver their replies",
+            expected: Expected::Deadlock,
+            run: coordinator_queue_full,
         },
         Scenario {
             name: "healthy-async-shrink",
@@ -155,6 +174,78 @@ fn drain_under_gil() -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     std::thread::sleep(Duration::from_secs(30));
     Err("the drain did not deadlock".into())
+}
+
+/// A connection's pending-request slots (50 upstream, 4 here): a request holds its slot
+/// until its reply is delivered, and delivering a reply takes a slot too.
+struct Slots {
+    free: Mutex<usize>,
+    freed: waitgraph::sync::Condvar,
+}
+
+impl Slots {
+    fn take(&self) {
+        let mut free = self.free.lock();
+        while *free == 0 {
+            self.freed.wait(&mut free);
+        }
+        *free -= 1;
+    }
+
+    fn give_back(&self) {
+        *self.free.lock() += 1;
+        self.freed.notify_one();
+    }
+}
+
+fn coordinator_queue_full() -> Result<(), String> {
+    let io = waitgraph::sync::Executor::new("io");
+    let slots = Arc::new(Slots {
+        free: Mutex::named("pending-slots", 4),
+        freed: waitgraph::sync::Condvar::named("slot-freed"),
+    });
+    // Who can free a slot: the coordinator threads holding one.
+    let slot_freed = waitgraph::sync::Event::new("a free request slot");
+    let (requests, inbox) = channel::named::<Job>("io-requests", None);
+    let (io2, slots2, slot_freed2) = (io.clone(), slots.clone(), slot_freed.clone());
+    std::thread::Builder::new()
+        .name("io".into())
+        .spawn(move || {
+            let _serving = io2.enroll();
+            while let Ok(job) = io2.idle(|| inbox.recv()) {
+                job.run(|| {
+                    // Delivering the reply needs a slot of its own.
+                    slot_freed2.waiting(|| slots2.take());
+                    slots2.give_back();
+                });
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    let all_sent = Arc::new(std::sync::Barrier::new(4));
+    for i in 0..4 {
+        let (io, requests, slots, slot_freed, all_sent) = (
+            io.clone(),
+            requests.clone(),
+            slots.clone(),
+            slot_freed.clone(),
+            all_sent.clone(),
+        );
+        std::thread::Builder::new()
+            .name(format!("coord-{i}"))
+            .spawn(move || {
+                slots.take();
+                let _frees_a_slot = slot_freed.declare_producer();
+                all_sent.wait(); // every slot is held before the first request goes out
+                let job = io.queue();
+                if requests.send(job.clone()).is_ok() {
+                    job.wait();
+                }
+                slots.give_back();
+            })
+            .map_err(|e| e.to_string())?;
+    }
+    std::thread::sleep(Duration::from_secs(30));
+    Err("the coordinator did not deadlock".into())
 }
 
 fn spec_across_gil() -> Result<(), String> {

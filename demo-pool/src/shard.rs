@@ -46,6 +46,12 @@ pub enum Command {
         count: usize,
         reply: channel::Sender<Result<(), String>>,
     },
+    /// The pre-fix revival: grow back to `count`, first waiting (under the gil) for
+    /// every live worker to pass a barrier, even while a shrink is still draining.
+    ReviveBlocking {
+        count: usize,
+        reply: channel::Sender<Result<(), String>>,
+    },
     /// Ends the main thread (after the commands queued before it).
     Stop,
 }
@@ -168,6 +174,16 @@ impl Shard {
         Ok(Pending { job, answer })
     }
 
+    /// The pre-fix revival (see [`Command::ReviveBlocking`]), waiting for its reply.
+    pub fn revive_blocking(&self, count: usize) -> Result<(), String> {
+        let (reply, result) = channel::bounded(1);
+        let job = self
+            .send(Command::ReviveBlocking { count, reply })
+            .ok_or("shard is gone")?;
+        job.waiting(|| result.recv())
+            .map_err(|_| "no reply".to_string())?
+    }
+
     /// `CONFIG SET WORKERS count`, waiting for the command's reply.
     pub fn config_set_workers(&self, count: usize) -> Result<(), String> {
         let (reply, result) = channel::bounded(1);
@@ -222,6 +238,9 @@ impl Shard {
             Command::ConfigSetWorkers { count, reply } => {
                 let result = crate::shrink::config_set_workers(self, gil, count);
                 let _ = reply.send(result);
+            }
+            Command::ReviveBlocking { count, reply } => {
+                let _ = reply.send(crate::shrink::revive_blocking(self, gil, count));
             }
             Command::Stop => {}
         }

@@ -185,6 +185,7 @@ fn async_shrink_stepwise_8_4_2_1_0_under_load() {
     let (sent, answered) = answered_line(&run.stdout);
     assert_eq!(sent, answered);
     assert!(run.stdout.contains("workers left 0"));
+    assert!(run.stdout.contains("thread list): 8\n"), "{}", run.stdout);
 }
 
 #[test]
@@ -241,7 +242,7 @@ fn every_catalogue_scenario_gives_its_expected_outcome() {
         }
         checked += 1;
     }
-    assert!(checked >= 8, "{}", listing.stdout);
+    assert!(checked >= 10, "{}", listing.stdout);
 }
 
 #[test]

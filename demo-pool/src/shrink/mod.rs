@@ -90,6 +90,31 @@ pub fn config_set_workers(
     }
 }
 
+/// Growing back while a shrink still drains, as before the fix: the main thread, holding
+/// the gil, queues an admin job for every live worker and spins until all have passed a
+/// barrier. Workers parked at the draining shrink's barrier and workers blocked on the gil
+/// never pass it: the same cycle as the shrink.
+pub fn revive_blocking(
+    shard: &Shard,
+    _gil: &mut MutexGuard<'_, Keyspace>,
+    count: usize,
+) -> Result<(), String> {
+    let live = shard.pool.live();
+    if live > 0 {
+        let barrier = Arc::new(Barrier::for_executor(
+            "workers-revive",
+            live,
+            &shard.pool.executor,
+        ));
+        let _jobs = shard.pool.submit_admin(live, &barrier, false);
+        spin_until_passed(&barrier);
+    }
+    let current = shard.pool.target.load(Ordering::SeqCst);
+    shard.pool.target.store(count, Ordering::SeqCst);
+    shard.pool.grow(count.saturating_sub(current));
+    Ok(())
+}
+
 /// Queues the admin jobs of a shrink from `from` to `to` workers: one per exiting worker,
 /// each waiting at a barrier that counts them.
 pub(crate) fn queue_exits(

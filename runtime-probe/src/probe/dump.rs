@@ -40,12 +40,7 @@ pub fn dump() -> GraphDump {
         .iter()
         .map(|g| scan.deadlock_finding(g, false))
         .collect();
-    let overflow: usize = scan
-        .world
-        .threads
-        .iter()
-        .map(|t| t.slot.held_overflow())
-        .sum();
+    let overflow: usize = scan.held_overflow();
     GraphDump {
         threads,
         findings,

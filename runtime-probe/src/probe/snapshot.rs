@@ -59,6 +59,15 @@ impl Scan {
         &self.world.threads[node]
     }
 
+    /// Holds left out of full held-lock tables, over every thread seen (a probe error).
+    pub fn held_overflow(&self) -> usize {
+        self.world
+            .threads
+            .iter()
+            .map(|t| t.slot.held_overflow())
+            .sum()
+    }
+
     /// The (thread, wait epoch) pairs a group's verdict rests on.
     pub fn fingerprint(&self, group: &Stuck) -> Vec<(ThreadKey, u64)> {
         let mut nodes: Vec<usize> = group

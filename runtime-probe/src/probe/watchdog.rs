@@ -517,12 +517,7 @@ impl Runner {
 
     fn publish(&mut self, findings: Vec<Finding>, deadlock: bool, scan: &Scan) {
         self.report.findings.extend(findings.iter().cloned());
-        let overflow: usize = scan
-            .world
-            .threads
-            .iter()
-            .map(|t| t.slot.held_overflow())
-            .sum();
+        let overflow: usize = scan.held_overflow();
         if overflow > 0 {
             self.report
                 .probe_errors

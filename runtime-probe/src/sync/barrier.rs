@@ -1,5 +1,5 @@
 use super::executor::{Executor, ExecutorShared};
-use super::hooks::{self, Meta, Shared, WaitScope, SLICE};
+use super::hooks::{self, Meta, Shared, WaitScope};
 use crate::model::{ResourceKey, ResourceKind, ThreadKey, WaitKind};
 use parking_lot::{Condvar as RawCondvar, Mutex as RawMutex};
 use std::borrow::Cow;
@@ -216,9 +216,7 @@ impl Barrier {
                 }
                 return None;
             }
-            let slice = deadline.map_or(SLICE, |d| {
-                d.saturating_duration_since(Instant::now()).min(SLICE)
-            });
+            let slice = hooks::next_slice(deadline);
             self.shared.released.wait_for(&mut state, slice);
             if let Some(wait) = &wait {
                 wait.serve();

@@ -14,7 +14,7 @@
 //! assert!(rx.recv().is_err());   // every sender is gone
 //! ```
 
-use super::hooks::{self, Meta, Shared, WaitScope, SLICE};
+use super::hooks::{self, Meta, Shared, WaitScope};
 use crate::model::{ResourceKey, ResourceKind, WaitKind};
 use parking_lot::{Condvar as RawCondvar, Mutex as RawMutex};
 use std::borrow::Cow;
@@ -259,9 +259,7 @@ impl<T> Sender<T> {
                     deadline.is_some(),
                 ));
             }
-            let slice = deadline.map_or(SLICE, |d| {
-                d.saturating_duration_since(Instant::now()).min(SLICE)
-            });
+            let slice = hooks::next_slice(deadline);
             channel.not_full.wait_for(&mut state, slice);
             if let Some(wait) = &wait {
                 wait.serve();
@@ -326,9 +324,7 @@ impl<T> Receiver<T> {
                     deadline.is_some(),
                 ));
             }
-            let slice = deadline.map_or(SLICE, |d| {
-                d.saturating_duration_since(Instant::now()).min(SLICE)
-            });
+            let slice = hooks::next_slice(deadline);
             channel.not_empty.wait_for(&mut state, slice);
             if let Some(wait) = &wait {
                 wait.serve();

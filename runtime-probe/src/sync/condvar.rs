@@ -1,4 +1,4 @@
-use super::hooks::{self, Meta, Shared, WaitScope, SLICE};
+use super::hooks::{self, Meta, Shared, WaitScope};
 use super::mutex::MutexGuard;
 use crate::model::{LockMode, ResourceKey, ResourceKind, ThreadKey, WaitKind};
 use parking_lot::Mutex as RawMutex;
@@ -230,12 +230,7 @@ impl Condvar {
                 token,
             );
             loop {
-                let slice = match deadline {
-                    Some(deadline) => deadline
-                        .saturating_duration_since(Instant::now())
-                        .min(SLICE),
-                    None => SLICE,
-                };
+                let slice = hooks::next_slice(deadline);
                 if !self.inner.wait_for(&mut guard.inner, slice).timed_out() {
                     break false;
                 }

@@ -26,7 +26,7 @@
 //! worker.join().unwrap();
 //! ```
 
-use super::hooks::{self, Meta, Shared, WaitScope, SLICE};
+use super::hooks::{self, Meta, Shared, WaitScope};
 use crate::model::{ResourceKey, ResourceKind, ThreadKey, WaitKind};
 use parking_lot::{Condvar as RawCondvar, Mutex as RawMutex};
 use std::borrow::Cow;
@@ -255,9 +255,7 @@ impl Job {
         let wait = hooks::enabled()
             .then(|| WaitScope::begin(self.key(), WaitKind::Job, site, deadline.is_some()));
         while !done(&status) {
-            let slice = deadline.map_or(SLICE, |d| {
-                d.saturating_duration_since(Instant::now()).min(SLICE)
-            });
+            let slice = hooks::next_slice(deadline);
             self.shared.changed.wait_for(&mut status, slice);
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return done(&status);

@@ -21,6 +21,17 @@ use std::time::Duration;
 /// backtrace. Waits are otherwise unchanged: a lock keeps its queue order within a slice.
 pub const SLICE: Duration = Duration::from_millis(50);
 
+/// The next slice of a wait that ends at `deadline` (if any).
+#[inline]
+pub fn next_slice(deadline: Option<std::time::Instant>) -> Duration {
+    match deadline {
+        Some(deadline) => deadline
+            .saturating_duration_since(std::time::Instant::now())
+            .min(SLICE),
+        None => SLICE,
+    }
+}
+
 /// How long a lock acquisition waits in parking_lot's own way (spin, then park) before
 /// it publishes its wait. Short waits, the common case under contention, then cost no
 /// clock read and no bookkeeping; a wait that is still blocked after it is published

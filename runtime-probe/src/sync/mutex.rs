@@ -1,4 +1,4 @@
-use super::hooks::{self, Meta, Shared, WaitScope, GRACE, SLICE};
+use super::hooks::{self, Meta, Shared, WaitScope, GRACE};
 use crate::model::{LockMode, ResourceKey, ResourceKind, WaitKind};
 use std::borrow::Cow;
 use std::fmt;
@@ -122,12 +122,7 @@ impl<T: ?Sized> Mutex<T> {
             deadline.is_some(),
         );
         loop {
-            let slice = match deadline {
-                Some(deadline) => deadline
-                    .saturating_duration_since(Instant::now())
-                    .min(SLICE),
-                None => SLICE,
-            };
+            let slice = hooks::next_slice(deadline);
             if let Some(inner) = self.inner.try_lock_for(slice) {
                 return Some(inner);
             }

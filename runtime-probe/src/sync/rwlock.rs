@@ -1,4 +1,4 @@
-use super::hooks::{self, Meta, Shared, WaitScope, GRACE, SLICE};
+use super::hooks::{self, Meta, Shared, WaitScope, GRACE};
 use crate::model::{LockMode, ResourceKey, ResourceKind, WaitKind};
 use std::borrow::Cow;
 use std::fmt;
@@ -92,12 +92,7 @@ fn acquire<G>(
         return Some(whole());
     }
     loop {
-        let slice = match deadline {
-            Some(deadline) => deadline
-                .saturating_duration_since(Instant::now())
-                .min(SLICE),
-            None => SLICE,
-        };
+        let slice = hooks::next_slice(deadline);
         if let Some(guard) = timed(slice) {
             return Some(guard);
         }
