@@ -12,7 +12,7 @@ const HELP: &str = "\
 demo-pool: the MOD-11658 incident reproduced, with waitgraph watching
 
 USAGE:
-  demo-pool incident [--report-dir DIR]
+  demo-pool incident [--report-dir DIR] [--gate N]
       Runs every variant of the shrink under load, each in its own child process, and
       says what happened: the deadlocks the watchdog caught (with the cycle), the fixes
       that completed. Reports go to DIR (default target/waitgraph). Exit 0 when every
@@ -195,11 +195,16 @@ fn scenario(args: &[String]) -> ExitCode {
 
 /// Every variant in its own child process, so a hang is contained.
 fn incident(args: &[String]) -> ExitCode {
-    let dir = match args {
-        [flag, dir] if flag == "--report-dir" => PathBuf::from(dir),
-        [] => PathBuf::from("target/waitgraph"),
-        _ => return usage("incident [--report-dir DIR]"),
-    };
+    let mut dir = PathBuf::from("target/waitgraph");
+    let mut gate = None;
+    let mut rest = args.iter();
+    while let Some(flag) = rest.next() {
+        match (flag.as_str(), rest.next()) {
+            ("--report-dir", Some(value)) => dir = PathBuf::from(value),
+            ("--gate", Some(value)) => gate = Some(value.clone()),
+            _ => return usage("incident [--report-dir DIR] [--gate N]"),
+        }
+    }
     if let Err(error) = std::fs::create_dir_all(&dir) {
         eprintln!("demo-pool: cannot create {}: {error}", dir.display());
         return ExitCode::from(2);
@@ -211,10 +216,14 @@ fn incident(args: &[String]) -> ExitCode {
         let _ = std::fs::remove_file(&report);
         let started = Instant::now();
         let exe = std::env::current_exe().expect("own path");
-        let child = Command::new(exe)
+        let mut command = Command::new(exe);
+        command
             .args(["run", "--variant", variant.name(), "--report"])
-            .arg(&report)
-            .output_with_deadline(Duration::from_secs(60));
+            .arg(&report);
+        if let Some(gate) = &gate {
+            command.args(["--gate", gate]);
+        }
+        let child = command.output_with_deadline(Duration::from_secs(60));
         let elapsed = started.elapsed();
         let deadlock_expected = matches!(variant, Variant::Buggy | Variant::Reordered);
         let report_json: Option<Report> = std::fs::read_to_string(&report)

@@ -71,6 +71,9 @@ pub struct Gate {
     pub shrink_started: AtomicBool,
     pub held: AtomicUsize,
     pub wanted: AtomicUsize,
+    /// Hold until a blocking revive has begun, rather than the shrink.
+    pub until_revive: AtomicBool,
+    pub revive_started: AtomicBool,
 }
 
 impl Pool {
@@ -308,7 +311,12 @@ fn hold_at_gate(gate: &Gate) {
     if taken >= wanted {
         return;
     }
-    while !gate.shrink_started.load(Ordering::SeqCst) {
+    let released = if gate.until_revive.load(Ordering::SeqCst) {
+        &gate.revive_started
+    } else {
+        &gate.shrink_started
+    };
+    while !released.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(1));
     }
     // The shrink holds the gil by now; give it a moment to queue its admin jobs.

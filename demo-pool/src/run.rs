@@ -160,12 +160,11 @@ pub fn run(options: &Options) -> Outcome {
     let threads_before = thread_count();
     let cluster = Arc::new(Cluster::start(options, &docs));
     let shard = cluster.shards[0].clone();
-    shard.pool.gate.wanted.store(options.gate, Ordering::SeqCst);
-    shard
-        .pool
-        .gate
-        .armed
-        .store(options.gate > 0, Ordering::SeqCst);
+    let gate = &shard.pool.gate;
+    gate.wanted.store(options.gate, Ordering::SeqCst);
+    gate.armed.store(options.gate > 0, Ordering::SeqCst);
+    gate.until_revive
+        .store(options.revive_blocking.is_some(), Ordering::SeqCst);
 
     let tally = Arc::new(Tally::default());
     let stop = Arc::new(AtomicBool::new(false));

@@ -42,6 +42,8 @@ pub fn catalogue() -> Vec<Scenario> {
                     variant: Variant::AsyncShrink,
                     shrink_to: vec![0],
                     revive_blocking: Some(8),
+                    // One query is still on its way to the gil when the revive starts.
+                    gate: 1,
                     ..Options::default()
                 })
             },

@@ -249,7 +249,13 @@ fn every_catalogue_scenario_gives_its_expected_outcome() {
 fn the_incident_command_runs_every_variant_as_the_incident_says() {
     let dir = std::env::temp_dir().join(format!("waitgraph-incident-{}", std::process::id()));
     let run = run_demo(
-        &["incident", "--report-dir", dir.to_str().unwrap()],
+        &[
+            "incident",
+            "--report-dir",
+            dir.to_str().unwrap(),
+            "--gate",
+            "1",
+        ],
         false,
         Duration::from_secs(120),
     );

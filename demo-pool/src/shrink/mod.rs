@@ -99,6 +99,7 @@ pub fn revive_blocking(
     _gil: &mut MutexGuard<'_, Keyspace>,
     count: usize,
 ) -> Result<(), String> {
+    shard.pool.gate.revive_started.store(true, Ordering::SeqCst);
     let live = shard.pool.live();
     if live > 0 {
         let barrier = Arc::new(Barrier::for_executor(
