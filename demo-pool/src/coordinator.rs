@@ -1,6 +1,6 @@
 //! The coordinator of a cluster (S > 1 shards): per shard, a pool of threads that fan a
-//! client's query out to every shard, its own included, and wait for every reply with no
-//! timeout. A request that expects a reply is a job queued to the target shard's main
+//! client's query out to every shard, its own included, through the shard's IO thread,
+//! and wait for every reply with no timeout. A request that expects a reply is a job queued to the target shard's main
 //! thread, so a coordinator thread waiting for a frozen shard is shown waiting for that
 //! shard, never for every thread that could send on the reply channel.
 
@@ -30,13 +30,14 @@ impl Coordinator {
         let threads = (0..THREADS)
             .map(|i| {
                 let (executor, inbox, shards) = (executor.clone(), inbox.clone(), shards.clone());
+                let home_shard = shards[home].clone();
                 std::thread::Builder::new()
                     .name(format!("coord@{home}-{i}"))
                     .spawn(move || {
                         let _serving = executor.enroll();
                         while let Ok((job, query, reply)) = executor.idle(|| inbox.recv()) {
                             job.run(|| {
-                                let _ = reply.send(fan_out(&shards, &query));
+                                let _ = reply.send(fan_out(&home_shard, &shards, &query));
                             });
                         }
                     })
@@ -69,17 +70,20 @@ impl Coordinator {
     }
 }
 
-/// Sends the query to every shard, then waits for each reply in turn (no timeout, as
-/// upstream).
-fn fan_out(shards: &[Arc<Shard>], query: &Query) -> Result<Answer, String> {
+/// Sends the query to every shard through the home shard's IO thread, then waits for each
+/// reply in turn (no timeout, as upstream).
+fn fan_out(home: &Shard, shards: &[Arc<Shard>], query: &Query) -> Result<Answer, String> {
     let mut pending = Vec::with_capacity(shards.len());
     for shard in shards {
         let (reply, answer) = channel::bounded(1);
         let job = shard
-            .send(Command::Query {
-                query: query.clone(),
-                reply,
-            })
+            .send_via(
+                home,
+                Command::Query {
+                    query: query.clone(),
+                    reply,
+                },
+            )
             .ok_or("shard is gone")?;
         pending.push((job, answer));
     }

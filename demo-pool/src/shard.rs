@@ -21,6 +21,21 @@ pub struct ShardState {
     pub spec: RwLock<Index>,
 }
 
+/// Work for a shard's IO thread (the coordinator's event loop).
+pub enum IoTask {
+    /// Resize the connection pool.
+    Resize {
+        job: Job,
+        connections: usize,
+    },
+    /// Carry a request to a shard.
+    Carry {
+        to: channel::Sender<Request>,
+        request: Request,
+    },
+    Stop,
+}
+
 /// A query sent and not yet answered.
 pub struct Pending {
     job: Job,
@@ -70,7 +85,7 @@ pub struct Shard {
     pub main: Executor,
     requests: channel::Sender<Request>,
     pub io: Option<Executor>,
-    io_jobs: Option<channel::Sender<(Job, usize)>>,
+    io_jobs: Option<channel::Sender<IoTask>>,
     /// Connections per shard the IO thread keeps (workers + 1).
     pub connection_pool: Arc<AtomicUsize>,
     pub variant: Variant,
@@ -100,7 +115,7 @@ impl Shard {
         });
         let (requests, inbox) = channel::named::<Request>(format!("commands{suffix}"), None);
         let (io, io_jobs, io_inbox) = if cluster {
-            let (tx, rx) = channel::named::<(Job, usize)>(format!("io-queue{suffix}"), None);
+            let (tx, rx) = channel::named::<IoTask>(format!("io-queue{suffix}"), None);
             (
                 Some(Executor::new(format!("io{suffix}"))),
                 Some(tx),
@@ -133,11 +148,18 @@ impl Shard {
                 .name(format!("io{suffix}"))
                 .spawn(move || {
                     let _serving = io.enroll();
-                    while let Ok((job, size)) = io.idle(|| inbox.recv()) {
-                        if size == usize::MAX {
-                            return;
+                    while let Ok(task) = io.idle(|| inbox.recv()) {
+                        match task {
+                            IoTask::Resize { job, connections } => {
+                                job.run(|| pool_size.store(connections, Ordering::SeqCst));
+                            }
+                            // Requests go out without waiting: replies come back to the
+                            // coordinator thread that waits for them.
+                            IoTask::Carry { to, request } => {
+                                let _ = to.send(request);
+                            }
+                            IoTask::Stop => return,
                         }
-                        job.run(|| pool_size.store(size, Ordering::SeqCst));
                     }
                 })
                 .expect("spawn io thread");
@@ -146,6 +168,25 @@ impl Shard {
         shard.pool.target.store(workers, Ordering::SeqCst);
         shard.pool.grow(workers);
         shard
+    }
+
+    /// Sends a command through `via`'s IO thread (a coordinator's requests travel that
+    /// way); the returned job stands for its execution here.
+    pub fn send_via(&self, via: &Shard, command: Command) -> Option<Job> {
+        let Some(io) = &via.io_jobs else {
+            return self.send(command);
+        };
+        let job = self.main.queue();
+        let request = Request {
+            job: job.clone(),
+            command,
+        };
+        io.send(IoTask::Carry {
+            to: self.requests.clone(),
+            request,
+        })
+        .ok()?;
+        Some(job)
     }
 
     /// Sends a command; the returned job stands for its execution.
@@ -198,7 +239,10 @@ impl Shard {
     /// when it can (in a single shard there is no coordinator and nothing to do).
     pub fn trigger_coordinator(&self, workers: usize) {
         if let (Some(io), Some(jobs)) = (&self.io, &self.io_jobs) {
-            let _ = jobs.send((io.queue(), workers + 1));
+            let _ = jobs.send(IoTask::Resize {
+                job: io.queue(),
+                connections: workers + 1,
+            });
         }
     }
 
@@ -257,8 +301,8 @@ impl Shard {
     pub fn shut_down(&self) {
         self.pool.shut_down();
         let _ = self.send(Command::Stop);
-        if let (Some(io), Some(jobs)) = (&self.io, &self.io_jobs) {
-            let _ = jobs.send((io.queue(), usize::MAX));
+        if let Some(jobs) = &self.io_jobs {
+            let _ = jobs.send(IoTask::Stop);
         }
         let threads: Vec<_> = self.threads.lock().unwrap().drain(..).collect();
         for thread in threads {
