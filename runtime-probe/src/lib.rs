@@ -69,7 +69,7 @@
 //! waitgraph: deadlock: 2 threads wait on each other in a cycle: main -> workers-1
 //!   thread `main` holds gil and waits (spin-wait) for `workers-exit` at src/shrink.rs:41:20, which needs `workers-1`
 //!   thread `workers-1` waits (lock) for `gil` at src/query.rs:88:13, which needs `main`
-//!   victim: thread `workers-0` waits (barrier-wait) for `workers-exit`
+//!   victims: 3 threads wait (barrier-wait) for `workers-exit`: `workers-0`, `workers-2`, `workers-3`
 //! ```
 //!
 //! ## Reading a report
@@ -79,8 +79,9 @@
 //! ([`report::Report`], JSON with a `schema` number) lists for every thread of the cycle
 //! what it waits for, where, what it holds and where it took it, who could end the wait,
 //! its function contexts and, for threads parked in waitgraph's primitives, a backtrace
-//! captured by the blocked thread itself when the watchdog asked. Threads blocked behind
-//! the cycle are listed apart, as victims. [`dump`] gives the whole graph on demand.
+//! captured by the blocked thread itself when the watchdog asked. Threads deadlocked with
+//! the cycle but not on it (the other workers that could each have ended a wait) are
+//! listed as `also_deadlocked`; threads blocked behind it, as victims. [`dump`] gives the whole graph on demand.
 //!
 //! ## Cost
 //!

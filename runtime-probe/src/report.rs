@@ -96,6 +96,11 @@ pub struct Finding {
     /// The cycle, starting at a fixed thread (the one first registered), each step
     /// waiting for something the next step provides; for a stall, the wait chain.
     pub cycle: Vec<Step>,
+    /// Threads deadlocked with the cycle (in the same knot of waits) but not on the
+    /// cycle reported: for example the other workers of a pool, each of which could
+    /// have ended the wait.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_deadlocked: Vec<Step>,
     /// Threads blocked on the cycle without being part of it.
     #[serde(default)]
     pub victims: Vec<Step>,
@@ -173,22 +178,24 @@ impl Finding {
             }
             text.push('\n');
         }
-        // Victims grouped by what they wait for: a pool's worth of clients is one line.
-        let mut groups: Vec<(&str, &str, Vec<&str>)> = Vec::new();
-        for victim in &self.victims {
+        // Others grouped by what they wait for: a pool's worth of clients is one line.
+        type Group<'a> = (&'static str, &'a str, &'a str, Vec<&'a str>);
+        let mut groups: Vec<Group> = Vec::new();
+        let others = self.also_deadlocked.iter().map(|s| ("also deadlocked", s));
+        for (role, other) in others.chain(self.victims.iter().map(|s| ("victims", s))) {
             let (wait, resource) = (
-                victim.waits_for.wait.as_str(),
-                victim.waits_for.resource.as_str(),
+                other.waits_for.wait.as_str(),
+                other.waits_for.resource.as_str(),
             );
             match groups
                 .iter_mut()
-                .find(|(w, r, _)| *w == wait && *r == resource)
+                .find(|(o, w, r, _)| *o == role && *w == wait && *r == resource)
             {
-                Some((_, _, threads)) => threads.push(&victim.thread),
-                None => groups.push((wait, resource, vec![&victim.thread])),
+                Some((_, _, _, threads)) => threads.push(&other.thread),
+                None => groups.push((role, wait, resource, vec![&other.thread])),
             }
         }
-        for (wait, resource, threads) in groups {
+        for (role, wait, resource, threads) in groups {
             const SHOWN: usize = 6;
             let mut names: Vec<String> = threads
                 .iter()
@@ -205,7 +212,7 @@ impl Finding {
             };
             let _ = writeln!(
                 text,
-                "  victims: {} {who} ({wait}) for `{resource}`: {}",
+                "  {role}: {} {who} ({wait}) for `{resource}`: {}",
                 threads.len(),
                 names.join(", ")
             );

@@ -332,7 +332,7 @@ fn a_receiver_whose_every_sender_is_blocked_on_it_is_reported() {
     let all: Vec<&str> = threads
         .iter()
         .copied()
-        .chain(finding.victims.iter().map(|v| v.thread.as_str()))
+        .chain(finding.also_deadlocked.iter().map(|v| v.thread.as_str()))
         .collect();
     assert_eq!(sorted(all), vec!["receiver", "sender-0", "sender-1"]);
 }
@@ -442,7 +442,7 @@ fn a_job_queued_to_a_pool_whose_workers_wait_for_the_waiter_is_reported() {
     let all: Vec<&str> = threads
         .iter()
         .copied()
-        .chain(finding.victims.iter().map(|v| v.thread.as_str()))
+        .chain(finding.also_deadlocked.iter().map(|v| v.thread.as_str()))
         .collect();
     assert_eq!(sorted(all), vec!["pool-0", "pool-1", "submitter"]);
 }

@@ -182,12 +182,12 @@ impl Scan {
     /// A stuck group as a finding.
     pub fn deadlock_finding(&self, group: &Stuck, confirmed: bool) -> Finding {
         let cycle: Vec<Step> = group.cycle.iter().map(|&n| self.step(n, true)).collect();
-        let victims: Vec<Step> = group
+        let also_deadlocked: Vec<Step> = group
             .also_deadlocked
             .iter()
-            .chain(&group.victims)
             .map(|&n| self.step(n, false))
             .collect();
+        let victims: Vec<Step> = group.victims.iter().map(|&n| self.step(n, false)).collect();
         let summary = if group.unsatisfiable {
             format!(
                 "thread `{}` waits for `{}`, which no live thread can provide",
@@ -221,6 +221,7 @@ impl Scan {
             confirmed,
             summary,
             cycle,
+            also_deadlocked,
             victims,
         }
     }

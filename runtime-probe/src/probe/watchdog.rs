@@ -297,6 +297,7 @@ impl Runner {
                 finding
                     .cycle
                     .iter()
+                    .chain(&finding.also_deadlocked)
                     .chain(&finding.victims)
                     .filter_map(|s| s.thread_key)
                     .map(ThreadKey),
@@ -394,6 +395,7 @@ impl Runner {
                 confirmed: true,
                 summary,
                 cycle,
+                also_deadlocked: Vec::new(),
                 victims: Vec::new(),
             });
         }
@@ -509,6 +511,7 @@ impl Runner {
                     confirmed: true,
                     summary,
                     cycle,
+                    also_deadlocked: Vec::new(),
                     victims,
                 }
             })
