@@ -33,6 +33,7 @@ pub struct ChannelShared {
     /// Messages queued now, mirrored for the watchdog: a receive with something to take
     /// (a send with room) is not stuck, whatever its record says.
     pub(crate) queued: AtomicUsize,
+    #[cfg_attr(not(feature = "probe"), allow(dead_code))]
     pub(crate) capacity: Option<usize>,
 }
 
@@ -133,6 +134,39 @@ impl Handle {
 }
 
 impl<T> Channel<T> {
+    /// Runs `attempt` under the state lock until it settles, waiting on `ready` between
+    /// tries; the wait is published (as `kind`) once the thread has to block. `attempt`
+    /// is told when the deadline has passed, and must settle then.
+    fn block<R>(
+        &self,
+        handle: &Handle,
+        ready: &RawCondvar,
+        kind: WaitKind,
+        deadline: Option<Instant>,
+        site: &'static Location<'static>,
+        mut attempt: impl FnMut(&mut State<T>, bool) -> Option<R>,
+    ) -> R {
+        let recording = hooks::enabled();
+        if recording {
+            handle.used();
+        }
+        let mut state = self.state.lock();
+        let mut wait = None;
+        loop {
+            let timed_out = deadline.is_some_and(|d| Instant::now() >= d);
+            if let Some(result) = attempt(&mut state, timed_out) {
+                return result;
+            }
+            if recording && wait.is_none() {
+                wait = Some(WaitScope::begin(self.key(), kind, site, deadline.is_some()));
+            }
+            ready.wait_for(&mut state, hooks::next_slice(deadline));
+            if let Some(wait) = &wait {
+                wait.serve();
+            }
+        }
+    }
+
     fn key(&self) -> ResourceKey {
         self.shared.meta.key(ResourceKind::Channel, || {
             Shared::Channel(self.shared.clone())
@@ -231,40 +265,27 @@ impl<T> Sender<T> {
         site: &'static Location<'static>,
     ) -> Result<(), TrySendError<T>> {
         let channel = &*self.channel;
-        let recording = hooks::enabled();
-        if recording {
-            self.binding.used();
-        }
-        let mut state = channel.state.lock();
-        let mut wait = None;
-        loop {
-            if state.receivers == 0 {
-                return Err(TrySendError::Disconnected(message));
-            }
-            if state.capacity.is_none_or(|c| state.queue.len() < c) {
-                state.queue.push_back(message);
-                channel.shared.queued.store(state.queue.len(), Relaxed);
-                drop(state);
-                channel.not_empty.notify_one();
-                return Ok(());
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(TrySendError::Full(message));
-            }
-            if recording && wait.is_none() {
-                wait = Some(WaitScope::begin(
-                    channel.key(),
-                    WaitKind::Send,
-                    site,
-                    deadline.is_some(),
-                ));
-            }
-            let slice = hooks::next_slice(deadline);
-            channel.not_full.wait_for(&mut state, slice);
-            if let Some(wait) = &wait {
-                wait.serve();
-            }
-        }
+        let mut message = Some(message);
+        channel.block(
+            &self.binding,
+            &channel.not_full,
+            WaitKind::Send,
+            deadline,
+            site,
+            |state, timed_out| {
+                let take = |slot: &mut Option<T>| slot.take().expect("the message is sent once");
+                if state.receivers == 0 {
+                    return Some(Err(TrySendError::Disconnected(take(&mut message))));
+                }
+                if state.capacity.is_none_or(|c| state.queue.len() < c) {
+                    state.queue.push_back(take(&mut message));
+                    channel.shared.queued.store(state.queue.len(), Relaxed);
+                    channel.not_empty.notify_one();
+                    return Some(Ok(()));
+                }
+                timed_out.then(|| Err(TrySendError::Full(take(&mut message))))
+            },
+        )
     }
 }
 
@@ -297,39 +318,24 @@ impl<T> Receiver<T> {
         site: &'static Location<'static>,
     ) -> Result<T, TryRecvError> {
         let channel = &*self.channel;
-        let recording = hooks::enabled();
-        if recording {
-            self.binding.used();
-        }
-        let mut state = channel.state.lock();
-        let mut wait = None;
-        loop {
-            if let Some(message) = state.queue.pop_front() {
-                channel.shared.queued.store(state.queue.len(), Relaxed);
-                drop(state);
-                channel.not_full.notify_one();
-                return Ok(message);
-            }
-            if state.senders == 0 {
-                return Err(TryRecvError::Disconnected);
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(TryRecvError::Empty);
-            }
-            if recording && wait.is_none() {
-                wait = Some(WaitScope::begin(
-                    channel.key(),
-                    WaitKind::Recv,
-                    site,
-                    deadline.is_some(),
-                ));
-            }
-            let slice = hooks::next_slice(deadline);
-            channel.not_empty.wait_for(&mut state, slice);
-            if let Some(wait) = &wait {
-                wait.serve();
-            }
-        }
+        channel.block(
+            &self.binding,
+            &channel.not_empty,
+            WaitKind::Recv,
+            deadline,
+            site,
+            |state, timed_out| {
+                if let Some(message) = state.queue.pop_front() {
+                    channel.shared.queued.store(state.queue.len(), Relaxed);
+                    channel.not_full.notify_one();
+                    return Some(Ok(message));
+                }
+                if state.senders == 0 {
+                    return Some(Err(TryRecvError::Disconnected));
+                }
+                timed_out.then_some(Err(TryRecvError::Empty))
+            },
+        )
     }
 }
 
