@@ -124,12 +124,12 @@ impl Pool {
 
     /// Queues a query; its `job` is the request the client waits for.
     pub fn submit_query(&self, job: Job, query: Query, reply: Reply) {
-        self.push(Work::Query { job, query, reply }, false);
+        self.push(Work::Query { job, query, reply });
     }
 
     /// Queues arbitrary work at query priority.
     pub fn submit_closure(&self, job: Job, work: Box<dyn FnOnce() + Send>) {
-        self.push(Work::Closure { job, work }, false);
+        self.push(Work::Closure { job, work });
     }
 
     /// Queues `count` admin jobs at top priority, all waiting at `barrier`; `exit` says
@@ -161,15 +161,10 @@ impl Pool {
         withdrawn
     }
 
-    fn push(&self, work: Work, admin: bool) {
+    /// Queues work at query priority (admin jobs go through `submit_admin`).
+    fn push(&self, work: Work) {
         let (queue, queued) = &*self.queue;
-        let mut queue = queue.lock();
-        if admin {
-            queue.admin.push_back(work);
-        } else {
-            queue.queries.push_back(work);
-        }
-        drop(queue);
+        queue.lock().queries.push_back(work);
         queued.notify_one();
     }
 

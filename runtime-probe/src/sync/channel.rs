@@ -167,6 +167,25 @@ impl<T> Channel<T> {
         }
     }
 
+    /// A handle goes away: forgotten by the watchdog, uncounted; the last one of its side
+    /// wakes the other side's waiters, whose calls now fail.
+    fn drop_handle(
+        &self,
+        handle: &Handle,
+        list: &RawMutex<Vec<Arc<AtomicU64>>>,
+        count: impl FnOnce(&mut State<T>) -> &mut usize,
+        other_side: &RawCondvar,
+    ) {
+        handle.forget(list);
+        let mut state = self.state.lock();
+        let count = count(&mut state);
+        *count -= 1;
+        if *count == 0 {
+            drop(state);
+            other_side.notify_all();
+        }
+    }
+
     fn key(&self) -> ResourceKey {
         self.shared.meta.key(ResourceKind::Channel, || {
             Shared::Channel(self.shared.clone())
@@ -361,25 +380,25 @@ impl<T> Clone for Receiver<T> {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        self.binding.forget(&self.channel.shared.senders);
-        let mut state = self.channel.state.lock();
-        state.senders -= 1;
-        if state.senders == 0 {
-            drop(state);
-            self.channel.not_empty.notify_all();
-        }
+        let channel = &*self.channel;
+        channel.drop_handle(
+            &self.binding,
+            &channel.shared.senders,
+            |s| &mut s.senders,
+            &channel.not_empty,
+        );
     }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.binding.forget(&self.channel.shared.receivers);
-        let mut state = self.channel.state.lock();
-        state.receivers -= 1;
-        if state.receivers == 0 {
-            drop(state);
-            self.channel.not_full.notify_all();
-        }
+        let channel = &*self.channel;
+        channel.drop_handle(
+            &self.binding,
+            &channel.shared.receivers,
+            |s| &mut s.receivers,
+            &channel.not_full,
+        );
     }
 }
 

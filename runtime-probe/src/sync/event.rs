@@ -1,4 +1,4 @@
-use super::hooks::{self, Meta, Shared, WaitScope};
+use super::hooks::{self, Meta, Shared};
 use crate::model::{ResourceKey, ResourceKind, ThreadKey, WaitKind};
 use parking_lot::Mutex as RawMutex;
 use std::borrow::Cow;
@@ -61,11 +61,7 @@ impl Event {
     /// Runs `wait` as a wait for this event.
     #[track_caller]
     pub fn waiting<R>(&self, wait: impl FnOnce() -> R) -> R {
-        if !hooks::enabled() {
-            return wait();
-        }
-        let _wait = WaitScope::begin(self.key(), WaitKind::Event, Location::caller(), false);
-        wait()
+        hooks::declared_wait(|| self.key(), WaitKind::Event, Location::caller(), wait)
     }
 }
 

@@ -94,11 +94,12 @@ impl Executor {
     /// an idle worker runs whatever is queued next, so it is never stuck.
     #[track_caller]
     pub fn idle<R>(&self, wait_for_work: impl FnOnce() -> R) -> R {
-        if !hooks::enabled() {
-            return wait_for_work();
-        }
-        let _wait = WaitScope::begin(self.shared.key(), WaitKind::Idle, Location::caller(), false);
-        wait_for_work()
+        hooks::declared_wait(
+            || self.shared.key(),
+            WaitKind::Idle,
+            Location::caller(),
+            wait_for_work,
+        )
     }
 
     /// A job has been (or is about to be) queued to this executor: pass the returned
@@ -271,11 +272,7 @@ impl Job {
     /// reply) as a wait for this job.
     #[track_caller]
     pub fn waiting<R>(&self, wait: impl FnOnce() -> R) -> R {
-        if !hooks::enabled() {
-            return wait();
-        }
-        let _wait = WaitScope::begin(self.key(), WaitKind::Job, Location::caller(), false);
-        wait()
+        hooks::declared_wait(|| self.key(), WaitKind::Job, Location::caller(), wait)
     }
 }
 

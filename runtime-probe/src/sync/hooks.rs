@@ -21,6 +21,23 @@ use std::time::Duration;
 /// backtrace. Waits are otherwise unchanged: a lock keeps its queue order within a slice.
 pub const SLICE: Duration = Duration::from_millis(50);
 
+/// Runs `wait` (a blocking call of the program's own) as a published wait of `kind` on
+/// the resource `key` gives: what `Executor::idle`, `Job::waiting` and `Event::waiting`
+/// declare. The key is not asked for when recording is off.
+#[inline]
+pub fn declared_wait<R>(
+    key: impl FnOnce() -> crate::model::ResourceKey,
+    kind: crate::model::WaitKind,
+    site: &'static std::panic::Location<'static>,
+    wait: impl FnOnce() -> R,
+) -> R {
+    if !enabled() {
+        return wait();
+    }
+    let _wait = WaitScope::begin(key(), kind, site, false);
+    wait()
+}
+
 /// The next slice of a wait that ends at `deadline` (if any).
 #[inline]
 pub fn next_slice(deadline: Option<std::time::Instant>) -> Duration {
