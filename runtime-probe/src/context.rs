@@ -37,7 +37,13 @@ pub fn enter(context: &'static Context) -> Entered {
     if crate::probe::switch::enabled() {
         if let Some(slot) = crate::probe::slot::current() {
             slot.push_context(context);
-            return Entered { slot: Some(slot) };
+            if crate::record::active() {
+                let function = context.name.clone();
+                crate::record::emit(slot.key, crate::model::EventKind::Enter { function }, None);
+            }
+            return Entered {
+                slot: Some((slot, context)),
+            };
         }
     }
     let _ = context;
@@ -51,14 +57,18 @@ pub fn enter(context: &'static Context) -> Entered {
 #[must_use = "the context is left when this guard drops"]
 pub struct Entered {
     #[cfg(feature = "probe")]
-    slot: Option<&'static crate::probe::slot::ThreadSlot>,
+    slot: Option<(&'static crate::probe::slot::ThreadSlot, &'static Context)>,
 }
 
 impl Drop for Entered {
     #[inline]
     fn drop(&mut self) {
         #[cfg(feature = "probe")]
-        if let Some(slot) = self.slot {
+        if let Some((slot, context)) = self.slot {
+            if crate::record::active() {
+                let function = context.name.clone();
+                crate::record::emit(slot.key, crate::model::EventKind::Exit { function }, None);
+            }
             slot.pop_context();
         }
     }

@@ -1,6 +1,7 @@
 //! The live side: the registry every hook records into, and the watchdog that reads it.
 
 pub(crate) mod dump;
+pub(crate) mod foreign;
 pub(crate) mod providers;
 pub(crate) mod registry;
 pub(crate) mod slot;

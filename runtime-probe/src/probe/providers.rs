@@ -11,10 +11,11 @@
 //! | condvar | threads that have notified it, or were declared to | OR |
 //! | barrier (enrolled parties) | parties that have not arrived in this generation | AND, only if every missing party is known |
 //! | barrier fed by an executor | the executor's workers that have not arrived | k-of-n, k = arrivals missing |
-//! | join | the joined thread | AND |
+//! | join | the joined thread (a std handle: the live thread with that std id) | AND |
 //! | job | queued: the executor's workers (OR); running: its worker (AND) | |
 //! | recv / send on a full channel | the threads last seen using each live sender / receiver | OR, only if every live handle's thread is known |
 //! | named event | declared producers | OR |
+//! | std barrier, std channel (through the attribute) | unknown: they can stall, never deadlock | |
 //! | idle worker, any timed wait | none: the thread counts as running | |
 
 use super::registry::{self, ResourceEntry};
@@ -210,7 +211,14 @@ impl World {
         shared: &Shared,
     ) -> Provision {
         match shared {
-            Shared::Lock => Provision::Unknown,
+            Shared::Lock | Shared::Opaque => Provision::Unknown,
+            Shared::OsThread(id) => {
+                match self.threads.iter().find(|view| view.slot.os_thread == *id) {
+                    Some(joined) => Provision::all(vec![joined.key()]),
+                    // Never met, or gone: the join may well return.
+                    None => Provision::Unknown,
+                }
+            }
             Shared::Condvar(condvar) => {
                 if condvar.notifications.load(Acquire) != wait.token {
                     return Provision::Free;

@@ -69,6 +69,61 @@ pub fn resource(key: ResourceKey) -> Option<Arc<ResourceEntry>> {
     shard(key.0).lock().get(&key.0).cloned()
 }
 
+/// Registers a resource under a key chosen outside the registry (a foreign resource's
+/// address). Returns false if one is registered under that key already.
+pub fn insert_if_absent(key: ResourceKey, entry: ResourceEntry) -> bool {
+    let mut shard = shard(key.0).lock();
+    if shard.contains_key(&key.0) {
+        return false;
+    }
+    shard.insert(key.0, Arc::new(entry));
+    true
+}
+
+/// Registers a resource known by name only (what `acquires = "gil"` names).
+pub fn register_named(
+    kind: ResourceKind,
+    name: &'static str,
+    site: &'static Location<'static>,
+    shared: Shared,
+) -> ResourceKey {
+    let key = ResourceKey(NEXT_RESOURCE.fetch_add(1, Relaxed));
+    let created = Site::from_location(site);
+    let info = ResourceInfo {
+        key,
+        kind,
+        class: Class::Named(Cow::Borrowed(name)),
+        created,
+    };
+    shard(key.0)
+        .lock()
+        .insert(key.0, Arc::new(ResourceEntry { info, shared }));
+    key
+}
+
+/// The most recently registered live resource of `kind` named `name` (a scan of the
+/// registry: for role lookups, not hot paths).
+pub fn find_named(name: &str, kind: ResourceKind) -> Option<Arc<ResourceEntry>> {
+    RESOURCES
+        .iter()
+        .filter_map(|shard| {
+            shard
+                .lock()
+                .values()
+                .filter(|entry| {
+                    entry.info.kind == kind
+                        && matches!(&entry.info.class, Class::Named(n) if n == name)
+                })
+                .max_by_key(|entry| entry.info.key)
+                .cloned()
+        })
+        .max_by_key(|entry| entry.info.key)
+}
+
+pub fn remove(key: ResourceKey) {
+    shard(key.0).lock().remove(&key.0);
+}
+
 pub fn resource_count() -> usize {
     RESOURCES.iter().map(|shard| shard.lock().len()).sum()
 }

@@ -243,6 +243,17 @@ impl ThreadSlot {
         self.context_len.store(len + 1, Release);
     }
 
+    /// The function the thread is in now, by its innermost context (owner side).
+    pub fn innermost_context(&self) -> Option<&'static Context> {
+        let len = self.context_len.load(Relaxed);
+        if len == 0 || len > CONTEXT_CAPACITY {
+            return None;
+        }
+        let context = self.contexts[len - 1].load(Relaxed);
+        // SAFETY: only `&'static Context` pointers are ever stored.
+        unsafe { context.as_ref() }
+    }
+
     pub fn pop_context(&self) {
         let len = self.context_len.load(Relaxed);
         self.context_len.store(len.saturating_sub(1), Release);

@@ -30,7 +30,7 @@ pub(crate) struct Notifiers {
 }
 
 impl CondvarShared {
-    fn note(&self, thread: ThreadKey) {
+    pub(crate) fn note(&self, thread: ThreadKey) {
         self.notifications.fetch_add(1, Release);
         if self.last.load(Relaxed) == thread.0 {
             return;
@@ -116,25 +116,26 @@ impl Condvar {
     /// Wakes one waiter. Returns whether a thread was woken.
     #[inline]
     pub fn notify_one(&self) -> bool {
-        self.note_notifier();
+        self.note_notifier(false);
         self.inner.notify_one()
     }
 
     /// Wakes every waiter. Returns how many were woken.
     #[inline]
     pub fn notify_all(&self) -> usize {
-        self.note_notifier();
+        self.note_notifier(true);
         self.inner.notify_all()
     }
 
     #[inline]
-    fn note_notifier(&self) {
+    fn note_notifier(&self, all: bool) {
         self.sequence.fetch_add(1, Release);
         if hooks::enabled() {
-            self.key();
+            let key = self.key();
             if let Some(thread) = hooks::current_thread() {
                 self.shared().note(thread);
             }
+            hooks::notified(key, all);
         }
     }
 

@@ -68,12 +68,18 @@ pub enum Shared {
     Job(Arc<super::executor::JobShared>),
     Executor(Arc<super::executor::ExecutorShared>),
     Event(Arc<super::event::EventShared>),
+    /// A foreign primitive whose providers the probe cannot know (a std barrier, a std
+    /// channel): its waits can stall, never deadlock.
+    Opaque,
+    /// A thread not started through waitgraph, joined by its std handle.
+    OsThread(std::thread::ThreadId),
 }
 
 #[cfg(feature = "probe")]
 mod live {
-    use crate::model::{LockMode, ResourceKey, WaitKind};
+    use crate::model::{EventKind, LockMode, ResourceKey, WaitEnd, WaitKind};
     use crate::probe::slot::{self, ThreadSlot};
+    use crate::record;
     use std::panic::Location;
 
     pub use crate::probe::registry::ResourceMeta as Meta;
@@ -84,7 +90,19 @@ mod live {
     #[inline]
     pub fn acquired(key: ResourceKey, mode: LockMode, site: &'static Location<'static>) -> bool {
         match slot::current() {
-            Some(slot) => slot.push_held(key, mode, site),
+            Some(slot) => {
+                if record::active() {
+                    record::emit(
+                        slot.key,
+                        EventKind::LockAcquired {
+                            resource: key,
+                            mode,
+                        },
+                        Some(site),
+                    );
+                }
+                slot.push_held(key, mode, site)
+            }
             None => false,
         }
     }
@@ -93,7 +111,23 @@ mod live {
     pub fn released(key: ResourceKey, mode: LockMode) {
         if let Some(slot) = slot::existing() {
             slot.pop_held(key, mode);
+            if record::active() {
+                record::emit(
+                    slot.key,
+                    EventKind::LockReleased {
+                        resource: key,
+                        mode,
+                    },
+                    None,
+                );
+            }
         }
+    }
+
+    /// The current thread notified the condvar `key` (recorded when capturing).
+    #[inline]
+    pub fn notified(key: ResourceKey, all: bool) {
+        record::note(|| EventKind::Notify { resource: key, all }, None);
     }
 
     /// The current thread's key, registering it if needed.
@@ -105,6 +139,8 @@ mod live {
     /// A published wait: set before the thread blocks, cleared when it is dropped.
     pub struct WaitScope {
         slot: Option<&'static ThreadSlot>,
+        key: ResourceKey,
+        end: WaitEnd,
     }
 
     impl WaitScope {
@@ -130,9 +166,29 @@ mod live {
             // is how the declared one happens: the declaration stays the record.
             let slot = slot::current().filter(|slot| !slot.in_declared_wait());
             if let Some(slot) = slot {
+                if record::active() {
+                    record::emit(
+                        slot.key,
+                        EventKind::WaitBegin {
+                            resource: key,
+                            wait: kind,
+                            timed,
+                        },
+                        Some(site),
+                    );
+                }
                 slot.begin_wait(key, kind, site, timed, token);
             }
-            WaitScope { slot }
+            WaitScope {
+                slot,
+                key,
+                end: WaitEnd::Woken,
+            }
+        }
+
+        /// Ends the wait saying how it ended (dropping it says it was woken).
+        pub fn finish(mut self, end: WaitEnd) {
+            self.end = end;
         }
 
         /// Between two slices of the wait: answer the watchdog.
@@ -148,6 +204,16 @@ mod live {
         fn drop(&mut self) {
             if let Some(slot) = self.slot {
                 slot.end_wait();
+                if record::active() {
+                    record::emit(
+                        slot.key,
+                        EventKind::WaitEnd {
+                            resource: self.key,
+                            end: self.end,
+                        },
+                        None,
+                    );
+                }
             }
         }
     }
@@ -195,6 +261,9 @@ mod off {
 
     #[inline(always)]
     pub fn released(_key: ResourceKey, _mode: LockMode) {}
+
+    #[inline(always)]
+    pub fn notified(_key: ResourceKey, _all: bool) {}
 
     #[inline(always)]
     pub fn current_thread() -> Option<ThreadKey> {

@@ -15,7 +15,7 @@
 
 mod barrier;
 pub mod channel;
-mod condvar;
+pub(crate) mod condvar;
 mod event;
 mod executor;
 pub(crate) mod hooks;

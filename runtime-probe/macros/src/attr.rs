@@ -1,0 +1,153 @@
+//! Parsing: the attribute's arguments and the item it is on. Every mistake is a compile
+//! error that points at the argument or the token at fault.
+
+use proc_macro2::{Span, TokenStream};
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Error, Ident, ItemFn, LitStr, Token};
+
+/// The arguments `name = ".."`, `acquires = ".."` and so on.
+#[derive(Default)]
+pub struct Args {
+    pub name: Option<LitStr>,
+    pub acquires: Option<LitStr>,
+    pub releases: Option<LitStr>,
+    pub waits_for: Option<LitStr>,
+    pub schedules: Option<LitStr>,
+    pub job: Option<LitStr>,
+    pub serves: Option<LitStr>,
+}
+
+const ARGUMENTS: &str = "`name`, `acquires`, `releases`, `waits_for`, `schedules`, `job`, `serves`";
+
+struct Arg {
+    key: Ident,
+    value: LitStr,
+}
+
+impl Parse for Arg {
+    fn parse(input: ParseStream) -> syn::Result<Arg> {
+        let key: Ident = input.parse().map_err(|e| {
+            Error::new(
+                e.span(),
+                format!("expected an argument: one of {ARGUMENTS}"),
+            )
+        })?;
+        if !input.peek(Token![=]) {
+            return Err(Error::new(
+                key.span(),
+                format!("`{key}` needs a value: `{key} = \"...\"`"),
+            ));
+        }
+        input.parse::<Token![=]>()?;
+        let value: LitStr = input.parse().map_err(|e| {
+            Error::new(
+                e.span(),
+                format!("`{key}` takes a string literal: `{key} = \"...\"`"),
+            )
+        })?;
+        Ok(Arg { key, value })
+    }
+}
+
+impl Parse for Args {
+    fn parse(input: ParseStream) -> syn::Result<Args> {
+        let mut args = Args::default();
+        for arg in Punctuated::<Arg, Token![,]>::parse_terminated(input)? {
+            let name = arg.key.to_string();
+            let slot = match name.as_str() {
+                "name" => &mut args.name,
+                "acquires" => &mut args.acquires,
+                "releases" => &mut args.releases,
+                "waits_for" => &mut args.waits_for,
+                "schedules" => &mut args.schedules,
+                "job" => &mut args.job,
+                "serves" => &mut args.serves,
+                _ => {
+                    return Err(Error::new(
+                        arg.key.span(),
+                        format!("unknown argument `{name}`: expected one of {ARGUMENTS}"),
+                    ))
+                }
+            };
+            if slot.is_some() {
+                return Err(Error::new(
+                    arg.key.span(),
+                    format!("`{name}` is given twice"),
+                ));
+            }
+            if arg.value.value().trim().is_empty() {
+                return Err(Error::new(
+                    arg.value.span(),
+                    format!("`{name}` needs a non-empty name"),
+                ));
+            }
+            *slot = Some(arg.value);
+        }
+        if let (Some(_), Some(waits_for)) = (&args.acquires, &args.waits_for) {
+            return Err(Error::new(
+                waits_for.span(),
+                "a function is one wait: it cannot both acquire a resource and wait for an event",
+            ));
+        }
+        Ok(args)
+    }
+}
+
+/// The item the attribute is on, checked: a function with a body, neither `const` nor
+/// `async`.
+pub fn function(item: TokenStream) -> syn::Result<ItemFn> {
+    let function: ItemFn = match syn::parse2(item.clone()) {
+        Ok(function) => function,
+        Err(_) => return Err(not_a_function(item)),
+    };
+    if let Some(constness) = &function.sig.constness {
+        return Err(Error::new(
+            constness.span(),
+            "`#[waitgraph::instrument]` cannot go on a `const fn`: recording is a run-time effect",
+        ));
+    }
+    if let Some(asyncness) = &function.sig.asyncness {
+        return Err(Error::new(
+            asyncness.span(),
+            "`#[waitgraph::instrument]` does not support `async fn`: a function context is per \
+             thread, and an `async fn` moves between threads at each `.await`. Instrument the \
+             blocking functions it calls instead",
+        ));
+    }
+    Ok(function)
+}
+
+fn not_a_function(item: TokenStream) -> Error {
+    let span = match syn::parse2::<syn::Item>(item.clone()) {
+        Ok(item) => item_span(&item),
+        Err(_) => match syn::parse2::<syn::TraitItemFn>(item) {
+            Ok(declaration) => return Error::new(
+                declaration.sig.ident.span(),
+                "`#[waitgraph::instrument]` needs a function body: put it on the implementations",
+            ),
+            Err(_) => Span::call_site(),
+        },
+    };
+    Error::new(span, "`#[waitgraph::instrument]` goes on functions only")
+}
+
+/// The span to blame on a non-function item: its keyword and name.
+fn item_span(item: &syn::Item) -> Span {
+    use syn::Item;
+    let spans = |first: Span, ident: &Ident| first.join(ident.span()).unwrap_or(ident.span());
+    match item {
+        Item::Struct(s) => spans(s.struct_token.span, &s.ident),
+        Item::Enum(e) => spans(e.enum_token.span, &e.ident),
+        Item::Const(c) => spans(c.const_token.span, &c.ident),
+        Item::Static(s) => spans(s.static_token.span, &s.ident),
+        Item::Trait(t) => spans(t.trait_token.span, &t.ident),
+        Item::Mod(m) => spans(m.mod_token.span, &m.ident),
+        Item::Type(t) => spans(t.type_token.span, &t.ident),
+        Item::Union(u) => spans(u.union_token.span, &u.ident),
+        Item::Impl(i) => i.impl_token.span,
+        Item::Use(u) => u.use_token.span,
+        other => other.span(),
+    }
+}

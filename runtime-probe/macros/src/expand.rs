@@ -1,0 +1,340 @@
+//! Generating: the function with its context entered first, and the calls in its body
+//! on std, parking_lot and waitgraph primitives routed through `waitgraph::__macro_support`.
+//!
+//! | call in the body | arity | group | receiver taken |
+//! |---|---|---|---|
+//! | `lock`, `try_lock` | 0 | `Lock` | `&` |
+//! | `read`, `write`, `try_read`, `try_write`, `upgradable_read` | 0 | `ReadWrite` | `&` |
+//! | `wait`, `wait_while`, `wait_timeout`, `wait_for` | 1-2 | `Condvar` | `&` |
+//! | `notify_one`, `notify_all` | 0 | `Condvar` | `&` |
+//! | `wait` | 0 | `Barrier` | `&` |
+//! | `send` | 1 | `Send` | `&` |
+//! | `recv`, `recv_timeout` | 0-1 | `Recv` | `&` |
+//! | `join` | 0 | `Join` | by value |
+//!
+//! Each rewritten call is one expression: no temporaries move, nothing is evaluated twice
+//! (see the support module for the selection it relies on).
+
+use crate::attr::Args;
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::visit_mut::{self, VisitMut};
+use syn::{Expr, ExprMethodCall, Ident, ItemFn, LitStr, Macro, Stmt, Token, UnOp};
+
+/// The instrumented function.
+pub fn function(args: &Args, mut function: ItemFn) -> TokenStream {
+    let support = quote!(::waitgraph::__macro_support);
+    let ident = function.sig.ident.clone();
+    let span = ident.span();
+    let name = match &args.name {
+        Some(name) => name.to_token_stream(),
+        None => {
+            let ident = ident.to_string();
+            quote!(::core::concat!(::core::module_path!(), "::", #ident))
+        }
+    };
+    let roles = roles(args);
+    let mut rewriter = Rewriter::default();
+    rewriter.visit_block_mut(&mut function.block);
+    let statements = &function.block.stmts;
+    let scope = Ident::new("__wg_scope", Span::mixed_site());
+    let body = quote_spanned! {span=>
+        {
+            static __WG_FUNCTION: #support::Function = #support::Function {
+                context: ::waitgraph::context::Context::new(#name, ::core::file!(), ::core::line!()),
+                roles: #roles,
+            };
+            let #scope = #support::enter(&__WG_FUNCTION);
+            #(#statements)*
+        }
+    };
+    function.block = Box::new(syn::parse2(body).expect("a generated block parses"));
+    function.into_token_stream()
+}
+
+fn roles(args: &Args) -> TokenStream {
+    let support = quote!(::waitgraph::__macro_support);
+    let role = |value: &Option<LitStr>| match value {
+        Some(value) => quote!(::core::option::Option::Some(#value)),
+        None => quote!(::core::option::Option::None),
+    };
+    let (acquires, releases, waits_for) = (
+        role(&args.acquires),
+        role(&args.releases),
+        role(&args.waits_for),
+    );
+    let (schedules, job, serves) = (role(&args.schedules), role(&args.job), role(&args.serves));
+    quote! {
+        #support::Roles {
+            acquires: #acquires,
+            releases: #releases,
+            waits_for: #waits_for,
+            schedules: #schedules,
+            job: #job,
+            serves: #serves,
+        }
+    }
+}
+
+/// How one method name is instrumented.
+struct Operation {
+    group: &'static str,
+    /// The support method (a barrier's `wait` is `barrier_wait`).
+    name: &'static str,
+    /// The receiver is taken by value (`join`).
+    by_value: bool,
+}
+
+fn operation(method: &str, arity: usize) -> Option<Operation> {
+    let (group, name, by_value) = match (method, arity) {
+        ("lock", 0) => ("Lock", "lock", false),
+        ("try_lock", 0) => ("Lock", "try_lock", false),
+        ("read", 0) => ("ReadWrite", "read", false),
+        ("write", 0) => ("ReadWrite", "write", false),
+        ("try_read", 0) => ("ReadWrite", "try_read", false),
+        ("try_write", 0) => ("ReadWrite", "try_write", false),
+        ("upgradable_read", 0) => ("ReadWrite", "upgradable_read", false),
+        ("wait", 1) => ("Condvar", "wait", false),
+        ("wait_while", 2) => ("Condvar", "wait_while", false),
+        ("wait_timeout", 2) => ("Condvar", "wait_timeout", false),
+        ("wait_for", 2) => ("Condvar", "wait_for", false),
+        ("notify_one", 0) => ("Condvar", "notify_one", false),
+        ("notify_all", 0) => ("Condvar", "notify_all", false),
+        ("wait", 0) => ("Barrier", "barrier_wait", false),
+        ("send", 1) => ("Send", "send", false),
+        ("recv", 0) => ("Recv", "recv", false),
+        ("recv_timeout", 1) => ("Recv", "recv_timeout", false),
+        ("join", 0) => ("Join", "join", true),
+        _ => return None,
+    };
+    Some(Operation {
+        group,
+        name,
+        by_value,
+    })
+}
+
+/// Macros whose arguments are plain expressions, so calls inside them can be rewritten.
+const EXPRESSION_MACROS: &[&str] = &[
+    "assert",
+    "assert_eq",
+    "assert_ne",
+    "debug_assert",
+    "debug_assert_eq",
+    "debug_assert_ne",
+    "dbg",
+    "eprint",
+    "eprintln",
+    "format",
+    "format_args",
+    "panic",
+    "print",
+    "println",
+    "todo",
+    "unimplemented",
+    "unreachable",
+    "vec",
+    "write",
+    "writeln",
+];
+
+/// The opt-out: `waitgraph::uninstrumented!(expr)` keeps `expr` exactly as written.
+const OPT_OUT: &str = "uninstrumented";
+
+#[derive(Default)]
+struct Rewriter {
+    rewritten: usize,
+}
+
+impl VisitMut for Rewriter {
+    /// A nested item is a function of its own, instrumented only if annotated itself.
+    fn visit_item_mut(&mut self, _item: &mut syn::Item) {}
+
+    fn visit_stmt_mut(&mut self, stmt: &mut Stmt) {
+        match stmt {
+            Stmt::Macro(statement) => self.visit_macro_mut(&mut statement.mac),
+            _ => visit_mut::visit_stmt_mut(self, stmt),
+        }
+    }
+
+    fn visit_macro_mut(&mut self, mac: &mut Macro) {
+        let Some(name) = mac.path.segments.last().map(|s| s.ident.to_string()) else {
+            return;
+        };
+        if name == OPT_OUT || !EXPRESSION_MACROS.contains(&name.as_str()) {
+            return;
+        }
+        let parser = Punctuated::<Expr, Token![,]>::parse_terminated;
+        let Ok(mut arguments) = parser.parse2(mac.tokens.clone()) else {
+            return;
+        };
+        let before = self.rewritten;
+        for argument in arguments.iter_mut() {
+            self.visit_expr_mut(argument);
+        }
+        if self.rewritten != before {
+            mac.tokens = arguments.into_token_stream();
+        }
+    }
+
+    fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        visit_mut::visit_expr_mut(self, expr);
+        if let Expr::MethodCall(call) = expr {
+            if let Some(rewritten) = rewrite(call) {
+                *expr = rewritten;
+                self.rewritten += 1;
+            }
+        }
+    }
+}
+
+/// Whether evaluating `expr` only names a place (no call, no side effect), so it can be
+/// written more than once: the type probe names it without evaluating it.
+fn is_place(expr: &Expr) -> bool {
+    match expr {
+        Expr::Path(path) => path.qself.is_none(),
+        Expr::Field(field) => is_place(&field.base),
+        Expr::Paren(paren) => is_place(&paren.expr),
+        Expr::Unary(unary) => matches!(unary.op, UnOp::Deref(_)) && is_place(&unary.expr),
+        Expr::Index(index) => {
+            is_place(&index.expr) && matches!(&*index.index, Expr::Lit(_) | Expr::Path(_))
+        }
+        _ => false,
+    }
+}
+
+/// Whether the receiver is rooted in `self` (its class is then named after `Self`).
+fn rooted_in_self(expr: &Expr) -> bool {
+    match expr {
+        Expr::Path(path) => path.path.is_ident("self"),
+        Expr::Field(field) => rooted_in_self(&field.base),
+        Expr::Paren(paren) => rooted_in_self(&paren.expr),
+        Expr::Unary(unary) => rooted_in_self(&unary.expr),
+        Expr::Index(index) => rooted_in_self(&index.expr),
+        Expr::MethodCall(call) => rooted_in_self(&call.receiver),
+        _ => false,
+    }
+}
+
+/// The receiver as reports name it: its source text without spaces.
+fn receiver_text(expr: &Expr) -> String {
+    expr.to_token_stream()
+        .to_string()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
+}
+
+fn rewrite(call: &ExprMethodCall) -> Option<Expr> {
+    if call.turbofish.is_some() {
+        return None;
+    }
+    let operation = operation(&call.method.to_string(), call.args.len())?;
+    let receiver = &*call.receiver;
+    if matches!(receiver, Expr::Macro(_)) {
+        // A macro may expand to a place or a value: it cannot be classified.
+        return None;
+    }
+    let place_receiver = is_place(receiver);
+    let support = quote!(::waitgraph::__macro_support);
+    let hygienic = |name: &str| Ident::new(name, Span::mixed_site());
+    let (token, a, b, bound) = (
+        hygienic("__wg_token"),
+        hygienic("__wg_a"),
+        hygienic("__wg_b"),
+        hygienic("__wg_recv"),
+    );
+    // The receiver as a place: as written, or the binding of its value.
+    let place = if place_receiver {
+        quote!((#receiver))
+    } else if operation.by_value {
+        quote!(#bound)
+    } else {
+        quote!((*#bound))
+    };
+    // Arguments are evaluated once, in order, before the call; closures stay in place so
+    // the call's signature still gives their parameter types.
+    let mut bindings = Vec::new();
+    let mut values = Vec::new();
+    let mut arguments = Vec::new();
+    for (index, argument) in call.args.iter().enumerate() {
+        if matches!(argument, Expr::Closure(_)) {
+            arguments.push(argument.to_token_stream());
+        } else {
+            let name = hygienic(&format!("__wg_arg{index}"));
+            bindings.push(name.clone());
+            values.push(argument.clone());
+            arguments.push(name.to_token_stream());
+        }
+    }
+    let method = &call.method;
+    let site = method.span();
+    let group = Ident::new(operation.group, Span::call_site());
+    let op = Ident::new(operation.name, site);
+    let text = receiver_text(receiver);
+    let owner = if rooted_in_self(receiver) {
+        quote!(::core::option::Option::Some(::core::any::type_name::<Self>))
+    } else {
+        quote!(::core::option::Option::None)
+    };
+    let taken = if operation.by_value {
+        quote!(#place)
+    } else {
+        quote!(&#place)
+    };
+    // Spanned at the method name: `#[track_caller]` then reports the call's own site.
+    let instrumented = quote_spanned! {site=>
+        #token.#op(#taken, #(#arguments,)* &__WG_AT, #owner)
+    };
+    // A condvar wait's guard is the attribute's own type: the original call's branch
+    // (type-checked, never taken when the condvar is instrumented) sees it unwrapped.
+    let mut original_arguments = arguments.clone();
+    if operation.group == "Condvar" && !original_arguments.is_empty() {
+        let guard = &original_arguments[0];
+        original_arguments[0] = quote!(#token.guard_arg(#guard));
+    }
+    let original = quote!(#place.#method(#(#original_arguments),*));
+    let mut expansion = quote! {{
+        #[allow(unused_imports)]
+        use #support::{Select0 as _, Select1 as _, Select2 as _, Select3 as _};
+        static __WG_AT: #support::Receiver = #support::Receiver {
+            module: ::core::module_path!(),
+            text: #text,
+        };
+        let #token = (&&&&#support::probe::<#support::group::#group, _>(|| &#place)).__wg_select();
+        #[allow(unused_mut, unused_assignments)]
+        let mut #a = ::core::option::Option::None;
+        #[allow(unused_mut, unused_assignments)]
+        let mut #b = ::core::option::Option::None;
+        if #token.via() {
+            #a = ::core::option::Option::Some(#instrumented);
+        } else {
+            #b = ::core::option::Option::Some(#original);
+        }
+        #token.finish(#a, #b)
+    }};
+    if !bindings.is_empty() {
+        expansion = quote! {
+            match (#(#values,)*) {
+                (#(#bindings,)*) => #expansion
+            }
+        };
+    }
+    if !place_receiver {
+        // The value lives in the match's scrutinee until the end of the enclosing
+        // statement, as the original call's receiver would.
+        let pattern = if operation.by_value {
+            quote!(#bound)
+        } else {
+            quote!(ref mut #bound)
+        };
+        expansion = quote! {
+            match #receiver {
+                #pattern => #expansion
+            }
+        };
+    }
+    Some(syn::parse2(expansion).expect("a generated call parses"))
+}

@@ -1,0 +1,195 @@
+//! Resources the probe does not own: std and parking_lot primitives reached through the
+//! `#[instrument]` attribute. Such a resource has no field to keep a key in and no drop
+//! hook, so its identity is its address (tagged with its kind), and what reports say of
+//! it is registered the first time a thread meets it at a call site.
+//!
+//! | question | answer |
+//! |---|---|
+//! | identity | `FOREIGN` bit, 4 bits of kind, the address (57 bits) |
+//! | class (what reports name it by) | the receiver expression qualified by module path, or by the type of `self` |
+//! | cost after the first use on a thread | one thread-local compare |
+//! | memory | at most `CAPACITY` entries; the oldest is forgotten first (its label only) |
+//!
+//! A dropped primitive whose address is reused by one of the same kind keeps the first
+//! one's label: the graph is still right (holders and waiters agree on the key), only
+//! the name may be an older one.
+
+use super::registry::{self, ResourceEntry};
+use crate::model::{Class, ResourceInfo, ResourceKey, ResourceKind, Site};
+use crate::sync::hooks::Shared;
+use parking_lot::Mutex;
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::panic::Location;
+use std::sync::Arc;
+
+/// Marks keys that are addresses (the registry's own keys count up from 1 and never
+/// come near it).
+pub const FOREIGN: u64 = 1 << 61;
+const KIND_SHIFT: u32 = 57;
+const ADDRESS_MASK: u64 = (1 << KIND_SHIFT) - 1;
+/// How many foreign resources keep a label.
+pub const CAPACITY: usize = 16_384;
+
+/// Where a foreign resource was reached: given by the attribute, one per call site.
+#[derive(Debug)]
+pub struct Receiver {
+    /// `module_path!()` at the call site.
+    pub module: &'static str,
+    /// The receiver expression as written (`self.gil`, `GIL`, `shard.queue`).
+    pub text: &'static str,
+}
+
+/// For receivers rooted in `self`: the name of `Self`'s type.
+pub type Owner = Option<fn() -> &'static str>;
+
+/// The key of the foreign resource at `address`.
+#[inline]
+pub fn key<T: ?Sized>(resource: &T, kind: ResourceKind) -> ResourceKey {
+    let address = resource as *const T as *const () as usize as u64;
+    ResourceKey(FOREIGN | ((kind as u64) << KIND_SHIFT) | (address & ADDRESS_MASK))
+}
+
+/// The key of a foreign resource known by a number rather than an address (a thread,
+/// by a hash of its std id).
+pub fn key_of_id(id: u64, kind: ResourceKind) -> ResourceKey {
+    ResourceKey(FOREIGN | ((kind as u64) << KIND_SHIFT) | (id & ADDRESS_MASK))
+}
+
+thread_local! {
+    /// (key, call site) pairs this thread has seen registered: a direct-mapped cache.
+    static KNOWN: [Cell<(u64, usize)>; 64] = const { [const { Cell::new((0, 0)) }; 64] };
+}
+
+static ORDER: Mutex<VecDeque<u64>> = Mutex::new(VecDeque::new());
+
+/// Makes sure the registry can name the resource; cheap once this thread has seen it
+/// from this call site.
+#[inline]
+pub fn known(
+    key: ResourceKey,
+    kind: ResourceKind,
+    at: &'static Receiver,
+    owner: Owner,
+    site: &'static Location<'static>,
+    shared: impl FnOnce() -> Shared,
+) {
+    let tag = at as *const Receiver as usize;
+    let index = ((key.0 >> 3) ^ (key.0 >> 9)) as usize % 64;
+    let seen = KNOWN
+        .try_with(|known| {
+            if known[index].get() == (key.0, tag) {
+                true
+            } else {
+                known[index].set((key.0, tag));
+                false
+            }
+        })
+        .unwrap_or(false);
+    if !seen {
+        register(key, kind, at, owner, site, shared());
+    }
+}
+
+/// The registered state of a foreign resource, if it is registered.
+pub fn entry(key: ResourceKey) -> Option<Arc<ResourceEntry>> {
+    registry::resource(key)
+}
+
+#[cold]
+fn register(
+    key: ResourceKey,
+    kind: ResourceKind,
+    at: &'static Receiver,
+    owner: Owner,
+    site: &'static Location<'static>,
+    shared: Shared,
+) {
+    let info = ResourceInfo {
+        key,
+        kind,
+        class: Class::Named(class_name(at, owner).into()),
+        created: Site::from_location(site),
+    };
+    if !registry::insert_if_absent(key, ResourceEntry { info, shared }) {
+        return;
+    }
+    let mut order = ORDER.lock();
+    order.push_back(key.0);
+    if order.len() > CAPACITY {
+        if let Some(oldest) = order.pop_front() {
+            registry::remove(ResourceKey(oldest));
+        }
+    }
+}
+
+/// What a foreign resource is called: `demo_pool::shard::Shard::gil` for `self.gil` in a
+/// method of `Shard`, `app::GIL` for a static, `app::worker::queue` for a local.
+pub fn class_name(at: &Receiver, owner: Owner) -> String {
+    let text = at.text.trim();
+    if let Some(owner) = owner {
+        let owner = strip_generics(owner());
+        if text == "self" || text == "*self" {
+            return owner.to_string();
+        }
+        if let Some(rest) = text.strip_prefix("self.") {
+            return format!("{owner}::{rest}");
+        }
+    }
+    let crate_name = at.module.split("::").next().unwrap_or(at.module);
+    if let Some(rest) = text.strip_prefix("crate::") {
+        return format!("{crate_name}::{rest}");
+    }
+    if text.starts_with("::") {
+        return text.trim_start_matches("::").to_string();
+    }
+    format!("{}::{text}", at.module)
+}
+
+fn strip_generics(name: &str) -> &str {
+    name.split('<').next().unwrap_or(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &'static str) -> &'static Receiver {
+        Box::leak(Box::new(Receiver {
+            module: "demo_pool::shard",
+            text,
+        }))
+    }
+
+    #[test]
+    fn classes_are_qualified_never_bare() {
+        let owner: Owner = Some(|| "demo_pool::shard::Shard<u32>");
+        assert_eq!(
+            class_name(at("self.gil"), owner),
+            "demo_pool::shard::Shard::gil"
+        );
+        assert_eq!(class_name(at("self"), owner), "demo_pool::shard::Shard");
+        assert_eq!(class_name(at("GIL"), None), "demo_pool::shard::GIL");
+        assert_eq!(
+            class_name(at("crate::pool::QUEUE"), None),
+            "demo_pool::pool::QUEUE"
+        );
+        assert_eq!(
+            class_name(at("shard.queue"), None),
+            "demo_pool::shard::shard.queue"
+        );
+    }
+
+    #[test]
+    fn keys_keep_kinds_apart_and_are_marked_foreign() {
+        let value = 5u64;
+        let as_mutex = key(&value, ResourceKind::Mutex);
+        let as_condvar = key(&value, ResourceKind::Condvar);
+        assert_ne!(as_mutex, as_condvar);
+        assert_ne!(as_mutex.0 & FOREIGN, 0);
+        assert!(
+            as_mutex.0 < 1 << 62,
+            "the held table packs the mode above bit 62"
+        );
+    }
+}

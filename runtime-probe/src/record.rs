@@ -1,0 +1,112 @@
+//! Recording events as they happen: the raw material of traces, and what tests assert.
+//!
+//! [`capture`] records what the current thread does while a closure runs: every lock
+//! acquired and released, every wait begun and ended, every function context entered
+//! and left, every notification, send, barrier arrival and job event the probe sees, in
+//! order, each with its source site and the function it happened in.
+//!
+//! ```
+//! use waitgraph::model::EventKind;
+//! use waitgraph::sync::Mutex;
+//!
+//! let gil = Mutex::named("gil", 0);
+//! let ((), events) = waitgraph::record::capture(|| *gil.lock() += 1);
+//! assert!(matches!(events[0].kind, EventKind::LockAcquired { .. }));
+//! assert!(matches!(events[1].kind, EventKind::LockReleased { .. }));
+//! ```
+//!
+//! | cost | when |
+//! |---|---|
+//! | one relaxed load per hook | no capture is running anywhere |
+//! | a thread-local check per hook | a capture runs on some thread |
+//! | a push onto a thread-local buffer | this thread is capturing |
+
+use crate::model::{Event, EventKind, Site, ThreadKey};
+use std::cell::RefCell;
+use std::panic::Location;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+
+/// How many captures are running in the process: the hooks' one cheap check.
+static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    static BUFFER: RefCell<Option<Vec<Event>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` and returns what it returned with the events the current thread produced
+/// meanwhile. Captures nest: an inner capture takes its events, which the outer one
+/// then also gets. A panic in `f` propagates after the capture is closed (catch it inside
+/// `f` to keep the events of a panicking region).
+pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Vec<Event>) {
+    struct Open {
+        outer: Option<Vec<Event>>,
+    }
+    impl Drop for Open {
+        fn drop(&mut self) {
+            let inner = BUFFER.with(|buffer| buffer.borrow_mut().take());
+            let mut outer = self.outer.take();
+            if let (Some(outer), Some(inner)) = (&mut outer, &inner) {
+                outer.extend(inner.iter().cloned());
+            }
+            BUFFER.with(|buffer| *buffer.borrow_mut() = outer);
+            ACTIVE.fetch_sub(1, Relaxed);
+            if let Some(inner) = inner {
+                FINISHED.with(|finished| *finished.borrow_mut() = Some(inner));
+            }
+        }
+    }
+    thread_local! {
+        static FINISHED: RefCell<Option<Vec<Event>>> = const { RefCell::new(None) };
+    }
+    let outer = BUFFER.with(|buffer| buffer.borrow_mut().replace(Vec::new()));
+    ACTIVE.fetch_add(1, Relaxed);
+    let open = Open { outer };
+    let result = f();
+    drop(open);
+    let events = FINISHED.with(|finished| finished.borrow_mut().take());
+    (result, events.unwrap_or_default())
+}
+
+/// Whether any thread is capturing: the check every hook makes first.
+#[inline]
+pub(crate) fn active() -> bool {
+    ACTIVE.load(Relaxed) != 0
+}
+
+/// Records `kind` for the current thread if it is capturing. The site's function is the
+/// innermost function context the thread is in.
+#[cold]
+pub(crate) fn emit(thread: ThreadKey, kind: EventKind, site: Option<&'static Location<'static>>) {
+    let _ = BUFFER.try_with(|buffer| {
+        let Ok(mut buffer) = buffer.try_borrow_mut() else {
+            return;
+        };
+        let Some(events) = buffer.as_mut() else {
+            return;
+        };
+        let site = site.map(|location| {
+            let mut site = Site::from_location(location);
+            site.function = crate::probe::slot::existing()
+                .and_then(|slot| slot.innermost_context())
+                .map(|context| context.name.clone());
+            site
+        });
+        events.push(Event {
+            seq: SEQUENCE.fetch_add(1, Relaxed),
+            thread,
+            kind,
+            site,
+        });
+    });
+}
+
+/// Records `kind` for the current thread, if recording is on and the thread captures.
+#[inline]
+pub(crate) fn note(kind: impl FnOnce() -> EventKind, site: Option<&'static Location<'static>>) {
+    if active() {
+        if let Some(slot) = crate::probe::slot::current() {
+            emit(slot.key, kind(), site);
+        }
+    }
+}

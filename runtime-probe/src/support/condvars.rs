@@ -1,0 +1,310 @@
+//! Condition variables: std's and parking_lot's `Condvar`.
+//!
+//! A wait gives the lock back and takes it again: the guard's hold is released before
+//! the wait is published and recorded again once the wait returns. Guards the attribute
+//! did not make (passed in from uninstrumented code) work too; their lock was never
+//! recorded, so only the wait is. Notifiers are learned from `notify_*` calls, as with
+//! waitgraph's own condvar: a condvar nobody has notified yet has unknown providers.
+
+use super::select::Via;
+use super::{foreign_key, Guard, Owner, Receiver};
+use crate::model::{LockMode, ResourceKey, ResourceKind, WaitEnd, WaitKind};
+use crate::probe::foreign;
+use crate::sync::condvar::CondvarShared;
+use crate::sync::hooks::{self, Shared, WaitScope};
+use std::panic::Location;
+use std::sync::atomic::Ordering::Acquire;
+use std::sync::{Arc, LockResult, PoisonError};
+use std::time::Duration;
+
+type StdCondvar = std::sync::Condvar;
+type StdMutexGuard<'l, U> = std::sync::MutexGuard<'l, U>;
+type PlCondvar = parking_lot::Condvar;
+type PlMutexGuard<'l, U> = parking_lot::MutexGuard<'l, U>;
+
+/// The key and notifier state of a foreign condvar.
+fn condvar<T: ?Sized>(
+    cv: &T,
+    at: &'static Receiver,
+    owner: Owner,
+    site: &'static Location<'static>,
+) -> (ResourceKey, Option<Arc<CondvarShared>>) {
+    let key = foreign_key(cv, ResourceKind::Condvar, at, owner, site, || {
+        Shared::Condvar(Arc::default())
+    });
+    let shared = foreign::entry(key).and_then(|entry| match &entry.shared {
+        Shared::Condvar(shared) => Some(shared.clone()),
+        _ => None,
+    });
+    (key, shared)
+}
+
+/// A guard a std condvar wait accepts: the attribute's or the original.
+pub trait StdWaitGuard<'l, U: ?Sized>: Sized {
+    fn split(self) -> (StdMutexGuard<'l, U>, Option<ResourceKey>);
+    fn rejoin(guard: StdMutexGuard<'l, U>, hold: Option<ResourceKey>) -> Self;
+}
+
+impl<'l, U: ?Sized> StdWaitGuard<'l, U> for StdMutexGuard<'l, U> {
+    fn split(self) -> (StdMutexGuard<'l, U>, Option<ResourceKey>) {
+        (self, None)
+    }
+    fn rejoin(guard: StdMutexGuard<'l, U>, _hold: Option<ResourceKey>) -> Self {
+        guard
+    }
+}
+
+impl<'l, U: ?Sized> StdWaitGuard<'l, U> for Guard<StdMutexGuard<'l, U>> {
+    fn split(self) -> (StdMutexGuard<'l, U>, Option<ResourceKey>) {
+        let (guard, hold, _mode) = self.into_parts();
+        (guard, hold)
+    }
+    fn rejoin(guard: StdMutexGuard<'l, U>, hold: Option<ResourceKey>) -> Self {
+        Guard::new(guard, hold, LockMode::Exclusive)
+    }
+}
+
+/// A guard a parking_lot condvar wait accepts, by `&mut`.
+pub trait PlWaitGuard<'l, U: ?Sized> {
+    fn parts(&mut self) -> (&mut PlMutexGuard<'l, U>, Option<&mut u64>);
+}
+
+impl<'l, U: ?Sized> PlWaitGuard<'l, U> for PlMutexGuard<'l, U> {
+    fn parts(&mut self) -> (&mut PlMutexGuard<'l, U>, Option<&mut u64>) {
+        (self, None)
+    }
+}
+
+impl<'l, U: ?Sized> PlWaitGuard<'l, U> for Guard<PlMutexGuard<'l, U>> {
+    fn parts(&mut self) -> (&mut PlMutexGuard<'l, U>, Option<&mut u64>) {
+        let (guard, hold) = self.parts_mut();
+        (guard, Some(hold))
+    }
+}
+
+/// One condvar wait: the hold given back, the wait published, the hold taken again.
+/// `wait` returns whether it timed out, with its own result.
+fn condvar_wait<T: ?Sized, R>(
+    cv: &T,
+    hold: Option<ResourceKey>,
+    timed: bool,
+    at: &'static Receiver,
+    owner: Owner,
+    site: &'static Location<'static>,
+    wait: impl FnOnce() -> (R, bool),
+) -> (R, Option<ResourceKey>) {
+    if let Some(key) = hold {
+        hooks::released(key, LockMode::Exclusive);
+    }
+    if !hooks::enabled() {
+        return (wait().0, None);
+    }
+    let (key, shared) = condvar(cv, at, owner, site);
+    let token = shared.map_or(0, |shared| shared.notifications.load(Acquire));
+    let scope = WaitScope::begin_with_token(key, WaitKind::Condvar, site, timed, token);
+    let (result, timed_out) = wait();
+    scope.finish(if timed_out {
+        WaitEnd::TimedOut
+    } else {
+        WaitEnd::Woken
+    });
+    let hold = hold.filter(|&key| hooks::acquired(key, LockMode::Exclusive, site));
+    (result, hold)
+}
+
+/// A notification: the notifier learned, the event recorded.
+fn notified<T: ?Sized>(
+    cv: &T,
+    all: bool,
+    at: &'static Receiver,
+    owner: Owner,
+    site: &'static Location<'static>,
+) {
+    if !hooks::enabled() {
+        return;
+    }
+    let (key, shared) = condvar(cv, at, owner, site);
+    if let (Some(shared), Some(thread)) = (shared, hooks::current_thread()) {
+        shared.note(thread);
+    }
+    hooks::notified(key, all);
+}
+
+fn std_poison<G, X>(result: LockResult<X>, rejoin: impl FnOnce(X) -> G) -> LockResult<G> {
+    match result {
+        Ok(value) => Ok(rejoin(value)),
+        Err(poisoned) => Err(PoisonError::new(rejoin(poisoned.into_inner()))),
+    }
+}
+
+impl Via<StdCondvar> {
+    /// The guard argument as the original call's branch (never taken) sees it.
+    pub fn guard_arg<'l, U: 'l, G: StdWaitGuard<'l, U>>(&self, guard: G) -> StdMutexGuard<'l, U> {
+        guard.split().0
+    }
+
+    #[track_caller]
+    pub fn wait<'l, U: 'l, G: StdWaitGuard<'l, U>>(
+        &self,
+        cv: &StdCondvar,
+        guard: G,
+        at: &'static Receiver,
+        owner: Owner,
+    ) -> LockResult<G> {
+        let (inner, hold) = guard.split();
+        let (result, hold) = condvar_wait(cv, hold, false, at, owner, Location::caller(), || {
+            (cv.wait(inner), false)
+        });
+        std_poison(result, |guard| G::rejoin(guard, hold))
+    }
+
+    /// Waits while `condition` holds, each wait published (std's own loop, step by step).
+    #[track_caller]
+    pub fn wait_while<'l, U: 'l, G: StdWaitGuard<'l, U>, F: FnMut(&mut U) -> bool>(
+        &self,
+        cv: &StdCondvar,
+        guard: G,
+        mut condition: F,
+        at: &'static Receiver,
+        owner: Owner,
+    ) -> LockResult<G> {
+        let site = Location::caller();
+        let (mut inner, mut hold) = guard.split();
+        // As std's own loop: the first poisoned wait ends it.
+        while condition(&mut *inner) {
+            let (result, again) =
+                condvar_wait(cv, hold, false, at, owner, site, || (cv.wait(inner), false));
+            hold = again;
+            inner = match result {
+                Ok(guard) => guard,
+                Err(poisoned) => {
+                    return Err(PoisonError::new(G::rejoin(poisoned.into_inner(), hold)))
+                }
+            };
+        }
+        Ok(G::rejoin(inner, hold))
+    }
+
+    #[track_caller]
+    pub fn wait_timeout<'l, U: 'l, G: StdWaitGuard<'l, U>>(
+        &self,
+        cv: &StdCondvar,
+        guard: G,
+        timeout: Duration,
+        at: &'static Receiver,
+        owner: Owner,
+    ) -> LockResult<(G, std::sync::WaitTimeoutResult)> {
+        let (inner, hold) = guard.split();
+        let (result, hold) = condvar_wait(cv, hold, true, at, owner, Location::caller(), || {
+            let result = cv.wait_timeout(inner, timeout);
+            let timed_out = match &result {
+                Ok((_, outcome)) => outcome.timed_out(),
+                Err(poisoned) => poisoned.get_ref().1.timed_out(),
+            };
+            (result, timed_out)
+        });
+        std_poison(result, |(guard, outcome)| (G::rejoin(guard, hold), outcome))
+    }
+
+    #[track_caller]
+    pub fn notify_one(&self, cv: &StdCondvar, at: &'static Receiver, owner: Owner) {
+        notified(cv, false, at, owner, Location::caller());
+        cv.notify_one()
+    }
+
+    #[track_caller]
+    pub fn notify_all(&self, cv: &StdCondvar, at: &'static Receiver, owner: Owner) {
+        notified(cv, true, at, owner, Location::caller());
+        cv.notify_all()
+    }
+}
+
+/// A parking_lot wait on `guard`, its hold given back and taken again in place.
+fn pl_wait<'l, U: ?Sized + 'l, G: PlWaitGuard<'l, U>, R>(
+    cv: &PlCondvar,
+    guard: &mut G,
+    timed: bool,
+    at: &'static Receiver,
+    owner: Owner,
+    site: &'static Location<'static>,
+    wait: impl FnOnce(&mut PlMutexGuard<'l, U>) -> (R, bool),
+) -> R {
+    let (inner, hold) = guard.parts();
+    let recorded = hold
+        .as_ref()
+        .and_then(|hold| (**hold != 0).then_some(ResourceKey(**hold)));
+    let (result, again) = condvar_wait(cv, recorded, timed, at, owner, site, || wait(inner));
+    if let Some(hold) = hold {
+        *hold = again.map_or(0, |key| key.0);
+    }
+    result
+}
+
+impl Via<PlCondvar> {
+    /// The guard argument as the original call's branch (never taken) sees it.
+    pub fn guard_arg<'g, 'l, U: ?Sized + 'l, G: PlWaitGuard<'l, U>>(
+        &self,
+        guard: &'g mut G,
+    ) -> &'g mut PlMutexGuard<'l, U> {
+        guard.parts().0
+    }
+
+    #[track_caller]
+    pub fn wait<'l, U: ?Sized + 'l, G: PlWaitGuard<'l, U>>(
+        &self,
+        cv: &PlCondvar,
+        guard: &mut G,
+        at: &'static Receiver,
+        owner: Owner,
+    ) {
+        pl_wait(cv, guard, false, at, owner, Location::caller(), |inner| {
+            cv.wait(inner);
+            ((), false)
+        })
+    }
+
+    #[track_caller]
+    pub fn wait_while<'l, U: ?Sized + 'l, G: PlWaitGuard<'l, U>, F: FnMut(&mut U) -> bool>(
+        &self,
+        cv: &PlCondvar,
+        guard: &mut G,
+        mut condition: F,
+        at: &'static Receiver,
+        owner: Owner,
+    ) {
+        let site = Location::caller();
+        while condition(&mut *guard.parts().0) {
+            pl_wait(cv, guard, false, at, owner, site, |inner| {
+                cv.wait(inner);
+                ((), false)
+            })
+        }
+    }
+
+    #[track_caller]
+    pub fn wait_for<'l, U: ?Sized + 'l, G: PlWaitGuard<'l, U>>(
+        &self,
+        cv: &PlCondvar,
+        guard: &mut G,
+        timeout: Duration,
+        at: &'static Receiver,
+        owner: Owner,
+    ) -> parking_lot::WaitTimeoutResult {
+        pl_wait(cv, guard, true, at, owner, Location::caller(), |inner| {
+            let result = cv.wait_for(inner, timeout);
+            (result, result.timed_out())
+        })
+    }
+
+    #[track_caller]
+    pub fn notify_one(&self, cv: &PlCondvar, at: &'static Receiver, owner: Owner) -> bool {
+        notified(cv, false, at, owner, Location::caller());
+        cv.notify_one()
+    }
+
+    #[track_caller]
+    pub fn notify_all(&self, cv: &PlCondvar, at: &'static Receiver, owner: Owner) -> usize {
+        notified(cv, true, at, owner, Location::caller());
+        cv.notify_all()
+    }
+}

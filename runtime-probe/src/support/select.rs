@@ -1,0 +1,225 @@
+//! Which receivers the attribute instruments, decided at compile time.
+//!
+//! `(&&&&probe::<G, T>(..)).__wg_select()` probes four traits in order of autoref depth
+//! (a technique known as autoref-based specialization): the first that applies wins.
+//!
+//! | trait | applies when `T` is | token |
+//! |---|---|---|
+//! | [`Select0`] | a supported type for group `G` | `Via<T>` |
+//! | [`Select1`] | a known pointer to one (`&`, `&mut`, `Arc`, `Rc`, `Box`, `LazyLock`) | `Via<Target>` |
+//! | [`Select2`] | a known pointer to a known pointer to one | `Via<Target>` |
+//! | [`Select3`] | anything else | [`Plain`]: the call as written |
+//!
+//! Only pointers known to have no method of the instrumented names are looked through,
+//! so a wrapper type with its own `lock()` that also derefs to a mutex keeps its own
+//! method, as it would without the attribute. The instrumented call receives
+//! `&RECEIVER`, which deref coercion turns into `&Target` with the lifetime the original
+//! method call would have given the guard.
+
+use std::marker::PhantomData;
+
+/// Method groups: which names a type supports.
+pub mod group {
+    /// `lock`, `try_lock`.
+    pub struct Lock;
+    /// `read`, `write`, `try_read`, `try_write`, `upgradable_read`.
+    pub struct ReadWrite;
+    /// Condvar `wait`, `wait_while`, `wait_timeout`, `wait_for`, `notify_one`, `notify_all`.
+    pub struct Condvar;
+    /// Barrier `wait()`.
+    pub struct Barrier;
+    /// `send`.
+    pub struct Send;
+    /// `recv`, `recv_timeout`.
+    pub struct Recv;
+    /// `join`.
+    pub struct Join;
+}
+
+/// The types each group instruments.
+pub trait Supported<G> {}
+
+impl<U: ?Sized> Supported<group::Lock> for std::sync::Mutex<U> {}
+impl<U: ?Sized> Supported<group::Lock> for parking_lot::Mutex<U> {}
+impl<U: ?Sized> Supported<group::ReadWrite> for std::sync::RwLock<U> {}
+impl<U: ?Sized> Supported<group::ReadWrite> for parking_lot::RwLock<U> {}
+impl Supported<group::Condvar> for std::sync::Condvar {}
+impl Supported<group::Condvar> for parking_lot::Condvar {}
+impl Supported<group::Barrier> for std::sync::Barrier {}
+impl<U> Supported<group::Send> for std::sync::mpsc::Sender<U> {}
+impl<U> Supported<group::Send> for std::sync::mpsc::SyncSender<U> {}
+impl<U> Supported<group::Recv> for std::sync::mpsc::Receiver<U> {}
+impl<U> Supported<group::Join> for std::thread::JoinHandle<U> {}
+impl<U> Supported<group::Join> for std::thread::ScopedJoinHandle<'_, U> {}
+
+/// Pointers looked through: none has a method named like an instrumented one.
+pub trait Pointer {
+    type Target: ?Sized;
+}
+
+impl<U: ?Sized> Pointer for &U {
+    type Target = U;
+}
+impl<U: ?Sized> Pointer for &mut U {
+    type Target = U;
+}
+impl<U: ?Sized> Pointer for std::sync::Arc<U> {
+    type Target = U;
+}
+impl<U: ?Sized> Pointer for std::rc::Rc<U> {
+    type Target = U;
+}
+impl<U: ?Sized> Pointer for Box<U> {
+    type Target = U;
+}
+impl<U, F: FnOnce() -> U> Pointer for std::sync::LazyLock<U, F> {
+    type Target = U;
+}
+
+/// The receiver's type `T`, for method group `G`; never holds a value.
+pub struct Probe<G, T: ?Sized>(PhantomData<(G, TypeOnly<T>)>);
+
+/// Names a type without owning, borrowing or sending one.
+type TypeOnly<T> = fn() -> *const T;
+
+/// Names the receiver's type without evaluating it: `probe(|| &RECEIVER)`; the closure is
+/// never called.
+#[inline(always)]
+pub fn probe<'a, G, T: ?Sized + 'a>(_receiver: impl FnOnce() -> &'a T) -> Probe<G, T> {
+    Probe(PhantomData)
+}
+
+/// The token of an instrumented call on a `U`.
+pub struct Via<U: ?Sized>(PhantomData<TypeOnly<U>>);
+
+/// The token of a call left as written.
+pub struct Plain;
+
+/// What the branch not taken "returns".
+pub enum Never {}
+
+impl<U: ?Sized> Via<U> {
+    #[inline(always)]
+    pub fn via(&self) -> bool {
+        true
+    }
+
+    #[inline(always)]
+    pub fn finish<A, B>(&self, a: Option<A>, _b: Option<B>) -> A {
+        match a {
+            Some(a) => a,
+            None => unreachable!("the instrumented branch ran"),
+        }
+    }
+}
+
+impl Plain {
+    #[inline(always)]
+    pub fn via(&self) -> bool {
+        false
+    }
+
+    #[inline(always)]
+    pub fn finish<A, B>(&self, _a: Option<A>, b: Option<B>) -> B {
+        match b {
+            Some(b) => b,
+            None => unreachable!("the plain branch ran"),
+        }
+    }
+}
+
+/// The instrumented operations of [`Plain`]: never called, they only let the branch
+/// that is not taken type-check for any receiver.
+macro_rules! plain_operations {
+    ($($name:ident($($arg:ident),*)),* $(,)?) => {
+        impl Plain {
+            $(
+                #[allow(clippy::too_many_arguments)]
+                pub fn $name<T: ?Sized, $($arg),*>(
+                    &self,
+                    _receiver: &T,
+                    $(_: $arg,)*
+                    _at: &'static super::Receiver,
+                    _owner: super::Owner,
+                ) -> Never {
+                    unreachable!("a plain call is made as written")
+                }
+            )*
+        }
+    };
+}
+
+plain_operations! {
+    lock(), try_lock(), read(), write(), try_read(), try_write(), upgradable_read(),
+    wait(A), wait_while(A, B), wait_timeout(A, B), wait_for(A, B),
+    notify_one(), notify_all(), barrier_wait(), send(A), recv(), recv_timeout(A),
+}
+
+impl Plain {
+    /// A condvar wait's guard argument, as written.
+    #[inline(always)]
+    pub fn guard_arg<T>(&self, guard: T) -> T {
+        guard
+    }
+
+    /// `join` takes its receiver by value.
+    pub fn join<T>(
+        &self,
+        _handle: T,
+        _at: &'static super::Receiver,
+        _owner: super::Owner,
+    ) -> Never {
+        unreachable!("a plain call is made as written")
+    }
+}
+
+pub trait Select0 {
+    type Token;
+    fn __wg_select(&self) -> Self::Token;
+}
+pub trait Select1 {
+    type Token;
+    fn __wg_select(&self) -> Self::Token;
+}
+pub trait Select2 {
+    type Token;
+    fn __wg_select(&self) -> Self::Token;
+}
+pub trait Select3 {
+    fn __wg_select(&self) -> Plain {
+        Plain
+    }
+}
+
+impl<G, T: ?Sized + Supported<G>> Select0 for &&&Probe<G, T> {
+    type Token = Via<T>;
+    #[inline(always)]
+    fn __wg_select(&self) -> Via<T> {
+        Via(PhantomData)
+    }
+}
+
+impl<G, T: ?Sized + Pointer> Select1 for &&Probe<G, T>
+where
+    T::Target: Supported<G>,
+{
+    type Token = Via<T::Target>;
+    #[inline(always)]
+    fn __wg_select(&self) -> Self::Token {
+        Via(PhantomData)
+    }
+}
+
+impl<G, T: ?Sized + Pointer> Select2 for &Probe<G, T>
+where
+    T::Target: Pointer,
+    <T::Target as Pointer>::Target: Supported<G>,
+{
+    type Token = Via<<T::Target as Pointer>::Target>;
+    #[inline(always)]
+    fn __wg_select(&self) -> Self::Token {
+        Via(PhantomData)
+    }
+}
+
+impl<G, T: ?Sized> Select3 for Probe<G, T> {}
