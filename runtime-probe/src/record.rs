@@ -68,6 +68,12 @@ pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Vec<Event>) {
     (result, events.unwrap_or_default())
 }
 
+/// What reports say about the resource an event names (its kind, class and where it was
+/// created or first met), while the resource is alive.
+pub fn resource(key: crate::model::ResourceKey) -> Option<crate::model::ResourceInfo> {
+    crate::probe::registry::resource(key).map(|entry| entry.info.clone())
+}
+
 /// Whether any thread is capturing: the check every hook makes first.
 #[inline]
 pub(crate) fn active() -> bool {

@@ -36,6 +36,8 @@ pub const CAPACITY: usize = 16_384;
 pub struct Receiver {
     /// `module_path!()` at the call site.
     pub module: &'static str,
+    /// The instrumented function the call is in.
+    pub function: &'static str,
     /// The receiver expression as written (`self.gil`, `GIL`, `shard.queue`).
     pub text: &'static str,
 }
@@ -124,7 +126,8 @@ fn register(
 }
 
 /// What a foreign resource is called: `demo_pool::shard::Shard::gil` for `self.gil` in a
-/// method of `Shard`, `app::GIL` for a static, `app::worker::queue` for a local.
+/// method of `Shard`, `app::GIL` for a static, `app::worker::queue` for a local `queue`
+/// in `fn worker`.
 pub fn class_name(at: &Receiver, owner: Owner) -> String {
     let text = at.text.trim();
     if let Some(owner) = owner {
@@ -143,7 +146,13 @@ pub fn class_name(at: &Receiver, owner: Owner) -> String {
     if text.starts_with("::") {
         return text.trim_start_matches("::").to_string();
     }
-    format!("{}::{text}", at.module)
+    // A static or a path names the same thing in every function; a local does not.
+    let root = text.trim_start_matches(['*', '(', '&']);
+    if text.contains("::") || root.starts_with(|c: char| c.is_ascii_uppercase()) {
+        format!("{}::{text}", at.module)
+    } else {
+        format!("{}::{}::{text}", at.module, at.function)
+    }
 }
 
 fn strip_generics(name: &str) -> &str {
@@ -157,6 +166,7 @@ mod tests {
     fn at(text: &'static str) -> &'static Receiver {
         Box::leak(Box::new(Receiver {
             module: "demo_pool::shard",
+            function: "serve",
             text,
         }))
     }
@@ -176,8 +186,9 @@ mod tests {
         );
         assert_eq!(
             class_name(at("shard.queue"), None),
-            "demo_pool::shard::shard.queue"
+            "demo_pool::shard::serve::shard.queue"
         );
+        assert_eq!(class_name(at("*GIL"), None), "demo_pool::shard::*GIL");
     }
 
     #[test]

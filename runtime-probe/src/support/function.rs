@@ -66,8 +66,9 @@ impl Roles {
 
 /// The instrumented function is running on this thread until it drops.
 pub struct Scope {
-    _context: Entered,
+    // Fields drop in order: the roles' effects are recorded inside the context.
     _roles: Option<RoleScope>,
+    _context: Entered,
 }
 
 struct RoleScope {
@@ -85,8 +86,8 @@ pub fn enter(function: &'static Function) -> Scope {
     let roles = (function.roles.any() && hooks::enabled())
         .then(|| RoleScope::enter(function, Location::caller()));
     Scope {
-        _context: context,
         _roles: roles,
+        _context: context,
     }
 }
 

@@ -102,7 +102,8 @@ impl Barrier {
         parties: usize,
         executor: Option<Arc<ExecutorShared>>,
     ) -> Barrier {
-        Barrier {
+        let named = name.is_some();
+        let barrier = Barrier {
             shared: Arc::new(BarrierShared {
                 meta: Meta::new(site, name),
                 state: RawMutex::new(BarrierState {
@@ -116,7 +117,12 @@ impl Barrier {
                 released: RawCondvar::new(),
                 executor,
             }),
+        };
+        // Named resources are registered at once, so roles can find them by name.
+        if named && hooks::enabled() {
+            barrier.key();
         }
+        barrier
     }
 
     pub(crate) fn key(&self) -> ResourceKey {

@@ -27,12 +27,17 @@ pub struct EventShared {
 impl Event {
     #[track_caller]
     pub fn new(name: impl Into<Cow<'static, str>>) -> Event {
-        Event {
+        let event = Event {
             shared: Arc::new(EventShared {
                 meta: Meta::new(Location::caller(), Some(name.into())),
                 producers: RawMutex::new(Vec::new()),
             }),
+        };
+        // Registered at once, so the attribute's roles find it by name.
+        if hooks::enabled() {
+            event.key();
         }
+        event
     }
 
     pub(crate) fn key(&self) -> ResourceKey {

@@ -62,12 +62,17 @@ pub struct Executor {
 impl Executor {
     #[track_caller]
     pub fn new(name: impl Into<Cow<'static, str>>) -> Executor {
-        Executor {
+        let executor = Executor {
             shared: Arc::new(ExecutorShared {
                 meta: Meta::new(Location::caller(), Some(name.into())),
                 members: RawMutex::new(Vec::new()),
             }),
+        };
+        // Registered at once, so the attribute's roles find it by name.
+        if hooks::enabled() {
+            executor.shared.key();
         }
+        executor
     }
 
     /// The current thread serves this executor until the guard is dropped.

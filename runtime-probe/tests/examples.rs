@@ -1,5 +1,5 @@
-//! The `ab_ba` example end to end: a real process that deadlocks, a watchdog that writes
-//! the report and exits with status 3.
+//! The deadlocking examples end to end: a real process that deadlocks, a watchdog that
+//! writes the report and exits with status 3.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -25,13 +25,14 @@ fn example(name: &str) -> PathBuf {
     path
 }
 
-#[test]
-fn ab_ba_exits_3_with_a_report_naming_both_threads_locks_and_functions() {
+/// Runs an example that should deadlock: it must exit with status 3 within 2 s (killed
+/// after 10 s), and leave its report.
+fn deadlocked_report(name: &str) -> Report {
     let report_path =
-        std::env::temp_dir().join(format!("waitgraph-ab-ba-{}.json", std::process::id()));
+        std::env::temp_dir().join(format!("waitgraph-{name}-{}.json", std::process::id()));
     let _ = std::fs::remove_file(&report_path);
     let started = Instant::now();
-    let mut child = Command::new(example("ab_ba"))
+    let mut child = Command::new(example(name))
         .arg("--report")
         .arg(&report_path)
         .spawn()
@@ -54,6 +55,12 @@ fn ab_ba_exits_3_with_a_report_naming_both_threads_locks_and_functions() {
         serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
     let _ = std::fs::remove_file(&report_path);
     assert_eq!(report.schema, 1);
+    report
+}
+
+#[test]
+fn ab_ba_exits_3_with_a_report_naming_both_threads_locks_and_functions() {
+    let report = deadlocked_report("ab_ba");
     let finding = report
         .findings
         .iter()
@@ -96,5 +103,46 @@ fn ab_ba_exits_3_with_a_report_naming_both_threads_locks_and_functions() {
             !backtrace.contains("serve_requests"),
             "the probe's own frames are trimmed:\n{backtrace}"
         );
+    }
+}
+
+#[test]
+fn attribute_std_exits_3_with_a_cycle_of_std_mutexes_named_by_the_attribute() {
+    let report = deadlocked_report("attribute_std");
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::Deadlock)
+        .unwrap();
+    assert!(finding.confirmed);
+    let mut threads: Vec<&str> = finding.cycle.iter().map(|s| s.thread.as_str()).collect();
+    threads.sort_unstable();
+    assert_eq!(threads, vec!["audit", "transfer"]);
+    let mut locks: Vec<&str> = finding
+        .cycle
+        .iter()
+        .map(|s| s.waits_for.resource.as_str())
+        .collect();
+    locks.sort_unstable();
+    assert_eq!(
+        locks,
+        vec![
+            "attribute_std::Bank::accounts",
+            "attribute_std::Bank::ledger"
+        ]
+    );
+    for step in &finding.cycle {
+        let site = step.site.as_ref().unwrap();
+        assert!(site.file.ends_with("attribute_std.rs"), "{site}");
+        let function = format!("attribute_std::{}", step.thread);
+        assert_eq!(site.function.as_deref(), Some(function.as_str()));
+        assert_eq!(step.context, vec![function.clone()]);
+        let held = &step.holds[0];
+        assert!(held
+            .site
+            .as_ref()
+            .unwrap()
+            .file
+            .ends_with("attribute_std.rs"));
     }
 }

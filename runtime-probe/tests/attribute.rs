@@ -1,0 +1,749 @@
+//! What `#[waitgraph::instrument]` records: the exact event sequence of instrumented
+//! functions on std, parking_lot and waitgraph types, and calls on other types left
+//! exactly as they were.
+
+use std::io::Write as _;
+use std::panic::AssertUnwindSafe;
+use std::sync::{mpsc, Arc, Condvar, Mutex, RwLock};
+use std::time::Duration;
+use waitgraph::model::{Event, EventKind, ResourceKey};
+use waitgraph::record;
+
+/// One line per event: what happened, to which resource (by the name reports use), and
+/// for acquires and waits the line of the call.
+fn lines(events: &[Event]) -> Vec<String> {
+    let label = |key: &ResourceKey| {
+        record::resource(*key).map_or_else(|| format!("#{}", key.0), |info| info.label())
+    };
+    let line = |event: &Event| event.site.as_ref().map_or(0, |site| site.line);
+    events
+        .iter()
+        .map(|event| match &event.kind {
+            EventKind::Enter { function } => format!("enter {function}"),
+            EventKind::Exit { function } => format!("exit {function}"),
+            EventKind::LockAcquired { resource, mode } => {
+                format!(
+                    "acquire {} {} @{}",
+                    mode.as_str(),
+                    label(resource),
+                    line(event)
+                )
+            }
+            EventKind::LockReleased { resource, mode } => {
+                format!("release {} {}", mode.as_str(), label(resource))
+            }
+            EventKind::WaitBegin {
+                resource,
+                wait,
+                timed,
+            } => format!(
+                "wait {}{} {} @{}",
+                wait.as_str(),
+                if *timed { " (timed)" } else { "" },
+                label(resource),
+                line(event)
+            ),
+            EventKind::WaitEnd { end, .. } => format!("end {end:?}"),
+            EventKind::Notify { resource, all } => {
+                format!(
+                    "notify{} {}",
+                    if *all { "-all" } else { "" },
+                    label(resource)
+                )
+            }
+            EventKind::Send { resource } => format!("send {}", label(resource)),
+            EventKind::BarrierArrive { resource } => format!("arrive {}", label(resource)),
+            EventKind::JobQueued { executor, .. } => format!("queued {}", label(executor)),
+            EventKind::JobStarted { executor, .. } => format!("started {}", label(executor)),
+            EventKind::JobFinished { executor, .. } => format!("finished {}", label(executor)),
+            other => format!("{other:?}"),
+        })
+        .collect()
+}
+
+/// The line a marker comment is on in this file, so expectations name call sites.
+fn line_of(marker: &str) -> u32 {
+    let source = include_str!("attribute.rs");
+    let index = source
+        .lines()
+        .position(|line| line.contains(marker) && !line.contains("line_of("))
+        .unwrap_or_else(|| panic!("marker {marker} not found"));
+    index as u32 + 1
+}
+
+fn captured(f: impl FnOnce()) -> Vec<String> {
+    lines(&record::capture(f).1)
+}
+
+#[waitgraph::instrument]
+fn drop_early(m: &Mutex<u32>, other: &Mutex<u32>) -> u32 {
+    let guard = m.lock().unwrap(); // @drop-early-lock
+    let value = *guard;
+    drop(guard);
+    let second = other.lock().unwrap(); // @drop-early-other
+    value + *second
+}
+
+#[test]
+fn a_guard_dropped_early_is_released_where_it_is_dropped() {
+    let (m, other) = (Mutex::new(1), Mutex::new(2));
+    let mut result = 0;
+    let events = captured(|| result = drop_early(&m, &other));
+    assert_eq!(result, 3);
+    assert_eq!(
+        events,
+        [
+            "enter attribute::drop_early".to_string(),
+            format!(
+                "acquire exclusive attribute::drop_early::m @{}",
+                line_of("@drop-early-lock")
+            ),
+            "release exclusive attribute::drop_early::m".into(),
+            format!(
+                "acquire exclusive attribute::drop_early::other @{}",
+                line_of("@drop-early-other")
+            ),
+            "release exclusive attribute::drop_early::other".into(),
+            "exit attribute::drop_early".into(),
+        ]
+    );
+}
+
+#[waitgraph::instrument]
+fn wait_for_ready(state: &(Mutex<bool>, Condvar), started: mpsc::Sender<()>) {
+    let (ready, changed) = state;
+    let mut guard = ready.lock().unwrap(); // @std-wait-lock
+    started.send(()).unwrap();
+    while !*guard {
+        guard = changed.wait(guard).unwrap(); // @std-condvar-wait
+    }
+    drop(guard);
+}
+
+#[waitgraph::instrument]
+fn make_ready(state: &(Mutex<bool>, Condvar)) {
+    let (ready, changed) = state;
+    *ready.lock().unwrap() = true;
+    changed.notify_all(); // @std-notify
+}
+
+/// Spurious wakeups may repeat a wait: keep one of each identical run.
+fn without_repeated_waits(lines: Vec<String>) -> Vec<String> {
+    let mut kept: Vec<String> = Vec::new();
+    for line in lines {
+        let n = kept.len();
+        if n >= 4 && line.starts_with("wait ") && kept[n - 3] == line {
+            kept.truncate(n - 3);
+        }
+        kept.push(line);
+    }
+    kept
+}
+
+#[test]
+fn a_guard_moved_into_a_std_condvar_wait_is_released_and_taken_again() {
+    let state = Arc::new((Mutex::new(false), Condvar::new()));
+    let (started, waiter_holds) = mpsc::channel();
+    let notifier_state = state.clone();
+    // The notifier can only take the lock once the waiter gives it back in its wait.
+    let notifier = std::thread::spawn(move || {
+        waiter_holds.recv().unwrap();
+        let ((), events) = record::capture(|| make_ready(&notifier_state));
+        lines(&events)
+    });
+    let events = without_repeated_waits(captured(|| wait_for_ready(&state, started)));
+    let lock_line = line_of("@std-wait-lock");
+    let wait_line = line_of("@std-condvar-wait");
+    assert_eq!(
+        events,
+        [
+            "enter attribute::wait_for_ready".to_string(),
+            format!("acquire exclusive attribute::wait_for_ready::ready @{lock_line}"),
+            "send attribute::wait_for_ready::started".into(),
+            "release exclusive attribute::wait_for_ready::ready".into(),
+            format!("wait condvar-wait attribute::wait_for_ready::changed @{wait_line}"),
+            "end Woken".into(),
+            format!("acquire exclusive attribute::wait_for_ready::ready @{wait_line}"),
+            "release exclusive attribute::wait_for_ready::ready".into(),
+            "exit attribute::wait_for_ready".into(),
+        ]
+    );
+    let notifier_events = notifier.join().unwrap();
+    assert_eq!(notifier_events[0], "enter attribute::make_ready");
+    assert!(notifier_events[1].starts_with("acquire exclusive attribute::wait_for_ready::ready"));
+    assert_eq!(
+        notifier_events[2],
+        "release exclusive attribute::wait_for_ready::ready"
+    );
+    assert_eq!(
+        notifier_events[3],
+        "notify-all attribute::wait_for_ready::changed"
+    );
+    assert_eq!(notifier_events[4], "exit attribute::make_ready");
+}
+
+#[waitgraph::instrument]
+fn wait_for_ready_parking_lot(
+    state: &(parking_lot::Mutex<bool>, parking_lot::Condvar),
+    started: mpsc::Sender<()>,
+) {
+    let (ready, changed) = state;
+    let mut guard = ready.lock(); // @pl-wait-lock
+    started.send(()).unwrap();
+    while !*guard {
+        changed.wait(&mut guard); // @pl-condvar-wait
+    }
+}
+
+#[test]
+fn a_guard_lent_to_a_parking_lot_condvar_wait_is_released_and_taken_again() {
+    let state = Arc::new((parking_lot::Mutex::new(false), parking_lot::Condvar::new()));
+    let (started, waiter_holds) = mpsc::channel();
+    let notifier_state = state.clone();
+    let notifier = std::thread::spawn(move || {
+        waiter_holds.recv().unwrap();
+        *notifier_state.0.lock() = true;
+        notifier_state.1.notify_one();
+    });
+    let events = without_repeated_waits(captured(|| wait_for_ready_parking_lot(&state, started)));
+    notifier.join().unwrap();
+    let (lock_line, wait_line) = (line_of("@pl-wait-lock"), line_of("@pl-condvar-wait"));
+    let ready = "attribute::wait_for_ready_parking_lot::ready";
+    assert_eq!(
+        events,
+        [
+            "enter attribute::wait_for_ready_parking_lot".to_string(),
+            format!("acquire exclusive {ready} @{lock_line}"),
+            "send attribute::wait_for_ready_parking_lot::started".into(),
+            format!("release exclusive {ready}"),
+            format!(
+                "wait condvar-wait attribute::wait_for_ready_parking_lot::changed @{wait_line}"
+            ),
+            "end Woken".into(),
+            format!("acquire exclusive {ready} @{wait_line}"),
+            format!("release exclusive {ready}"),
+            "exit attribute::wait_for_ready_parking_lot".into(),
+        ]
+    );
+}
+
+#[waitgraph::instrument]
+fn temporaries_in_a_match(m: &Mutex<u32>, inner: &Mutex<u32>) -> &'static str {
+    // The guard is a temporary of the scrutinee: held for the whole match.
+    match *m.lock().unwrap() {
+        0 => "zero",
+        _ => {
+            let _inner = inner.lock().unwrap();
+            "some"
+        }
+    }
+}
+
+#[test]
+fn a_temporary_guard_in_a_match_scrutinee_lives_to_the_end_of_the_match() {
+    let (m, inner) = (Mutex::new(5), Mutex::new(0));
+    let mut result = "";
+    let events = captured(|| result = temporaries_in_a_match(&m, &inner));
+    assert_eq!(result, "some");
+    let shape: Vec<&str> = events
+        .iter()
+        .map(|line| line.split(" @").next().unwrap())
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            "enter attribute::temporaries_in_a_match",
+            "acquire exclusive attribute::temporaries_in_a_match::m",
+            "acquire exclusive attribute::temporaries_in_a_match::inner",
+            "release exclusive attribute::temporaries_in_a_match::inner",
+            "release exclusive attribute::temporaries_in_a_match::m",
+            "exit attribute::temporaries_in_a_match",
+        ]
+    );
+}
+
+#[waitgraph::instrument]
+fn early_exits(
+    m: &Mutex<Vec<u32>>,
+    input: &str,
+    stop_early: bool,
+) -> Result<u32, std::num::ParseIntError> {
+    let mut items = m.lock().unwrap();
+    if stop_early {
+        return Ok(0);
+    }
+    let value: u32 = input.parse()?;
+    items.push(value);
+    Ok(value)
+}
+
+#[test]
+fn question_mark_and_early_return_release_and_exit() {
+    let m = Mutex::new(Vec::new());
+    let expected = [
+        "enter attribute::early_exits",
+        "acquire exclusive attribute::early_exits::m",
+        "release exclusive attribute::early_exits::m",
+        "exit attribute::early_exits",
+    ];
+    for (input, stop_early, ok) in [("x", false, false), ("7", true, true), ("7", false, true)] {
+        let mut result = None;
+        let events = captured(|| result = Some(early_exits(&m, input, stop_early)));
+        assert_eq!(result.unwrap().is_ok(), ok);
+        let shape: Vec<&str> = events
+            .iter()
+            .map(|line| line.split(" @").next().unwrap())
+            .collect();
+        assert_eq!(shape, expected, "input {input:?}, stop_early {stop_early}");
+    }
+    assert_eq!(*m.lock().unwrap(), [7]);
+}
+
+#[waitgraph::instrument]
+fn panics_while_locked(m: &parking_lot::Mutex<u32>) {
+    let mut guard = m.lock();
+    *guard += 1;
+    panic!("inside the locked region");
+}
+
+#[test]
+fn a_panic_inside_a_locked_region_still_records_release_and_exit() {
+    let m = parking_lot::Mutex::new(0);
+    let events = captured(|| {
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| panics_while_locked(&m)));
+        assert!(outcome.is_err());
+    });
+    let shape: Vec<&str> = events
+        .iter()
+        .map(|line| line.split(" @").next().unwrap())
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            "enter attribute::panics_while_locked",
+            "acquire exclusive attribute::panics_while_locked::m",
+            "release exclusive attribute::panics_while_locked::m",
+            "exit attribute::panics_while_locked",
+        ]
+    );
+    assert!(!m.is_locked());
+}
+
+#[waitgraph::instrument]
+fn recursive(levels: &[Mutex<u32>]) -> u32 {
+    let Some((first, rest)) = levels.split_first() else {
+        return 0;
+    };
+    let guard = first.lock().unwrap();
+    *guard + recursive(rest)
+}
+
+#[test]
+fn recursion_nests_contexts_and_holds() {
+    let levels = [Mutex::new(1), Mutex::new(2)];
+    let mut total = 0;
+    let events = captured(|| total = recursive(&levels));
+    assert_eq!(total, 3);
+    let shape: Vec<&str> = events
+        .iter()
+        .map(|line| line.split(" @").next().unwrap())
+        .collect();
+    let first = "attribute::recursive::first";
+    assert_eq!(shape[0], "enter attribute::recursive");
+    assert_eq!(shape[1], format!("acquire exclusive {first}"));
+    assert_eq!(shape[2], "enter attribute::recursive");
+    assert_eq!(shape[3], format!("acquire exclusive {first}"));
+    assert_eq!(shape[4], "enter attribute::recursive");
+    assert_eq!(shape[5], "exit attribute::recursive");
+    assert_eq!(shape[6], format!("release exclusive {first}"));
+    assert_eq!(shape[7], "exit attribute::recursive");
+    assert_eq!(shape[8], format!("release exclusive {first}"));
+    assert_eq!(shape[9], "exit attribute::recursive");
+    // Two different mutexes: the inner hold is not the outer one.
+    let keys: Vec<ResourceKey> = record::capture(|| recursive(&levels))
+        .1
+        .iter()
+        .filter_map(|event| match event.kind {
+            EventKind::LockAcquired { resource, .. } => Some(resource),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(keys.len(), 2);
+    assert_ne!(keys[0], keys[1]);
+}
+
+struct Holder<T> {
+    value: Arc<RwLock<T>>,
+}
+
+impl<T: Clone + Default> Holder<T> {
+    #[waitgraph::instrument]
+    fn replace(&self, with: T) -> T {
+        let old = self.value.read().unwrap().clone(); // @generic-read
+        *self.value.write().unwrap() = with; // @generic-write
+        old
+    }
+}
+
+#[test]
+fn methods_on_generic_types_are_instrumented_and_named_after_the_type() {
+    let holder = Holder {
+        value: Arc::new(RwLock::new(1u8)),
+    };
+    let mut old = 0;
+    let events = captured(|| old = holder.replace(2));
+    assert_eq!(old, 1);
+    assert_eq!(*holder.value.read().unwrap(), 2);
+    assert_eq!(
+        events,
+        [
+            "enter attribute::replace".to_string(),
+            format!(
+                "acquire shared attribute::Holder::value @{}",
+                line_of("@generic-read")
+            ),
+            "release shared attribute::Holder::value".into(),
+            format!(
+                "acquire exclusive attribute::Holder::value @{}",
+                line_of("@generic-write")
+            ),
+            "release exclusive attribute::Holder::value".into(),
+            "exit attribute::replace".into(),
+        ]
+    );
+}
+
+/// A generic function cannot know its lock type: its calls stay as written.
+trait Lockish {
+    fn lock(&self) -> u32;
+}
+
+impl Lockish for Mutex<u32> {
+    fn lock(&self) -> u32 {
+        *Mutex::lock(self).unwrap()
+    }
+}
+
+#[waitgraph::instrument]
+fn through_a_trait<L: Lockish>(lock: &L) -> u32 {
+    lock.lock()
+}
+
+#[test]
+fn calls_in_generic_functions_that_cannot_be_resolved_behave_as_written() {
+    let m = Mutex::new(9);
+    let mut value = 0;
+    let events = captured(|| value = through_a_trait(&m));
+    assert_eq!(value, 9);
+    assert_eq!(
+        events,
+        [
+            "enter attribute::through_a_trait",
+            "exit attribute::through_a_trait"
+        ]
+    );
+}
+
+static GLOBAL: Mutex<u32> = Mutex::new(0);
+static LAZY: std::sync::LazyLock<parking_lot::RwLock<Vec<u32>>> =
+    std::sync::LazyLock::new(|| parking_lot::RwLock::new(vec![1]));
+
+#[waitgraph::instrument]
+fn statics_and_parking_lot_modes() -> usize {
+    *GLOBAL.lock().unwrap() += 1;
+    let upgradable = LAZY.upgradable_read();
+    let len = upgradable.len();
+    drop(upgradable);
+    LAZY.write().push(2);
+    let read = LAZY.try_read().map(|items| items.len());
+    len + read.unwrap_or(0)
+}
+
+#[test]
+fn statics_lazy_locks_and_parking_lot_modes() {
+    let mut result = 0;
+    let events = captured(|| result = statics_and_parking_lot_modes());
+    assert!(result >= 3);
+    let shape: Vec<&str> = events
+        .iter()
+        .map(|line| line.split(" @").next().unwrap())
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            "enter attribute::statics_and_parking_lot_modes",
+            "acquire exclusive attribute::GLOBAL",
+            "release exclusive attribute::GLOBAL",
+            "acquire upgradable attribute::LAZY",
+            "release upgradable attribute::LAZY",
+            "acquire exclusive attribute::LAZY",
+            "release exclusive attribute::LAZY",
+            "acquire shared attribute::LAZY",
+            "release shared attribute::LAZY",
+            "exit attribute::statics_and_parking_lot_modes",
+        ]
+    );
+}
+
+#[waitgraph::instrument]
+fn waitgraph_primitives(m: &waitgraph::sync::Mutex<u32>) -> u32 {
+    let guard = m.lock(); // @native-lock
+    *guard
+}
+
+#[test]
+fn waitgraph_primitives_record_through_their_own_hooks_once() {
+    let m = waitgraph::sync::Mutex::named("native", 4);
+    let mut value = 0;
+    let events = captured(|| value = waitgraph_primitives(&m));
+    assert_eq!(value, 4);
+    assert_eq!(
+        events,
+        [
+            "enter attribute::waitgraph_primitives".to_string(),
+            format!("acquire exclusive native @{}", line_of("@native-lock")),
+            "release exclusive native".into(),
+            "exit attribute::waitgraph_primitives".into(),
+        ]
+    );
+}
+
+#[waitgraph::instrument]
+fn channels_barrier_and_join(tx: &mpsc::SyncSender<u32>, rx: &mpsc::Receiver<u32>) -> u32 {
+    tx.send(1).unwrap();
+    let first = rx.recv().unwrap();
+    let timed_out = rx.recv_timeout(Duration::from_millis(1)).is_err();
+    let barrier = std::sync::Barrier::new(1);
+    barrier.wait();
+    let worker = std::thread::spawn(|| 2);
+    first + worker.join().unwrap() + u32::from(timed_out)
+}
+
+#[test]
+fn channels_barriers_and_joins_publish_their_waits() {
+    let (tx, rx) = mpsc::sync_channel(1);
+    let mut result = 0;
+    let events = captured(|| result = channels_barrier_and_join(&tx, &rx));
+    assert_eq!(result, 4);
+    let shape: Vec<&str> = events
+        .iter()
+        .map(|line| line.split(" @").next().unwrap())
+        .collect();
+    let function = "attribute::channels_barrier_and_join";
+    assert_eq!(shape[0], format!("enter {function}"));
+    assert_eq!(shape[1], format!("send {function}::tx"));
+    // A value was queued: the receive did not wait.
+    assert_eq!(shape[2], format!("wait recv (timed) {function}::rx"));
+    assert_eq!(shape[3], "end TimedOut");
+    assert_eq!(shape[4], format!("arrive {function}::barrier"));
+    assert_eq!(shape[5], format!("wait barrier-wait {function}::barrier"));
+    assert_eq!(shape[6], "end Woken");
+    // The joined thread may already be done (no wait), or not.
+    assert_eq!(shape.last().unwrap(), &format!("exit {function}"));
+}
+
+// ---- calls on other types: as written, no event ----------------------------------
+
+/// A wrapper with its own `lock()` that also derefs to a mutex: its own method wins, as
+/// without the attribute.
+struct Wrapper(Mutex<u32>);
+
+impl std::ops::Deref for Wrapper {
+    type Target = Mutex<u32>;
+    fn deref(&self) -> &Mutex<u32> {
+        &self.0
+    }
+}
+
+impl Wrapper {
+    fn lock(&self) -> &'static str {
+        "the wrapper's own lock"
+    }
+}
+
+/// A receiver that needs `&mut self` for `recv` (like an async channel's).
+struct MutReceiver(Vec<u32>);
+
+impl MutReceiver {
+    fn recv(&mut self) -> Option<u32> {
+        self.0.pop()
+    }
+}
+
+macro_rules! same_named_methods {
+    ($name:ident, $($attribute:tt)*) => {
+        $($attribute)*
+        fn $name(wrapper: &Wrapper, receiver: &mut MutReceiver) -> Vec<String> {
+            let mut seen = Vec::new();
+            let stdout = std::io::stdout();
+            let mut locked = stdout.lock();
+            locked.flush().unwrap();
+            drop(locked);
+            seen.push(format!("{:?}", std::io::stdin().lock().fill_buf_len()));
+            let path = std::path::Path::new("/tmp").join("waitgraph");
+            seen.push(path.display().to_string());
+            let mut buffer: Vec<u8> = Vec::new();
+            let written = buffer.write(b"abc").unwrap();
+            seen.push(format!("{written} {buffer:?}"));
+            let mut child = std::process::Command::new("true").spawn().unwrap();
+            seen.push(format!("{}", child.wait().unwrap().success()));
+            seen.push(wrapper.lock().to_string());
+            seen.push(format!("{:?} {:?}", receiver.recv(), receiver.recv()));
+            let words = vec!["a", "b"].join("-");
+            seen.push(words);
+            seen
+        }
+    };
+}
+
+trait FillBufLen {
+    fn fill_buf_len(&mut self) -> usize;
+}
+
+impl FillBufLen for std::io::StdinLock<'_> {
+    fn fill_buf_len(&mut self) -> usize {
+        0
+    }
+}
+
+same_named_methods!(plain_corpus,);
+same_named_methods!(instrumented_corpus, #[waitgraph::instrument]);
+
+#[test]
+fn same_named_methods_on_other_types_behave_exactly_as_without_the_attribute() {
+    let wrapper = Wrapper(Mutex::new(0));
+    let plain = plain_corpus(&wrapper, &mut MutReceiver(vec![1, 2]));
+    let mut instrumented = Vec::new();
+    let events =
+        captured(|| instrumented = instrumented_corpus(&wrapper, &mut MutReceiver(vec![1, 2])));
+    assert_eq!(plain, instrumented);
+    assert_eq!(instrumented[4], "the wrapper's own lock");
+    assert_eq!(
+        events,
+        [
+            "enter attribute::instrumented_corpus",
+            "exit attribute::instrumented_corpus"
+        ]
+    );
+}
+
+#[waitgraph::instrument]
+fn opted_out(m: &Mutex<u32>) -> std::sync::MutexGuard<'_, u32> {
+    waitgraph::uninstrumented!(m.lock()).unwrap()
+}
+
+#[test]
+fn an_opted_out_expression_keeps_its_type_and_records_nothing() {
+    let m = Mutex::new(3);
+    let mut value = 0;
+    let events = captured(|| value = *opted_out(&m));
+    assert_eq!(value, 3);
+    assert_eq!(
+        events,
+        ["enter attribute::opted_out", "exit attribute::opted_out"]
+    );
+}
+
+#[waitgraph::instrument]
+fn inside_macros(m: &Mutex<u32>) -> String {
+    assert_eq!(*m.lock().unwrap(), 1);
+    format!("{}", *m.lock().unwrap())
+}
+
+#[test]
+fn calls_inside_expression_macros_are_instrumented() {
+    let m = Mutex::new(1);
+    let mut text = String::new();
+    let events = captured(|| text = inside_macros(&m));
+    assert_eq!(text, "1");
+    let acquires = events
+        .iter()
+        .filter(|line| line.starts_with("acquire"))
+        .count();
+    assert_eq!(acquires, 2, "{events:?}");
+}
+
+// ---- roles ---------------------------------------------------------------------------
+
+#[waitgraph::instrument(name = "host::take_gil", acquires = "host-gil")]
+fn take_gil() {}
+
+#[waitgraph::instrument(releases = "host-gil")]
+fn give_gil_back() {}
+
+#[test]
+fn acquires_and_releases_hold_a_named_resource_across_functions() {
+    let events = captured(|| {
+        take_gil();
+        give_gil_back();
+    });
+    let shape: Vec<&str> = events
+        .iter()
+        .map(|line| line.split(" @").next().unwrap())
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            "enter host::take_gil",
+            "wait lock host-gil",
+            "end Woken",
+            "acquire exclusive host-gil",
+            "exit host::take_gil",
+            "enter attribute::give_gil_back",
+            "release exclusive host-gil",
+            "exit attribute::give_gil_back",
+        ]
+    );
+}
+
+#[waitgraph::instrument(job = "attribute-workers")]
+fn a_job() {}
+
+#[waitgraph::instrument(schedules = "attribute-workers")]
+fn schedule_a_job() {}
+
+#[waitgraph::instrument(waits_for = "attribute-exit")]
+fn spin_on_exit(barrier: &waitgraph::sync::Barrier) {
+    while barrier.generation() == 0 {
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn job_schedules_and_waits_for_name_the_executor_and_the_target() {
+    let workers = waitgraph::sync::Executor::new("attribute-workers");
+    let events = captured(|| {
+        schedule_a_job();
+        a_job();
+    });
+    let shape: Vec<&str> = events
+        .iter()
+        .map(|line| line.split(" @").next().unwrap())
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            "enter attribute::schedule_a_job",
+            "queued attribute-workers",
+            "exit attribute::schedule_a_job",
+            "enter attribute::a_job",
+            "started attribute-workers",
+            "finished attribute-workers",
+            "exit attribute::a_job",
+        ]
+    );
+    // The job role made this thread a worker of the program's own executor.
+    assert_eq!(workers.workers(), 1);
+
+    let exit = waitgraph::sync::Barrier::named("attribute-exit", 1);
+    let events = captured(|| {
+        exit.wait();
+        spin_on_exit(&exit);
+    });
+    assert!(
+        events
+            .iter()
+            .any(|line| line.starts_with("wait spin-wait attribute-exit")),
+        "{events:?}"
+    );
+}
