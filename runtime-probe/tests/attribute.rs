@@ -747,3 +747,33 @@ fn job_schedules_and_waits_for_name_the_executor_and_the_target() {
         "{events:?}"
     );
 }
+
+#[waitgraph::instrument]
+fn locks_in_conditions(m: &Mutex<Vec<u32>>) -> bool {
+    if m.lock().unwrap().is_empty() {
+        return false;
+    }
+    while m.lock().unwrap().len() > 1 {
+        m.lock().unwrap().pop();
+    }
+    let first = m.lock().unwrap().first().copied();
+    first == Some(1)
+}
+
+#[test]
+fn locks_in_conditions_are_taken_and_released_per_evaluation() {
+    let m = Mutex::new(vec![1, 2, 3]);
+    let mut result = false;
+    let events = captured(|| result = locks_in_conditions(&m));
+    assert!(result);
+    let acquires = events
+        .iter()
+        .filter(|line| line.starts_with("acquire"))
+        .count();
+    let releases = events
+        .iter()
+        .filter(|line| line.starts_with("release"))
+        .count();
+    // is_empty, three loop checks, two pops, first.
+    assert_eq!((acquires, releases), (7, 7), "{events:?}");
+}

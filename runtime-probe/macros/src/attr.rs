@@ -120,15 +120,17 @@ pub fn function(item: TokenStream) -> syn::Result<ItemFn> {
 }
 
 fn not_a_function(item: TokenStream) -> Error {
-    let span = match syn::parse2::<syn::Item>(item.clone()) {
-        Ok(item) => item_span(&item),
-        Err(_) => match syn::parse2::<syn::TraitItemFn>(item) {
-            Ok(declaration) => return Error::new(
+    if let Ok(declaration) = syn::parse2::<syn::TraitItemFn>(item.clone()) {
+        if declaration.default.is_none() {
+            return Error::new(
                 declaration.sig.ident.span(),
                 "`#[waitgraph::instrument]` needs a function body: put it on the implementations",
-            ),
-            Err(_) => Span::call_site(),
-        },
+            );
+        }
+    }
+    let span = match syn::parse2::<syn::Item>(item) {
+        Ok(item) => item_span(&item),
+        Err(_) => Span::call_site(),
     };
     Error::new(span, "`#[waitgraph::instrument]` goes on functions only")
 }

@@ -16,7 +16,7 @@
 //! (see the support module for the selection it relies on).
 
 use crate::attr::Args;
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
@@ -358,5 +358,32 @@ fn rewrite(call: &ExprMethodCall, function: &str) -> Option<Expr> {
             }
         };
     }
-    Some(syn::parse2(expansion).expect("a generated call parses"))
+    // The outermost token carries the receiver's span, so a type error about the call's
+    // result (a guard returned as std's type) points at the call, not at the attribute.
+    let anchor = receiver
+        .to_token_stream()
+        .into_iter()
+        .next()
+        .map_or(site, |t| t.span());
+    Some(syn::parse2(anchored(expansion, anchor)).expect("a generated call parses"))
+}
+
+/// `tokens` with its first and last token trees (a block's braces, or a `match` keyword
+/// and its arms) placed at `span`: the span the expression as a whole is reported at.
+fn anchored(tokens: TokenStream, span: Span) -> TokenStream {
+    let mut trees: Vec<TokenTree> = tokens.into_iter().collect();
+    let last = trees.len().saturating_sub(1);
+    for index in [0, last] {
+        if let Some(tree) = trees.get_mut(index) {
+            match tree {
+                TokenTree::Group(group) => {
+                    let mut respanned = Group::new(group.delimiter(), group.stream());
+                    respanned.set_span(span);
+                    *group = respanned;
+                }
+                other => other.set_span(span),
+            }
+        }
+    }
+    trees.into_iter().collect()
 }

@@ -1,0 +1,6 @@
+#[waitgraph::instrument(serves = " ")]
+fn serve() {}
+
+fn main() {
+    serve();
+}

@@ -1,0 +1,6 @@
+#[waitgraph::instrument(job = workers)]
+fn run() {}
+
+fn main() {
+    run();
+}

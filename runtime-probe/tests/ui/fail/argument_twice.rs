@@ -1,0 +1,6 @@
+#[waitgraph::instrument(name = "first", name = "second")]
+fn twice() {}
+
+fn main() {
+    twice();
+}

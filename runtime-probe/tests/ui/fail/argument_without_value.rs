@@ -1,0 +1,6 @@
+#[waitgraph::instrument(name)]
+fn named() {}
+
+fn main() {
+    named();
+}

@@ -1,0 +1,8 @@
+#[waitgraph::instrument]
+async fn fetch() -> u32 {
+    42
+}
+
+fn main() {
+    let _ = fetch();
+}

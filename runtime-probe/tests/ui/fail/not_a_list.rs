@@ -1,0 +1,6 @@
+#[waitgraph::instrument("gil")]
+fn take() {}
+
+fn main() {
+    take();
+}

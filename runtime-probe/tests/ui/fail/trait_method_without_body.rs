@@ -1,0 +1,6 @@
+trait Shard {
+    #[waitgraph::instrument]
+    fn serve(&self);
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[waitgraph::instrument(acquire = "gil")]
+fn take() {}
+
+fn main() {
+    take();
+}
