@@ -261,12 +261,7 @@ fn rewrite(call: &ExprMethodCall, function: &str) -> Option<Expr> {
     let place_receiver = is_place(receiver);
     let support = quote!(::waitgraph::__macro_support);
     let hygienic = |name: &str| Ident::new(name, Span::mixed_site());
-    let (token, a, b, bound) = (
-        hygienic("__wg_token"),
-        hygienic("__wg_a"),
-        hygienic("__wg_b"),
-        hygienic("__wg_recv"),
-    );
+    let (token, bound) = (hygienic("__wg_token"), hygienic("__wg_recv"));
     // The receiver as a place: as written, or the binding of its value.
     let place = if place_receiver {
         quote!((#receiver))
@@ -326,16 +321,11 @@ fn rewrite(call: &ExprMethodCall, function: &str) -> Option<Expr> {
             text: #text,
         };
         let #token = (&&&&#support::probe::<#support::group::#group, _>(|| &#place)).__wg_select();
-        #[allow(unused_mut, unused_assignments)]
-        let mut #a = ::core::option::Option::None;
-        #[allow(unused_mut, unused_assignments)]
-        let mut #b = ::core::option::Option::None;
         if #token.via() {
-            #a = ::core::option::Option::Some(#instrumented);
+            #token.instrumented(#instrumented)
         } else {
-            #b = ::core::option::Option::Some(#original);
+            #token.as_written(#original)
         }
-        #token.finish(#a, #b)
     }};
     if !bindings.is_empty() {
         expansion = quote! {

@@ -67,11 +67,18 @@ impl<G> Drop for Guard<G> {
     fn drop(&mut self) {
         // Recorded before the unlock, so no scan sees two holders of one lock.
         if self.hold != 0 {
-            hooks::released(ResourceKey(self.hold), self.mode);
+            release(self.hold, self.mode);
         }
         // SAFETY: dropped once, here; `into_parts` forgets `self` instead.
         unsafe { ManuallyDrop::drop(&mut self.inner) }
     }
+}
+
+/// Out of line, so the guard's drop stays small enough to inline where nothing was
+/// recorded (the probe switched off).
+#[inline(never)]
+fn release(hold: u64, mode: LockMode) {
+    hooks::released(ResourceKey(hold), mode);
 }
 
 impl<G: fmt::Debug> fmt::Debug for Guard<G> {

@@ -5,9 +5,8 @@
 //!
 //! ```text
 //! let token = (&&&&probe::<group::Lock, _>(|| &RECEIVER)).__wg_select();
-//! if token.via() { a = Some(token.lock(&RECEIVER, ..)) }   // std / parking_lot: recorded
-//! else           { b = Some(RECEIVER.lock()) }            // anything else: as written
-//! token.finish(a, b)
+//! if token.via() { token.instrumented(token.lock(&RECEIVER, ..)) }  // std / parking_lot: recorded
+//! else           { token.as_written(RECEIVER.lock()) }             // anything else: as written
 //! ```
 //!
 //! The closure is never called: it only tells the compiler the receiver's type, without

@@ -104,12 +104,16 @@ impl<U: ?Sized> Via<U> {
         true
     }
 
+    /// The value of the instrumented branch: the call's value.
     #[inline(always)]
-    pub fn finish<A, B>(&self, a: Option<A>, _b: Option<B>) -> A {
-        match a {
-            Some(a) => a,
-            None => unreachable!("the instrumented branch ran"),
-        }
+    pub fn instrumented<A>(&self, value: A) -> A {
+        value
+    }
+
+    /// The value of the branch as written: never taken; its type is the other branch's.
+    #[inline(always)]
+    pub fn as_written<B, A>(&self, _value: B) -> A {
+        unreachable!("an instrumented call is not made as written")
     }
 }
 
@@ -119,12 +123,16 @@ impl Plain {
         false
     }
 
+    /// Never taken: its type is the other branch's.
     #[inline(always)]
-    pub fn finish<A, B>(&self, _a: Option<A>, b: Option<B>) -> B {
-        match b {
-            Some(b) => b,
-            None => unreachable!("the plain branch ran"),
-        }
+    pub fn instrumented<A, B>(&self, _value: A) -> B {
+        unreachable!("a plain call is made as written")
+    }
+
+    /// The value of the branch as written: the call's value.
+    #[inline(always)]
+    pub fn as_written<B>(&self, value: B) -> B {
+        value
     }
 }
 

@@ -31,23 +31,19 @@ fn shrink(&self, exit: &Barrier) -> Result<usize, Error> {
                     _,
                 >(|| &(self.state)))
                     .__wg_select();
-                #[allow(unused_mut, unused_assignments)]
-                let mut __wg_a = ::core::option::Option::None;
-                #[allow(unused_mut, unused_assignments)]
-                let mut __wg_b = ::core::option::Option::None;
                 if __wg_token.via() {
-                    __wg_a = ::core::option::Option::Some(
-                        __wg_token
-                            .lock(
-                                &(self.state),
-                                &__WG_AT,
-                                ::core::option::Option::Some(::core::any::type_name::<Self>),
-                            ),
-                    );
+                    __wg_token
+                        .instrumented(
+                            __wg_token
+                                .lock(
+                                    &(self.state),
+                                    &__WG_AT,
+                                    ::core::option::Option::Some(::core::any::type_name::<Self>),
+                                ),
+                        )
                 } else {
-                    __wg_b = ::core::option::Option::Some((self.state).lock());
+                    __wg_token.as_written((self.state).lock())
                 }
-                __wg_token.finish(__wg_a, __wg_b)
             }
                 .unwrap();
             while state.busy > 0 {
@@ -67,26 +63,23 @@ fn shrink(&self, exit: &Barrier) -> Result<usize, Error> {
                             _,
                         >(|| &(self.changed)))
                             .__wg_select();
-                        #[allow(unused_mut, unused_assignments)]
-                        let mut __wg_a = ::core::option::Option::None;
-                        #[allow(unused_mut, unused_assignments)]
-                        let mut __wg_b = ::core::option::Option::None;
                         if __wg_token.via() {
-                            __wg_a = ::core::option::Option::Some(
-                                __wg_token
-                                    .wait(
-                                        &(self.changed),
-                                        __wg_arg0,
-                                        &__WG_AT,
-                                        ::core::option::Option::Some(::core::any::type_name::<Self>),
-                                    ),
-                            );
+                            __wg_token
+                                .instrumented(
+                                    __wg_token
+                                        .wait(
+                                            &(self.changed),
+                                            __wg_arg0,
+                                            &__WG_AT,
+                                            ::core::option::Option::Some(::core::any::type_name::<Self>),
+                                        ),
+                                )
                         } else {
-                            __wg_b = ::core::option::Option::Some(
-                                (self.changed).wait(__wg_token.guard_arg(__wg_arg0)),
-                            );
+                            __wg_token
+                                .as_written(
+                                    (self.changed).wait(__wg_token.guard_arg(__wg_arg0)),
+                                )
                         }
-                        __wg_token.finish(__wg_a, __wg_b)
                     }
                 }
                     .unwrap();
@@ -109,26 +102,20 @@ fn shrink(&self, exit: &Barrier) -> Result<usize, Error> {
                                 _,
                             >(|| &(*__wg_recv)))
                                 .__wg_select();
-                            #[allow(unused_mut, unused_assignments)]
-                            let mut __wg_a = ::core::option::Option::None;
-                            #[allow(unused_mut, unused_assignments)]
-                            let mut __wg_b = ::core::option::Option::None;
                             if __wg_token.via() {
-                                __wg_a = ::core::option::Option::Some(
-                                    __wg_token
-                                        .send(
-                                            &(*__wg_recv),
-                                            __wg_arg0,
-                                            &__WG_AT,
-                                            ::core::option::Option::None,
-                                        ),
-                                );
+                                __wg_token
+                                    .instrumented(
+                                        __wg_token
+                                            .send(
+                                                &(*__wg_recv),
+                                                __wg_arg0,
+                                                &__WG_AT,
+                                                ::core::option::Option::None,
+                                            ),
+                                    )
                             } else {
-                                __wg_b = ::core::option::Option::Some(
-                                    (*__wg_recv).send(__wg_arg0),
-                                );
+                                __wg_token.as_written((*__wg_recv).send(__wg_arg0))
                             }
-                            __wg_token.finish(__wg_a, __wg_b)
                         }
                     }
                 }
