@@ -1,8 +1,8 @@
 //! The `#[waitgraph::instrument]` attribute. Use it through the `waitgraph` crate, which
 //! re-exports it and provides what the generated code calls; its documentation is there.
 //!
-//! Split as `tracing`'s attribute is: [`attr`] parses the arguments and checks the item,
-//! [`expand`] generates the instrumented function.
+//! Split as `tracing`'s attribute is: `attr` parses the arguments and checks the item,
+//! `expand` generates the instrumented function.
 
 use proc_macro2::TokenStream;
 

@@ -10,19 +10,19 @@
 //! ```
 //!
 //! The closure is never called: it only tells the compiler the receiver's type, without
-//! evaluating or moving anything. The selection ([`select`]) is resolved at compile time
+//! evaluating or moving anything. The selection (`select`) is resolved at compile time
 //! by method probing, so the branch not taken costs nothing and a call on any other type
 //! keeps its own method, its own receiver adjustment (`&self`, `&mut self`, `self`) and
 //! its own result type.
 //!
 //! | module | what |
 //! |---|---|
-//! | [`select`] | which types are instrumented, through which pointers |
-//! | [`guard`] | the guard wrapper that records the release when dropped |
-//! | [`locks`] | `lock`, `try_lock`, `read`, `write`, `try_read`, `try_write`, `upgradable_read` |
-//! | [`condvars`] | `wait`, `wait_while`, `wait_timeout`, `wait_for`, `notify_one`, `notify_all` |
-//! | [`blocking`] | barrier `wait`, channel `send` / `recv` / `recv_timeout`, thread `join` |
-//! | [`function`] | the function context and the role arguments |
+//! | `select` | which types are instrumented, through which pointers |
+//! | `guard` | the guard wrapper that records the release when dropped |
+//! | `locks` | `lock`, `try_lock`, `read`, `write`, `try_read`, `try_write`, `upgradable_read` |
+//! | `condvars` | `wait`, `wait_while`, `wait_timeout`, `wait_for`, `notify_one`, `notify_all` |
+//! | `blocking` | barrier `wait`, channel `send` / `recv` / `recv_timeout`, thread `join` |
+//! | `function` | the function context and the role arguments |
 
 pub mod blocking;
 pub mod condvars;
