@@ -71,6 +71,14 @@ fn line_of(marker: &str) -> u32 {
     index as u32 + 1
 }
 
+/// The lines without their call sites' line numbers.
+fn without_sites(lines: &[String]) -> Vec<&str> {
+    lines
+        .iter()
+        .map(|line| line.split(" @").next().unwrap_or(line))
+        .collect()
+}
+
 fn captured(f: impl FnOnce()) -> Vec<String> {
     lines(&record::capture(f).1)
 }
@@ -245,10 +253,7 @@ fn a_temporary_guard_in_a_match_scrutinee_lives_to_the_end_of_the_match() {
     let mut result = "";
     let events = captured(|| result = temporaries_in_a_match(&m, &inner));
     assert_eq!(result, "some");
-    let shape: Vec<&str> = events
-        .iter()
-        .map(|line| line.split(" @").next().unwrap())
-        .collect();
+    let shape = without_sites(&events);
     assert_eq!(
         shape,
         [
@@ -290,10 +295,7 @@ fn question_mark_and_early_return_release_and_exit() {
         let mut result = None;
         let events = captured(|| result = Some(early_exits(&m, input, stop_early)));
         assert_eq!(result.unwrap().is_ok(), ok);
-        let shape: Vec<&str> = events
-            .iter()
-            .map(|line| line.split(" @").next().unwrap())
-            .collect();
+        let shape = without_sites(&events);
         assert_eq!(shape, expected, "input {input:?}, stop_early {stop_early}");
     }
     assert_eq!(*m.lock().unwrap(), [7]);
@@ -313,10 +315,7 @@ fn a_panic_inside_a_locked_region_still_records_release_and_exit() {
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| panics_while_locked(&m)));
         assert!(outcome.is_err());
     });
-    let shape: Vec<&str> = events
-        .iter()
-        .map(|line| line.split(" @").next().unwrap())
-        .collect();
+    let shape = without_sites(&events);
     assert_eq!(
         shape,
         [
@@ -344,10 +343,7 @@ fn recursion_nests_contexts_and_holds() {
     let mut total = 0;
     let events = captured(|| total = recursive(&levels));
     assert_eq!(total, 3);
-    let shape: Vec<&str> = events
-        .iter()
-        .map(|line| line.split(" @").next().unwrap())
-        .collect();
+    let shape = without_sites(&events);
     let first = "attribute::recursive::first";
     assert_eq!(shape[0], "enter attribute::recursive");
     assert_eq!(shape[1], format!("acquire exclusive {first}"));
@@ -464,10 +460,7 @@ fn statics_lazy_locks_and_parking_lot_modes() {
     let mut result = 0;
     let events = captured(|| result = statics_and_parking_lot_modes());
     assert!(result >= 3);
-    let shape: Vec<&str> = events
-        .iter()
-        .map(|line| line.split(" @").next().unwrap())
-        .collect();
+    let shape = without_sites(&events);
     assert_eq!(
         shape,
         [
@@ -525,10 +518,7 @@ fn channels_barriers_and_joins_publish_their_waits() {
     let mut result = 0;
     let events = captured(|| result = channels_barrier_and_join(&tx, &rx));
     assert_eq!(result, 4);
-    let shape: Vec<&str> = events
-        .iter()
-        .map(|line| line.split(" @").next().unwrap())
-        .collect();
+    let shape = without_sites(&events);
     let function = "attribute::channels_barrier_and_join";
     assert_eq!(shape[0], format!("enter {function}"));
     assert_eq!(shape[1], format!("send {function}::tx"));
@@ -677,10 +667,7 @@ fn acquires_and_releases_hold_a_named_resource_across_functions() {
         take_gil();
         give_gil_back();
     });
-    let shape: Vec<&str> = events
-        .iter()
-        .map(|line| line.split(" @").next().unwrap())
-        .collect();
+    let shape = without_sites(&events);
     assert_eq!(
         shape,
         [
@@ -716,10 +703,7 @@ fn job_schedules_and_waits_for_name_the_executor_and_the_target() {
         schedule_a_job();
         a_job();
     });
-    let shape: Vec<&str> = events
-        .iter()
-        .map(|line| line.split(" @").next().unwrap())
-        .collect();
+    let shape = without_sites(&events);
     assert_eq!(
         shape,
         [

@@ -36,13 +36,6 @@ fn child() {
     }
 }
 
-fn spawn(name: &str, work: impl FnOnce() + Send + 'static) -> JoinHandle<()> {
-    std::thread::Builder::new()
-        .name(name.into())
-        .spawn(work)
-        .expect("spawn")
-}
-
 // ---- a std condvar whose only notifier is blocked ------------------------------------
 
 struct Handoff {

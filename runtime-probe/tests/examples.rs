@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use waitgraph::report::{FindingKind, Report};
+use waitgraph::report::{Finding, FindingKind, Report};
 
 /// Builds the example with the cargo that runs this test (a filtered `cargo test` does
 /// not build examples, and a stale binary would test old code), and returns its path.
@@ -31,8 +31,9 @@ fn deadlocked_report(name: &str) -> Report {
     let report_path =
         std::env::temp_dir().join(format!("waitgraph-{name}-{}.json", std::process::id()));
     let _ = std::fs::remove_file(&report_path);
+    let program = example(name);
     let started = Instant::now();
-    let mut child = Command::new(example(name))
+    let mut child = Command::new(program)
         .arg("--report")
         .arg(&report_path)
         .spawn()
@@ -58,9 +59,8 @@ fn deadlocked_report(name: &str) -> Report {
     report
 }
 
-#[test]
-fn ab_ba_exits_3_with_a_report_naming_both_threads_locks_and_functions() {
-    let report = deadlocked_report("ab_ba");
+/// The confirmed deadlock of `transfer` and `audit`, each waiting for one of `locks`.
+fn transfer_audit_cycle<'r>(report: &'r Report, locks: [&str; 2]) -> &'r Finding {
     let finding = report
         .findings
         .iter()
@@ -69,14 +69,21 @@ fn ab_ba_exits_3_with_a_report_naming_both_threads_locks_and_functions() {
     assert!(finding.confirmed);
     let mut threads: Vec<&str> = finding.cycle.iter().map(|s| s.thread.as_str()).collect();
     threads.sort_unstable();
-    assert_eq!(threads, vec!["audit", "transfer"]);
-    let mut locks: Vec<&str> = finding
+    assert_eq!(threads, ["audit", "transfer"]);
+    let mut waited: Vec<&str> = finding
         .cycle
         .iter()
         .map(|s| s.waits_for.resource.as_str())
         .collect();
-    locks.sort_unstable();
-    assert_eq!(locks, vec!["accounts", "ledger"]);
+    waited.sort_unstable();
+    assert_eq!(waited, locks);
+    finding
+}
+
+#[test]
+fn ab_ba_exits_3_with_a_report_naming_both_threads_locks_and_functions() {
+    let report = deadlocked_report("ab_ba");
+    let finding = transfer_audit_cycle(&report, ["accounts", "ledger"]);
     for step in &finding.cycle {
         let site = step.site.as_ref().unwrap();
         assert!(site.file.ends_with("ab_ba.rs"), "{site}");
@@ -109,27 +116,12 @@ fn ab_ba_exits_3_with_a_report_naming_both_threads_locks_and_functions() {
 #[test]
 fn attribute_std_exits_3_with_a_cycle_of_std_mutexes_named_by_the_attribute() {
     let report = deadlocked_report("attribute_std");
-    let finding = report
-        .findings
-        .iter()
-        .find(|f| f.kind == FindingKind::Deadlock)
-        .unwrap();
-    assert!(finding.confirmed);
-    let mut threads: Vec<&str> = finding.cycle.iter().map(|s| s.thread.as_str()).collect();
-    threads.sort_unstable();
-    assert_eq!(threads, vec!["audit", "transfer"]);
-    let mut locks: Vec<&str> = finding
-        .cycle
-        .iter()
-        .map(|s| s.waits_for.resource.as_str())
-        .collect();
-    locks.sort_unstable();
-    assert_eq!(
-        locks,
-        vec![
+    let finding = transfer_audit_cycle(
+        &report,
+        [
             "attribute_std::Bank::accounts",
-            "attribute_std::Bank::ledger"
-        ]
+            "attribute_std::Bank::ledger",
+        ],
     );
     for step in &finding.cycle {
         let site = step.site.as_ref().unwrap();

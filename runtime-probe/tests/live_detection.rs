@@ -6,7 +6,6 @@ mod support;
 
 use std::sync::Arc;
 use std::sync::Barrier as StdBarrier;
-use std::thread::JoinHandle;
 use std::time::Duration;
 use support::*;
 use waitgraph::report::Finding;
@@ -53,13 +52,6 @@ fn child() {
     loop {
         std::thread::park();
     }
-}
-
-fn spawn(name: &str, work: impl FnOnce() + Send + 'static) -> JoinHandle<()> {
-    std::thread::Builder::new()
-        .name(name.into())
-        .spawn(work)
-        .expect("spawn")
 }
 
 fn sorted(mut names: Vec<&str>) -> Vec<&str> {

@@ -140,6 +140,14 @@ pub fn finish_clean(watchdog: waitgraph::WatchdogHandle) -> ! {
     std::process::exit(FOUND_SOMETHING);
 }
 
+/// A named thread (reports name threads).
+pub fn spawn(name: &str, work: impl FnOnce() + Send + 'static) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(work)
+        .expect("spawn")
+}
+
 /// Thread names of a finding's cycle, in order.
 pub fn cycle_threads(finding: &Finding) -> Vec<&str> {
     finding.cycle.iter().map(|s| s.thread.as_str()).collect()
