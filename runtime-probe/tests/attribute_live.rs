@@ -17,23 +17,14 @@ const DEADLINE: Duration = Duration::from_secs(20);
 #[test]
 #[ignore = "entry point of the child processes the other tests start"]
 fn child() {
-    let Some((scenario, watchdog)) = child_scenario() else {
-        return;
-    };
-    let completes = match scenario.as_str() {
+    serve_child(|scenario| match scenario {
         "std_condvar_notifier_blocked" => std_condvar_notifier_blocked(),
         "incident_with_roles" => incident_with_roles(true),
         "incident_with_roles_healthy" => incident_with_roles(false),
         "std_condvar_handoff" => std_condvar_handoff(),
         "std_locks_hammer" => std_locks_hammer(),
         other => panic!("unknown scenario {other}"),
-    };
-    if completes {
-        finish_clean(watchdog);
-    }
-    loop {
-        std::thread::park();
-    }
+    });
 }
 
 // ---- a std condvar whose only notifier is blocked ------------------------------------

@@ -17,10 +17,7 @@ const DEADLINE: Duration = Duration::from_secs(20);
 #[test]
 #[ignore = "entry point of the child processes the other tests start"]
 fn child() {
-    let Some((scenario, watchdog)) = child_scenario() else {
-        return;
-    };
-    let completes = match scenario.as_str() {
+    serve_child(|scenario| match scenario {
         "ab_ba" => ab_ba(false),
         "ab_ba_with_bystander" => ab_ba(true),
         "three_thread_cycle" => three_thread_cycle(),
@@ -43,15 +40,7 @@ fn child() {
         "one_sender_alive" => one_sender_alive(),
         "hammer" => hammer(),
         other => panic!("unknown scenario {other}"),
-    };
-    if completes {
-        finish_clean(watchdog);
-    }
-    // A deadlock scenario: the watchdog exits the process; if it never does, the parent
-    // kills this child at its deadline and the test fails.
-    loop {
-        std::thread::park();
-    }
+    });
 }
 
 fn sorted(mut names: Vec<&str>) -> Vec<&str> {

@@ -140,6 +140,21 @@ pub fn finish_clean(watchdog: waitgraph::WatchdogHandle) -> ! {
     std::process::exit(FOUND_SOMETHING);
 }
 
+/// The body of a test binary's child entry: runs the scenario `dispatch` names (it
+/// returns whether the scenario completes), then exits clean, or, for a deadlock, parks
+/// until the watchdog exits the process (or the parent kills it at its deadline).
+pub fn serve_child(dispatch: impl FnOnce(&str) -> bool) {
+    let Some((scenario, watchdog)) = child_scenario() else {
+        return;
+    };
+    if dispatch(&scenario) {
+        finish_clean(watchdog);
+    }
+    loop {
+        std::thread::park();
+    }
+}
+
 /// A named thread (reports name threads).
 pub fn spawn(name: &str, work: impl FnOnce() + Send + 'static) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
