@@ -74,10 +74,11 @@
 //!
 //! ## The attribute
 //!
-//! Code that uses `std::sync` or parking_lot needs no rewrite: put
-//! [`#[waitgraph::instrument]`](instrument) on the functions of the pool, the event loop
-//! and the coordinator, start the watchdog, and their locks, condvars, barriers, channels
-//! and joins take part in the graph, with the exact site of every call.
+//! Code that uses `std::sync` or parking_lot needs no rewrite. With `waitgraph` as a
+//! dependency (default features), put [`#[waitgraph::instrument]`](instrument) on the
+//! functions of the pool, the event loop and the coordinator, start the watchdog, and
+//! their locks, condvars, barriers, channels and joins take part in the graph, with the
+//! exact site of every call.
 //!
 //! ```no_run
 //! use std::sync::{Arc, Mutex};
