@@ -126,7 +126,9 @@
 //! | `lock`, `try_lock` | `Mutex` | `Mutex` | as always | wait (if it blocks), hold, release |
 //! | `read`, `write`, `try_read`, `try_write` | `RwLock` | `RwLock` | as always | the same, shared or exclusive |
 //! | `upgradable_read` | | `RwLock` | as always | the same, upgradable |
-//! | `wait`, `wait_while`, `wait_timeout` / `wait_for` | `Condvar` | `Condvar` | as always | release, wait, hold again |
+//! | `wait`, `wait_while` | `Condvar` | `Condvar` | as always | release, wait, hold again |
+//! | `wait_timeout`, `wait_timeout_while` | `Condvar` | | | the same, a timed wait |
+//! | `wait_for`, `wait_until`, `wait_while_for`, `wait_while_until` | | `Condvar` | as always | the same, a timed wait |
 //! | `notify_one`, `notify_all` | `Condvar` | `Condvar` | as always | the notifier (who can end waits) |
 //! | `wait()` | `Barrier` | | as always | arrival and wait (providers unknown: a stall, never a deadlock) |
 //! | `send` | `mpsc::Sender`, `SyncSender` | | as always | the send; a full `SyncSender`'s wait |

@@ -761,3 +761,78 @@ fn locks_in_conditions_are_taken_and_released_per_evaluation() {
     // is_empty, three loop checks, two pops, first.
     assert_eq!((acquires, releases), (7, 7), "{events:?}");
 }
+
+#[waitgraph::instrument]
+fn timed_condition_waits(
+    std_state: &(Mutex<u32>, Condvar),
+    pl_state: &(parking_lot::Mutex<u32>, parking_lot::Condvar),
+    checks: &mut u32,
+) -> (bool, bool, bool) {
+    let short = Duration::from_millis(5);
+    // Never waits: the condition is false at once.
+    let guard = std_state.0.lock().unwrap();
+    let (guard, ready) = std_state
+        .1
+        .wait_timeout_while(guard, short, |_| false)
+        .unwrap();
+    drop(guard);
+    // Waits until the timeout: the condition stays true.
+    let guard = std_state.0.lock().unwrap();
+    let (_guard, std_outcome) = std_state
+        .1
+        .wait_timeout_while(guard, short, |_| {
+            *checks += 1;
+            true
+        })
+        .unwrap();
+    let mut guard = pl_state.0.lock();
+    let pl_outcome = pl_state.1.wait_while_for(&mut guard, |_| true, short);
+    let until = pl_state
+        .1
+        .wait_until(&mut guard, std::time::Instant::now() + short);
+    (
+        !ready.timed_out() && std_outcome.timed_out(),
+        pl_outcome.timed_out(),
+        until.timed_out(),
+    )
+}
+
+#[test]
+fn timed_condition_waits_publish_only_when_they_wait_and_run_the_condition_as_often() {
+    let std_state = (Mutex::new(0), Condvar::new());
+    let pl_state = (parking_lot::Mutex::new(0), parking_lot::Condvar::new());
+    let mut checks = 0;
+    let mut outcome = (false, false, false);
+    let events = captured(|| outcome = timed_condition_waits(&std_state, &pl_state, &mut checks));
+    assert_eq!(outcome, (true, true, true));
+    // std checks once before each wait and once after the last: at least twice.
+    assert!(checks >= 2, "{checks}");
+    let shape = without_sites(&events);
+    let std_lock = "attribute::timed_condition_waits::std_state.0";
+    let std_condvar = "attribute::timed_condition_waits::std_state.1";
+    let pl_lock = "attribute::timed_condition_waits::pl_state.0";
+    let pl_condvar = "attribute::timed_condition_waits::pl_state.1";
+    let expected = [
+        "enter attribute::timed_condition_waits".to_string(),
+        format!("acquire exclusive {std_lock}"),
+        format!("release exclusive {std_lock}"),
+        format!("acquire exclusive {std_lock}"),
+        format!("release exclusive {std_lock}"),
+        format!("wait condvar-wait (timed) {std_condvar}"),
+        "end TimedOut".into(),
+        format!("acquire exclusive {std_lock}"),
+        format!("acquire exclusive {pl_lock}"),
+        format!("release exclusive {pl_lock}"),
+        format!("wait condvar-wait (timed) {pl_condvar}"),
+        "end TimedOut".into(),
+        format!("acquire exclusive {pl_lock}"),
+        format!("release exclusive {pl_lock}"),
+        format!("wait condvar-wait (timed) {pl_condvar}"),
+        "end TimedOut".into(),
+        format!("acquire exclusive {pl_lock}"),
+        format!("release exclusive {pl_lock}"),
+        format!("release exclusive {std_lock}"),
+        "exit attribute::timed_condition_waits".into(),
+    ];
+    assert_eq!(shape, expected);
+}

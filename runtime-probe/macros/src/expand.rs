@@ -5,7 +5,8 @@
 //! |---|---|---|---|
 //! | `lock`, `try_lock` | 0 | `Lock` | `&` |
 //! | `read`, `write`, `try_read`, `try_write`, `upgradable_read` | 0 | `ReadWrite` | `&` |
-//! | `wait`, `wait_while`, `wait_timeout`, `wait_for` | 1-2 | `Condvar` | `&` |
+//! | `wait`, `wait_while`, `wait_timeout`, `wait_for`, `wait_until` | 1-2 | `Condvar` | `&` |
+//! | `wait_timeout_while`, `wait_while_for`, `wait_while_until` | 3 | `Condvar` | `&` |
 //! | `notify_one`, `notify_all` | 0 | `Condvar` | `&` |
 //! | `wait` | 0 | `Barrier` | `&` |
 //! | `send` | 1 | `Send` | `&` |
@@ -116,6 +117,10 @@ fn operation(method: &str, arity: usize) -> Option<Operation> {
         ("wait_while", 2) => ("Condvar", "wait_while", false),
         ("wait_timeout", 2) => ("Condvar", "wait_timeout", false),
         ("wait_for", 2) => ("Condvar", "wait_for", false),
+        ("wait_until", 2) => ("Condvar", "wait_until", false),
+        ("wait_timeout_while", 3) => ("Condvar", "wait_timeout_while", false),
+        ("wait_while_for", 3) => ("Condvar", "wait_while_for", false),
+        ("wait_while_until", 3) => ("Condvar", "wait_while_until", false),
         ("notify_one", 0) => ("Condvar", "notify_one", false),
         ("notify_all", 0) => ("Condvar", "notify_all", false),
         ("wait", 0) => ("Barrier", "barrier_wait", false),

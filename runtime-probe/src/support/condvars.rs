@@ -15,7 +15,7 @@ use crate::sync::hooks::{self, Shared, WaitScope};
 use std::panic::Location;
 use std::sync::atomic::Ordering::Acquire;
 use std::sync::{Arc, LockResult, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 type StdCondvar = std::sync::Condvar;
 type StdMutexGuard<'l, U> = std::sync::MutexGuard<'l, U>;
@@ -112,6 +112,80 @@ fn condvar_wait<T: ?Sized, R>(
     (result, hold)
 }
 
+/// A wait whose loop and condition belong to the library (`wait_timeout_while`,
+/// `wait_while_for`): the hold is given back and the wait published the first time the
+/// condition asks to wait, and both are undone when the call returns. The condition runs
+/// exactly as often as without the attribute.
+struct ConditionWait<'c, T: ?Sized> {
+    cv: &'c T,
+    hold: Option<ResourceKey>,
+    released: bool,
+    at: &'static Receiver,
+    owner: Owner,
+    site: &'static Location<'static>,
+    scope: Option<WaitScope>,
+}
+
+impl<'c, T: ?Sized> ConditionWait<'c, T> {
+    fn new(
+        cv: &'c T,
+        hold: Option<ResourceKey>,
+        at: &'static Receiver,
+        owner: Owner,
+        site: &'static Location<'static>,
+    ) -> Self {
+        ConditionWait {
+            cv,
+            hold,
+            released: false,
+            at,
+            owner,
+            site,
+            scope: None,
+        }
+    }
+
+    /// Passes the condition's answer through, publishing the wait the first time it is
+    /// "wait".
+    fn checked(&mut self, wait: bool) -> bool {
+        if wait && !self.released {
+            self.released = true;
+            if let Some(key) = self.hold {
+                hooks::released(key, LockMode::Exclusive);
+            }
+            if hooks::enabled() {
+                let (key, shared) = condvar(self.cv, self.at, self.owner, self.site);
+                let token = shared.map_or(0, |shared| shared.notifications.load(Acquire));
+                self.scope = Some(WaitScope::begin_with_token(
+                    key,
+                    WaitKind::Condvar,
+                    self.site,
+                    true,
+                    token,
+                ));
+            }
+        }
+        wait
+    }
+
+    /// The wait is over: the hold as it is now.
+    fn finish(self, timed_out: bool) -> Option<ResourceKey> {
+        if let Some(scope) = self.scope {
+            scope.finish(if timed_out {
+                WaitEnd::TimedOut
+            } else {
+                WaitEnd::Woken
+            });
+        }
+        if !self.released {
+            return self.hold;
+        }
+        let site = self.site;
+        self.hold
+            .filter(|&key| hooks::enabled() && hooks::acquired(key, LockMode::Exclusive, site))
+    }
+}
+
 /// A notification: the notifier learned, the event recorded.
 fn notified<T: ?Sized>(
     cv: &T,
@@ -206,6 +280,28 @@ impl Via<StdCondvar> {
         std_poison(result, |(guard, outcome)| (G::rejoin(guard, hold), outcome))
     }
 
+    /// Waits while `condition` holds, giving up after `timeout` (std's own loop runs).
+    #[track_caller]
+    pub fn wait_timeout_while<'l, U: 'l, G: StdWaitGuard<'l, U>, F: FnMut(&mut U) -> bool>(
+        &self,
+        cv: &StdCondvar,
+        guard: G,
+        timeout: Duration,
+        mut condition: F,
+        at: &'static Receiver,
+        owner: Owner,
+    ) -> LockResult<(G, std::sync::WaitTimeoutResult)> {
+        let (inner, hold) = guard.split();
+        let mut wait = ConditionWait::new(cv, hold, at, owner, Location::caller());
+        let result = cv.wait_timeout_while(inner, timeout, |value| wait.checked(condition(value)));
+        let timed_out = match &result {
+            Ok((_, outcome)) => outcome.timed_out(),
+            Err(poisoned) => poisoned.get_ref().1.timed_out(),
+        };
+        let hold = wait.finish(timed_out);
+        std_poison(result, |(guard, outcome)| (G::rejoin(guard, hold), outcome))
+    }
+
     #[track_caller]
     pub fn notify_one(&self, cv: &StdCondvar, at: &'static Receiver, owner: Owner) {
         notified(cv, false, at, owner, Location::caller());
@@ -234,6 +330,34 @@ fn pl_wait<'l, U: ?Sized + 'l, G: PlWaitGuard<'l, U>, R>(
         .as_ref()
         .and_then(|hold| (**hold != 0).then_some(ResourceKey(**hold)));
     let (result, again) = condvar_wait(cv, recorded, timed, at, owner, site, || wait(inner));
+    if let Some(hold) = hold {
+        *hold = again.map_or(0, |key| key.0);
+    }
+    result
+}
+
+/// A parking_lot wait whose loop and condition are parking_lot's (see [`ConditionWait`]).
+fn pl_condition_wait<'l, U: ?Sized + 'l, G: PlWaitGuard<'l, U>, F: FnMut(&mut U) -> bool>(
+    cv: &PlCondvar,
+    guard: &mut G,
+    mut condition: F,
+    at: &'static Receiver,
+    owner: Owner,
+    site: &'static Location<'static>,
+    wait: impl FnOnce(
+        &mut PlMutexGuard<'l, U>,
+        &mut dyn FnMut(&mut U) -> bool,
+    ) -> parking_lot::WaitTimeoutResult,
+) -> parking_lot::WaitTimeoutResult {
+    let (inner, hold) = guard.parts();
+    let recorded = hold
+        .as_ref()
+        .and_then(|hold| (**hold != 0).then_some(ResourceKey(**hold)));
+    let mut published = ConditionWait::new(cv, recorded, at, owner, site);
+    let result = wait(inner, &mut |value: &mut U| {
+        published.checked(condition(value))
+    });
+    let again = published.finish(result.timed_out());
     if let Some(hold) = hold {
         *hold = again.map_or(0, |key| key.0);
     }
@@ -294,6 +418,65 @@ impl Via<PlCondvar> {
             let result = cv.wait_for(inner, timeout);
             (result, result.timed_out())
         })
+    }
+
+    #[track_caller]
+    pub fn wait_until<'l, U: ?Sized + 'l, G: PlWaitGuard<'l, U>>(
+        &self,
+        cv: &PlCondvar,
+        guard: &mut G,
+        deadline: Instant,
+        at: &'static Receiver,
+        owner: Owner,
+    ) -> parking_lot::WaitTimeoutResult {
+        pl_wait(cv, guard, true, at, owner, Location::caller(), |inner| {
+            let result = cv.wait_until(inner, deadline);
+            (result, result.timed_out())
+        })
+    }
+
+    /// Waits while `condition` holds, giving up after `timeout` (parking_lot's loop runs).
+    #[track_caller]
+    pub fn wait_while_for<'l, U: ?Sized + 'l, G: PlWaitGuard<'l, U>, F: FnMut(&mut U) -> bool>(
+        &self,
+        cv: &PlCondvar,
+        guard: &mut G,
+        condition: F,
+        timeout: Duration,
+        at: &'static Receiver,
+        owner: Owner,
+    ) -> parking_lot::WaitTimeoutResult {
+        pl_condition_wait(
+            cv,
+            guard,
+            condition,
+            at,
+            owner,
+            Location::caller(),
+            |inner, check| cv.wait_while_for(inner, check, timeout),
+        )
+    }
+
+    /// Waits while `condition` holds, giving up at `deadline` (parking_lot's loop runs).
+    #[track_caller]
+    pub fn wait_while_until<'l, U: ?Sized + 'l, G: PlWaitGuard<'l, U>, F: FnMut(&mut U) -> bool>(
+        &self,
+        cv: &PlCondvar,
+        guard: &mut G,
+        condition: F,
+        deadline: Instant,
+        at: &'static Receiver,
+        owner: Owner,
+    ) -> parking_lot::WaitTimeoutResult {
+        pl_condition_wait(
+            cv,
+            guard,
+            condition,
+            at,
+            owner,
+            Location::caller(),
+            |inner, check| cv.wait_while_until(inner, check, deadline),
+        )
     }
 
     #[track_caller]

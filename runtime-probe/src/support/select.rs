@@ -24,7 +24,8 @@ pub mod group {
     pub struct Lock;
     /// `read`, `write`, `try_read`, `try_write`, `upgradable_read`.
     pub struct ReadWrite;
-    /// Condvar `wait`, `wait_while`, `wait_timeout`, `wait_for`, `notify_one`, `notify_all`.
+    /// Condvar `wait`, `wait_while`, `wait_timeout`, `wait_timeout_while`, `wait_for`,
+    /// `wait_until`, `wait_while_for`, `wait_while_until`, `notify_one`, `notify_all`.
     pub struct Condvar;
     /// Barrier `wait()`.
     pub struct Barrier;
@@ -159,7 +160,8 @@ macro_rules! plain_operations {
 
 plain_operations! {
     lock(), try_lock(), read(), write(), try_read(), try_write(), upgradable_read(),
-    wait(A), wait_while(A, B), wait_timeout(A, B), wait_for(A, B),
+    wait(A), wait_while(A, B), wait_timeout(A, B), wait_for(A, B), wait_until(A, B),
+    wait_timeout_while(A, B, C), wait_while_for(A, B, C), wait_while_until(A, B, C),
     notify_one(), notify_all(), barrier_wait(), send(A), recv(), recv_timeout(A),
 }
 
