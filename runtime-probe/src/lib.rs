@@ -154,7 +154,11 @@
 //!
 //! A std or parking_lot guard comes back as an [`InstrumentedGuard`]: it derefs to the
 //! data, passes to an instrumented condvar wait (std's by value, parking_lot's by
-//! `&mut`), and records the release when dropped, `drop(guard)` included. Where the
+//! `&mut`), goes through parking_lot's `RwLockUpgradableReadGuard::upgrade` /
+//! `try_upgrade` / `downgrade` and `RwLockWriteGuard::downgrade` /
+//! `downgrade_to_upgradable` (the record follows it, and an upgrade that must wait for
+//! readers publishes that wait), and records the release when dropped, `drop(guard)`
+//! included. Where the
 //! original guard type is required (returned under a declared `MutexGuard` type,
 //! `MutexGuard::map`, a wait function of your own), the compiler stops at that
 //! expression: a lock believed held when it is not would make a false deadlock. Wrap the

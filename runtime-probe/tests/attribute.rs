@@ -836,3 +836,78 @@ fn timed_condition_waits_publish_only_when_they_wait_and_run_the_condition_as_of
     ];
     assert_eq!(shape, expected);
 }
+
+#[waitgraph::instrument]
+fn guard_transitions(
+    lock: &parking_lot::RwLock<Vec<u32>>,
+    m: &parking_lot::Mutex<(u32, u32)>,
+) -> u32 {
+    use parking_lot::{RwLockUpgradableReadGuard, RwLockWriteGuard};
+    let upgradable = lock.upgradable_read();
+    let mut write = RwLockUpgradableReadGuard::upgrade(upgradable); // @upgrade
+    write.push(3);
+    let read = RwLockWriteGuard::downgrade(write);
+    let len = read.len() as u32;
+    drop(read);
+    let pair = m.lock();
+    let value = pair.1;
+    drop(pair);
+    // Not a guard: as written.
+    let weak = std::sync::Arc::downgrade(&std::sync::Arc::new(1));
+    assert!(weak.upgrade().is_none());
+    len * 2 + value
+}
+
+#[waitgraph::instrument]
+fn native_condvar_with_a_condition(
+    state: &(waitgraph::sync::Mutex<u32>, waitgraph::sync::Condvar),
+) -> u32 {
+    let mut guard = state.0.lock();
+    state.1.wait_while(&mut guard, |value| *value == 0);
+    *guard
+}
+
+#[test]
+fn a_condition_closure_on_a_native_condvar_is_typed_as_written() {
+    let state = (
+        waitgraph::sync::Mutex::new(5),
+        waitgraph::sync::Condvar::new(),
+    );
+    assert_eq!(native_condvar_with_a_condition(&state), 5);
+}
+
+#[test]
+fn parking_lot_guard_transitions_move_the_hold_with_the_guard() {
+    let lock = parking_lot::RwLock::new(vec![1, 2]);
+    let m = parking_lot::Mutex::new((0, 7));
+    let mut result = 0;
+    let events = captured(|| result = guard_transitions(&lock, &m));
+    assert_eq!(result, 13);
+    assert_eq!(lock.read().len(), 3);
+    let shape = without_sites(&events);
+    let rw = "attribute::guard_transitions::lock";
+    let mutex = "attribute::guard_transitions::m";
+    assert_eq!(
+        shape,
+        [
+            "enter attribute::guard_transitions".to_string(),
+            format!("acquire upgradable {rw}"),
+            format!("release upgradable {rw}"),
+            format!("acquire exclusive {rw}"),
+            format!("release exclusive {rw}"),
+            format!("acquire shared {rw}"),
+            format!("release shared {rw}"),
+            format!("acquire exclusive {mutex}"),
+            format!("release exclusive {mutex}"),
+            "exit attribute::guard_transitions".into(),
+        ]
+    );
+    let upgrade = events
+        .iter()
+        .find(|line| line.starts_with("acquire exclusive"))
+        .unwrap();
+    assert!(
+        upgrade.ends_with(&format!("@{}", line_of("@upgrade"))),
+        "{upgrade}"
+    );
+}

@@ -22,7 +22,7 @@ use quote::{quote, quote_spanned, ToTokens};
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::visit_mut::{self, VisitMut};
-use syn::{Expr, ExprMethodCall, Ident, ItemFn, LitStr, Macro, Stmt, Token, UnOp};
+use syn::{Expr, ExprCall, ExprMethodCall, Ident, ItemFn, LitStr, Macro, Stmt, Token, UnOp};
 
 /// The instrumented function.
 pub fn function(args: &Args, mut function: ItemFn) -> TokenStream {
@@ -212,6 +212,11 @@ impl VisitMut for Rewriter {
                 self.rewritten += 1;
                 self.barrier_waits += usize::from(barrier_wait);
             }
+        } else if let Expr::Call(call) = expr {
+            if let Some(rewritten) = rewrite_transition(call) {
+                *expr = rewritten;
+                self.rewritten += 1;
+            }
         }
     }
 }
@@ -280,6 +285,10 @@ fn rewrite(call: &ExprMethodCall, function: &str) -> Option<Expr> {
     let mut bindings = Vec::new();
     let mut values = Vec::new();
     let mut arguments = Vec::new();
+    let has_closure = call
+        .args
+        .iter()
+        .any(|argument| matches!(argument, Expr::Closure(_)));
     for (index, argument) in call.args.iter().enumerate() {
         if matches!(argument, Expr::Closure(_)) {
             arguments.push(argument.to_token_stream());
@@ -306,8 +315,17 @@ fn rewrite(call: &ExprMethodCall, function: &str) -> Option<Expr> {
         quote!(&#place)
     };
     // Spanned at the method name: `#[track_caller]` then reports the call's own site.
-    let instrumented = quote_spanned! {site=>
-        #token.#op(#taken, #(#arguments,)* &__WG_AT, #owner)
+    let instrumented = if has_closure {
+        // A closure argument is typed by the signature of the method it is passed to:
+        // called by its own name on the token's receiver, it meets the instrumented
+        // method's signature, or (the branch never taken) the original's.
+        quote_spanned! {site=>
+            #token.receiver(#taken, &__WG_AT, #owner).#method(#(#arguments),*)
+        }
+    } else {
+        quote_spanned! {site=>
+            #token.#op(#taken, #(#arguments,)* &__WG_AT, #owner)
+        }
     };
     // A condvar wait's guard is the attribute's own type: the original call's branch
     // (type-checked, never taken when the condvar is instrumented) sees it unwrapped.
@@ -356,6 +374,58 @@ fn rewrite(call: &ExprMethodCall, function: &str) -> Option<Expr> {
     // The outermost token carries the receiver's span, so a type error about the call's
     // result (a guard returned as std's type) points at the call, not at the attribute.
     let anchor = receiver
+        .to_token_stream()
+        .into_iter()
+        .next()
+        .map_or(site, |t| t.span());
+    Some(syn::parse2(anchored(expansion, anchor)).expect("a generated call parses"))
+}
+
+/// parking_lot's guard transitions, written as path calls on a guard type
+/// (`RwLockUpgradableReadGuard::upgrade(guard)`): on the attribute's own guards they move
+/// the hold's record with the guard; on any other guard they stay as written.
+fn rewrite_transition(call: &ExprCall) -> Option<Expr> {
+    let Expr::Path(function) = &*call.func else {
+        return None;
+    };
+    let segments = &function.path.segments;
+    if function.qself.is_some() || segments.len() < 2 {
+        return None;
+    }
+    // Only on guard types (`RwLockUpgradableReadGuard::upgrade`), never `Arc::downgrade`.
+    let owner = segments[segments.len() - 2].ident.to_string();
+    let name = &segments.last()?.ident;
+    let transition = matches!(
+        name.to_string().as_str(),
+        "upgrade" | "try_upgrade" | "downgrade" | "downgrade_to_upgradable"
+    );
+    if !owner.ends_with("Guard") || !transition || call.args.len() != 1 {
+        return None;
+    }
+    let support = quote!(::waitgraph::__macro_support);
+    let hygienic = |name: &str| Ident::new(name, Span::mixed_site());
+    let token = hygienic("__wg_token");
+    let guard = hygienic("__wg_arg0");
+    let value = &call.args[0];
+    let site = name.span();
+    let operation = Ident::new(&name.to_string(), site);
+    let instrumented = quote_spanned!(site=> #token.#operation(#guard));
+    let original = quote_spanned!(site=> #function(#token.guard_arg(#guard)));
+    let expansion = quote! {
+        match #value {
+            #guard => {
+                #[allow(unused_imports)]
+                use #support::{Select0 as _, Select1 as _, Select2 as _, Select3 as _};
+                let #token = (&&&&#support::probe::<#support::group::Transition, _>(|| &#guard)).__wg_select();
+                if #token.via() {
+                    #token.instrumented(#instrumented)
+                } else {
+                    #token.as_written(#original)
+                }
+            }
+        }
+    };
+    let anchor = function
         .to_token_stream()
         .into_iter()
         .next()

@@ -6,12 +6,13 @@
 //! recorded, so only the wait is. Notifiers are learned from `notify_*` calls, as with
 //! waitgraph's own condvar: a condvar nobody has notified yet has unknown providers.
 
-use super::select::Via;
+use super::select::{Instrument, Via};
 use super::{foreign_key, Guard, Owner, Receiver};
 use crate::model::{LockMode, ResourceKey, ResourceKind, WaitEnd, WaitKind};
 use crate::probe::foreign;
 use crate::sync::condvar::CondvarShared;
 use crate::sync::hooks::{self, Shared, WaitScope};
+use std::marker::PhantomData;
 use std::panic::Location;
 use std::sync::atomic::Ordering::Acquire;
 use std::sync::{Arc, LockResult, PoisonError};
@@ -489,5 +490,92 @@ impl Via<PlCondvar> {
     pub fn notify_all(&self, cv: &PlCondvar, at: &'static Receiver, owner: Owner) -> usize {
         notified(cv, true, at, owner, Location::caller());
         cv.notify_all()
+    }
+}
+
+/// Condition waits on a std condvar, called with the original method names.
+impl Instrument<'_, StdCondvar> {
+    #[track_caller]
+    pub fn wait_while<'l, U: 'l, G: StdWaitGuard<'l, U>, F: FnMut(&mut U) -> bool>(
+        self,
+        guard: G,
+        condition: F,
+    ) -> LockResult<G> {
+        Via::<StdCondvar>(PhantomData).wait_while(
+            self.receiver,
+            guard,
+            condition,
+            self.at,
+            self.owner,
+        )
+    }
+
+    #[track_caller]
+    pub fn wait_timeout_while<'l, U: 'l, G: StdWaitGuard<'l, U>, F: FnMut(&mut U) -> bool>(
+        self,
+        guard: G,
+        timeout: Duration,
+        condition: F,
+    ) -> LockResult<(G, std::sync::WaitTimeoutResult)> {
+        Via::<StdCondvar>(PhantomData).wait_timeout_while(
+            self.receiver,
+            guard,
+            timeout,
+            condition,
+            self.at,
+            self.owner,
+        )
+    }
+}
+
+/// Condition waits on a parking_lot condvar, called with the original method names.
+impl Instrument<'_, PlCondvar> {
+    #[track_caller]
+    pub fn wait_while<'l, U: ?Sized + 'l, G: PlWaitGuard<'l, U>, F: FnMut(&mut U) -> bool>(
+        self,
+        guard: &mut G,
+        condition: F,
+    ) {
+        Via::<PlCondvar>(PhantomData).wait_while(
+            self.receiver,
+            guard,
+            condition,
+            self.at,
+            self.owner,
+        )
+    }
+
+    #[track_caller]
+    pub fn wait_while_for<'l, U: ?Sized + 'l, G: PlWaitGuard<'l, U>, F: FnMut(&mut U) -> bool>(
+        self,
+        guard: &mut G,
+        condition: F,
+        timeout: Duration,
+    ) -> parking_lot::WaitTimeoutResult {
+        Via::<PlCondvar>(PhantomData).wait_while_for(
+            self.receiver,
+            guard,
+            condition,
+            timeout,
+            self.at,
+            self.owner,
+        )
+    }
+
+    #[track_caller]
+    pub fn wait_while_until<'l, U: ?Sized + 'l, G: PlWaitGuard<'l, U>, F: FnMut(&mut U) -> bool>(
+        self,
+        guard: &mut G,
+        condition: F,
+        deadline: Instant,
+    ) -> parking_lot::WaitTimeoutResult {
+        Via::<PlCondvar>(PhantomData).wait_while_until(
+            self.receiver,
+            guard,
+            condition,
+            deadline,
+            self.at,
+            self.owner,
+        )
     }
 }

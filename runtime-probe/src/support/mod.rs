@@ -22,6 +22,7 @@
 //! | `locks` | `lock`, `try_lock`, `read`, `write`, `try_read`, `try_write`, `upgradable_read` |
 //! | `condvars` | `wait`, `wait_while`, `wait_timeout`, `wait_for`, `notify_one`, `notify_all` |
 //! | `blocking` | barrier `wait`, channel `send` / `recv` / `recv_timeout`, thread `join` |
+//! | `transitions` | parking_lot's `upgrade`, `downgrade` on the attribute's guards |
 //! | `function` | the function context and the role arguments |
 
 pub mod blocking;
@@ -30,11 +31,12 @@ pub mod function;
 pub mod guard;
 pub mod locks;
 pub mod select;
+pub mod transitions;
 
 pub use crate::probe::foreign::{Owner, Receiver};
 pub use function::{enter, Function, Roles};
 pub use guard::Guard;
-pub use select::{group, probe, Never, Plain, Select0, Select1, Select2, Select3, Via};
+pub use select::{group, probe, Instrument, Never, Plain, Select0, Select1, Select2, Select3, Via};
 
 use crate::model::{ResourceKey, ResourceKind, WaitKind};
 use crate::probe::foreign;

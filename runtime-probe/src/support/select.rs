@@ -35,7 +35,22 @@ pub mod group {
     pub struct Recv;
     /// `join`.
     pub struct Join;
+    /// parking_lot's guard transitions written as path calls: `upgrade`, `try_upgrade`,
+    /// `downgrade`, `downgrade_to_upgradable`. Only the attribute's own guards, by value:
+    /// never looked for through pointers.
+    pub struct Transition;
 }
+
+/// Groups whose receivers may be reached through the known pointers.
+pub trait ThroughPointers {}
+
+impl ThroughPointers for group::Lock {}
+impl ThroughPointers for group::ReadWrite {}
+impl ThroughPointers for group::Condvar {}
+impl ThroughPointers for group::Barrier {}
+impl ThroughPointers for group::Send {}
+impl ThroughPointers for group::Recv {}
+impl ThroughPointers for group::Join {}
 
 /// The types each group instruments.
 pub trait Supported<G> {}
@@ -52,6 +67,14 @@ impl<U> Supported<group::Send> for std::sync::mpsc::SyncSender<U> {}
 impl<U> Supported<group::Recv> for std::sync::mpsc::Receiver<U> {}
 impl<U> Supported<group::Join> for std::thread::JoinHandle<U> {}
 impl<U> Supported<group::Join> for std::thread::ScopedJoinHandle<'_, U> {}
+
+macro_rules! transitions {
+    ($($guard:ident),*) => {
+        $(impl<T: ?Sized> Supported<group::Transition> for super::Guard<parking_lot::$guard<'_, T>> {})*
+    };
+}
+
+transitions!(RwLockWriteGuard, RwLockUpgradableReadGuard);
 
 /// Pointers looked through: none has a method named like an instrumented one.
 pub trait Pointer {
@@ -91,7 +114,7 @@ pub fn probe<'a, G, T: ?Sized + 'a>(_receiver: impl FnOnce() -> &'a T) -> Probe<
 }
 
 /// The token of an instrumented call on a `U`.
-pub struct Via<U: ?Sized>(PhantomData<TypeOnly<U>>);
+pub struct Via<U: ?Sized>(pub(crate) PhantomData<TypeOnly<U>>);
 
 /// The token of a call left as written.
 pub struct Plain;
@@ -118,10 +141,47 @@ impl<U: ?Sized> Via<U> {
     }
 }
 
+/// An instrumented receiver with its call site, for calls with a closure argument: the
+/// method called on it (`wait_while`) has the original's name, so the closure is typed by
+/// a signature in both branches (see `Plain::receiver`).
+pub struct Instrument<'r, U: ?Sized> {
+    pub(crate) receiver: &'r U,
+    pub(crate) at: &'static super::Receiver,
+    pub(crate) owner: super::Owner,
+}
+
+impl<U: ?Sized> Via<U> {
+    #[inline(always)]
+    pub fn receiver<'r>(
+        &self,
+        receiver: &'r U,
+        at: &'static super::Receiver,
+        owner: super::Owner,
+    ) -> Instrument<'r, U> {
+        Instrument {
+            receiver,
+            at,
+            owner,
+        }
+    }
+}
+
 impl Plain {
     #[inline(always)]
     pub fn via(&self) -> bool {
         false
+    }
+
+    /// The receiver itself: in the branch never taken, the call on it is the original
+    /// method, whose signature types the closure as it would without the attribute.
+    #[inline(always)]
+    pub fn receiver<'r, T: ?Sized>(
+        &self,
+        receiver: &'r T,
+        _at: &'static super::Receiver,
+        _owner: super::Owner,
+    ) -> &'r T {
+        receiver
     }
 
     /// Never taken: its type is the other branch's.
@@ -209,7 +269,7 @@ impl<G, T: ?Sized + Supported<G>> Select0 for &&&Probe<G, T> {
     }
 }
 
-impl<G, T: ?Sized + Pointer> Select1 for &&Probe<G, T>
+impl<G: ThroughPointers, T: ?Sized + Pointer> Select1 for &&Probe<G, T>
 where
     T::Target: Supported<G>,
 {
@@ -220,7 +280,7 @@ where
     }
 }
 
-impl<G, T: ?Sized + Pointer> Select2 for &Probe<G, T>
+impl<G: ThroughPointers, T: ?Sized + Pointer> Select2 for &Probe<G, T>
 where
     T::Target: Pointer,
     <T::Target as Pointer>::Target: Supported<G>,
@@ -233,3 +293,20 @@ where
 }
 
 impl<G, T: ?Sized> Select3 for Probe<G, T> {}
+
+/// The guard transitions of [`Plain`]: never called.
+macro_rules! plain_transitions {
+    ($($name:ident($($arg:ident),*)),* $(,)?) => {
+        impl Plain {
+            $(
+                pub fn $name<T, $($arg),*>(&self, _guard: T, $(_: $arg),*) -> Never {
+                    unreachable!("a plain call is made as written")
+                }
+            )*
+        }
+    };
+}
+
+plain_transitions! {
+    upgrade(), try_upgrade(), downgrade(), downgrade_to_upgradable(),
+}
