@@ -72,6 +72,7 @@ impl Coordinator {
 
 /// Sends the query to every shard through the home shard's IO thread, then waits for each
 /// reply in turn (no timeout, as upstream).
+#[waitgraph::instrument]
 fn fan_out(home: &Shard, shards: &[Arc<Shard>], query: &Query) -> Result<Answer, String> {
     let mut pending = Vec::with_capacity(shards.len());
     for shard in shards {

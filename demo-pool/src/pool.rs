@@ -259,6 +259,7 @@ impl Worker {
 
 /// One query, as the host runs it: spec read lock, matches, drop the spec lock, then the
 /// gil if fields are loaded. `gate`: see [`Pool::gate`].
+#[waitgraph::instrument]
 pub fn run_query(state: &ShardState, query: &Query, reply: &Reply, gate: Option<&Gate>) {
     let matches = {
         let spec = state.spec.read();

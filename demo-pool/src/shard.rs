@@ -261,6 +261,7 @@ impl Shard {
         }
     }
 
+    #[waitgraph::instrument(name = "demo_pool::shard::Shard::execute")]
     fn execute(&self, job: &Job, command: Command, gil: &mut MutexGuard<'_, Keyspace>) {
         match command {
             Command::Query { query, reply } => {

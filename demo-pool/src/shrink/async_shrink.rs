@@ -5,6 +5,7 @@
 
 use crate::shard::Shard;
 
+#[waitgraph::instrument]
 pub fn shrink(shard: &Shard, from: usize, to: usize) -> Result<(), String> {
     let (_barrier, _jobs) = super::queue_exits(shard, from, to);
     if to == 0 {

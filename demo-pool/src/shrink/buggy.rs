@@ -8,6 +8,7 @@
 
 use crate::shard::Shard;
 
+#[waitgraph::instrument]
 pub fn shrink(shard: &Shard, from: usize, to: usize) -> Result<(), String> {
     let (barrier, _jobs) = super::queue_exits(shard, from, to);
     super::spin_until_passed(&barrier);

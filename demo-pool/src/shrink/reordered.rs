@@ -5,6 +5,7 @@
 
 use crate::shard::Shard;
 
+#[waitgraph::instrument]
 pub fn shrink(shard: &Shard, from: usize, to: usize) -> Result<(), String> {
     shard.trigger_coordinator(to);
     let (barrier, _jobs) = super::queue_exits(shard, from, to);

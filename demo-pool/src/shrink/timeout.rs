@@ -11,6 +11,7 @@ use waitgraph::sync::SpinWait;
 /// How long the main thread waits for the workers before it gives up.
 pub const BOUND: Duration = Duration::from_secs(5);
 
+#[waitgraph::instrument]
 pub fn shrink(shard: &Shard, from: usize, to: usize, bound: Duration) -> Result<(), String> {
     let (barrier, jobs) = super::queue_exits(shard, from, to);
     let started = Instant::now();
