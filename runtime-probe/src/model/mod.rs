@@ -5,8 +5,10 @@
 //! analyzer can use it with the crate's default features off.
 
 mod event;
+mod trace;
 
 pub use event::{Event, EventKind, WaitEnd};
+pub use trace::{ThreadInfo, TraceEnd, TraceHeader, TraceLine, TRACE_SCHEMA};
 
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;

@@ -1,5 +1,8 @@
 //! Recording events as they happen: the raw material of traces, and what tests assert.
 //!
+//! [`TraceFile`] writes every thread's events to a file (JSON lines, see
+//! [`model::TraceLine`](crate::model::TraceLine)) for the offline analyzer.
+//!
 //! [`capture`] records what the current thread does while a closure runs: every lock
 //! acquired and released, every wait begun and ended, every function context entered
 //! and left, every notification, send, barrier arrival and job event the probe sees, in
@@ -20,13 +23,19 @@
 //! | one relaxed load per hook | no capture is running anywhere |
 //! | a thread-local check per hook | a capture runs on some thread |
 //! | a push onto a thread-local buffer | this thread is capturing |
+//! | a push onto the thread's trace buffer | a [`TraceFile`] is recording |
 
 use crate::model::{Event, EventKind, Site, ThreadKey};
 use std::cell::RefCell;
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 
-/// How many captures are running in the process: the hooks' one cheap check.
+mod file;
+
+pub use file::{TraceFile, TraceSummary};
+
+/// How many captures and file recordings are running in the process: the hooks' one
+/// cheap check.
 static ACTIVE: AtomicUsize = AtomicUsize::new(0);
 static SEQUENCE: AtomicU64 = AtomicU64::new(0);
 
@@ -50,7 +59,7 @@ pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Vec<Event>) {
                 outer.extend(inner.iter().cloned());
             }
             BUFFER.with(|buffer| *buffer.borrow_mut() = outer);
-            ACTIVE.fetch_sub(1, Relaxed);
+            deactivate();
             if let Some(inner) = inner {
                 FINISHED.with(|finished| *finished.borrow_mut() = Some(inner));
             }
@@ -60,7 +69,7 @@ pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Vec<Event>) {
         static FINISHED: RefCell<Option<Vec<Event>>> = const { RefCell::new(None) };
     }
     let outer = BUFFER.with(|buffer| buffer.borrow_mut().replace(Vec::new()));
-    ACTIVE.fetch_add(1, Relaxed);
+    activate();
     let open = Open { outer };
     let result = f();
     drop(open);
@@ -80,31 +89,54 @@ pub(crate) fn active() -> bool {
     ACTIVE.load(Relaxed) != 0
 }
 
-/// Records `kind` for the current thread if it is capturing. The site's function is the
-/// innermost function context the thread is in.
+/// Records `kind` for the current thread, to its capture and to the trace file, whichever
+/// run. The site's function is the innermost function context the thread is in.
 #[cold]
 pub(crate) fn emit(thread: ThreadKey, kind: EventKind, site: Option<&'static Location<'static>>) {
-    let _ = BUFFER.try_with(|buffer| {
-        let Ok(mut buffer) = buffer.try_borrow_mut() else {
-            return;
-        };
-        let Some(events) = buffer.as_mut() else {
-            return;
-        };
-        let site = site.map(|location| {
-            let mut site = Site::from_location(location);
-            site.function = crate::probe::slot::existing()
-                .and_then(|slot| slot.innermost_context())
-                .map(|context| context.name.clone());
-            site
-        });
-        events.push(Event {
-            seq: SEQUENCE.fetch_add(1, Relaxed),
-            thread,
-            kind,
-            site,
-        });
+    let capturing = BUFFER
+        .try_with(|buffer| buffer.try_borrow().is_ok_and(|buffer| buffer.is_some()))
+        .unwrap_or(false);
+    let to_file = file::recording();
+    if !capturing && !to_file {
+        return;
+    }
+    let site = site.map(|location| {
+        let mut site = Site::from_location(location);
+        site.function = crate::probe::slot::existing()
+            .and_then(|slot| slot.innermost_context())
+            .map(|context| context.name.clone());
+        site
     });
+    let event = Event {
+        seq: SEQUENCE.fetch_add(1, Relaxed),
+        thread,
+        kind,
+        site,
+    };
+    if capturing {
+        let copy = to_file.then(|| event.clone());
+        let _ = BUFFER.try_with(|buffer| {
+            if let Ok(mut buffer) = buffer.try_borrow_mut() {
+                if let Some(events) = buffer.as_mut() {
+                    events.push(event);
+                }
+            }
+        });
+        if let Some(event) = copy {
+            file::push(event);
+        }
+    } else {
+        file::push(event);
+    }
+}
+
+/// A capture or a file recording started: the hooks' cheap check now passes.
+fn activate() {
+    ACTIVE.fetch_add(1, Relaxed);
+}
+
+fn deactivate() {
+    ACTIVE.fetch_sub(1, Relaxed);
 }
 
 /// Records `kind` for the current thread, if recording is on and the thread captures.
