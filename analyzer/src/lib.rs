@@ -1,1 +1,10 @@
-//! waitgraph analyzer
+//! The offline side of waitgraph: what a recorded run says, after the fact.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`trace`] | loading a trace written by `waitgraph::record::TraceFile`, with precise errors |
+//!
+//! Prediction from traces, static analysis and the `waitgraph` command come next; they
+//! build on [`trace::Trace`] and the shared model in `waitgraph::model`.
+
+pub mod trace;
