@@ -27,6 +27,8 @@ USAGE:
         --shrink-at under-load|idle   (default under-load)
         --no-content        clients send only searches that load no fields
         --report FILE       where the watchdog writes its report
+        --trace FILE        record every thread's events to FILE (JSON lines; finished
+                            before the watchdog exits on a deadlock)
         --gate N            (tests) hold N queries between the spec lock and the gil
                             until the shrink has begun
   demo-pool scenarios
@@ -111,6 +113,7 @@ fn parse_run(args: &[String]) -> Result<Options, String> {
             }
             "--no-content" => options.no_content = true,
             "--report" => options.report = Some(PathBuf::from(value()?)),
+            "--trace" => options.trace = Some(PathBuf::from(value()?)),
             "--gate" => options.gate = number(flag, value()?, 0, 16)?,
             other => return Err(format!("unknown option `{other}`")),
         }
@@ -138,7 +141,30 @@ fn start_watchdog(report: Option<&Path>) -> waitgraph::WatchdogHandle {
 
 fn run_one(options: &Options) -> ExitCode {
     let _watchdog = start_watchdog(options.report.as_deref());
+    let trace = match options
+        .trace
+        .as_deref()
+        .map(waitgraph::record::TraceFile::create)
+    {
+        None => None,
+        Some(Ok(trace)) => Some(trace),
+        Some(Err(error)) => {
+            eprintln!("demo-pool: cannot record the trace: {error}");
+            return ExitCode::from(2);
+        }
+    };
     let outcome = run(options);
+    if let Some(trace) = trace {
+        match trace.finish() {
+            Ok(written) => println!(
+                "trace: {} events in {} ({} dropped)",
+                written.events,
+                written.path.display(),
+                written.dropped
+            ),
+            Err(error) => eprintln!("demo-pool: the trace was not finished: {error}"),
+        }
+    }
     println!(
         "{}: CONFIG SET WORKERS {:?} took {} ms; queries sent {}, answered {}, errors {}, wrong {}; workers left {}",
         options.variant.name(),

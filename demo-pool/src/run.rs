@@ -31,6 +31,8 @@ pub struct Options {
     pub shrink_to: Vec<usize>,
     pub shrink_at: ShrinkAt,
     pub report: Option<PathBuf>,
+    /// Where to record the run's trace (every thread's events), if anywhere.
+    pub trace: Option<PathBuf>,
     /// Clients send only searches that load no fields (NOCONTENT).
     pub no_content: bool,
     /// Test gate: hold this many queries between the spec lock and the gil until the
@@ -54,6 +56,7 @@ impl Default for Options {
             shrink_to: vec![0],
             shrink_at: ShrinkAt::UnderLoad,
             report: None,
+            trace: None,
             no_content: false,
             gate: 0,
             load_for: Duration::from_millis(300),

@@ -86,7 +86,7 @@ impl WatchdogBuilder {
     }
 
     /// Exits the process with `code` once a deadlock is reported (after the report file
-    /// is written), instead of leaving it hung.
+    /// is written, and a running `record::TraceFile` finished), instead of leaving it hung.
     pub fn exit_on_deadlock(mut self, code: i32) -> Self {
         self.exit_code = Some(code);
         self
@@ -551,6 +551,10 @@ impl Runner {
         }
         if deadlock {
             if let Some(code) = self.config.exit_code {
+                // A trace being recorded ends whole, with the events that led here.
+                if let Some(Err(error)) = crate::record::finish_running() {
+                    eprintln!("waitgraph: could not finish the trace: {error}");
+                }
                 std::process::exit(code);
             }
         }

@@ -180,6 +180,12 @@ impl Sink {
     }
 }
 
+/// Finishes the running recording, if any: what the watchdog does before it exits the
+/// process on a deadlock, so the trace of a hung run ends whole.
+pub(crate) fn finish_running() -> Option<io::Result<TraceSummary>> {
+    stop().map(Sink::write_out)
+}
+
 fn stop() -> Option<Sink> {
     let sink = SINK.lock().take()?;
     RECORDING.store(false, Release);
