@@ -212,6 +212,22 @@
 //! (measured: 10 lock / unlock pairs 0.92x to 1.04x the same function without the
 //! attribute); recording costs 1.18x to 1.36x. Compile time grows with the number of rewritten calls.
 //!
+//! ## Recording a trace
+//!
+//! [`record::TraceFile`] writes every thread's events to a file while the program runs,
+//! for offline analysis (`waitgraph_analyzer::trace::load` reads it); a watchdog that
+//! exits the process on a deadlock finishes it first. [`record::capture`] gives one
+//! thread's events in memory, which is how this crate's tests check what the attribute
+//! records.
+//!
+//! ```no_run
+//! let trace = waitgraph::record::TraceFile::create("target/waitgraph/run.trace.jsonl")?;
+//! // ... the program ...
+//! let written = trace.finish()?;
+//! assert_eq!(written.dropped, 0, "the writer kept up");
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
 //! ## Reading a report
 //!
 //! A deadlock is reported once two scans in a row saw the same threads in the same waits
@@ -237,7 +253,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `sync` | yes (via `probe`) | the primitives, [`thread`], [`context`] |
-//! | `probe` | yes | the registry, the [`Watchdog`], [`dump`] |
+//! | `probe` | yes | the registry, the [`Watchdog`], [`dump`], [`record`], the attribute's instrumentation |
 //! | `tracing` | no | the watchdog emits `tracing` events; `layer::ContextLayer` makes spans function contexts |
 //! | `parking-lot-deadlock` | no | the watchdog also runs parking_lot's deadlock check, for uninstrumented parking_lot locks |
 //! | `signal` | no | `SIGUSR1` writes the current graph to a file (Unix) |
