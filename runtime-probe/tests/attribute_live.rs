@@ -79,18 +79,14 @@ fn a_std_condvar_whose_notifier_waits_for_the_waiter_is_a_deadlock() {
     let mut threads = cycle_threads(&finding);
     threads.sort_unstable();
     assert_eq!(threads, ["notifier", "waiter"]);
-    let waiter = finding.cycle.iter().find(|s| s.thread == "waiter").unwrap();
+    let waiter = step(&finding, "waiter");
     assert_eq!(waiter.waits_for.wait, "condvar-wait");
     assert_eq!(
         waiter.waits_for.resource,
         "attribute_live::Handoff::changed"
     );
     assert_eq!(waiter.holds[0].resource, "attribute_live::Handoff::audit");
-    let notifier = finding
-        .cycle
-        .iter()
-        .find(|s| s.thread == "notifier")
-        .unwrap();
+    let notifier = step(&finding, "notifier");
     assert_eq!(notifier.waits_for.wait, "lock");
     assert_eq!(
         notifier.waits_for.resource,
@@ -187,11 +183,7 @@ fn the_incident_with_std_locks_and_roles_is_a_deadlock() {
     let finding = run_child("child", "incident_with_roles", DEADLINE)
         .deadlock()
         .clone();
-    let main = finding
-        .cycle
-        .iter()
-        .find(|s| s.thread == "main")
-        .expect("main is on the cycle");
+    let main = step(&finding, "main");
     assert_eq!(main.waits_for.wait, "spin-wait");
     assert_eq!(main.waits_for.resource, "workers-exit");
     assert_eq!(main.holds[0].resource, "attribute_live::shrink::gil");
@@ -199,11 +191,7 @@ fn the_incident_with_std_locks_and_roles_is_a_deadlock() {
         main.context,
         ["attribute_live::shrink", "attribute_live::wait_for_exit"]
     );
-    let worker = finding
-        .cycle
-        .iter()
-        .find(|s| s.thread.starts_with("workers-"))
-        .expect("a worker is on the cycle");
+    let worker = step(&finding, "workers-");
     assert_eq!(worker.waits_for.resource, "attribute_live::shrink::gil");
     assert_eq!(
         worker.context,

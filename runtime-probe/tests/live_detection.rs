@@ -104,7 +104,7 @@ fn ab_ba_is_reported_with_both_threads_and_both_locks() {
     let finding = detected("ab_ba");
     assert_eq!(sorted(cycle_threads(&finding)), vec!["first", "second"]);
     assert_eq!(sorted(cycle_resources(&finding)), vec!["a", "b"]);
-    let first = finding.cycle.iter().find(|s| s.thread == "first").unwrap();
+    let first = step(&finding, "first");
     assert_eq!(first.holds.len(), 1);
     assert_eq!(first.holds[0].resource, "a");
     assert_eq!(first.waits_for.resource, "b");
@@ -191,10 +191,10 @@ fn writer_and_reader() -> bool {
 fn a_writer_waiting_on_a_reader_that_waits_on_the_writer_is_reported() {
     let finding = detected("writer_and_reader");
     assert_eq!(sorted(cycle_threads(&finding)), vec!["reader", "writer"]);
-    let writer = finding.cycle.iter().find(|s| s.thread == "writer").unwrap();
+    let writer = step(&finding, "writer");
     assert_eq!(writer.waits_for.wait, "lock");
     assert_eq!(writer.waits_for.kind, "rwlock");
-    let reader = finding.cycle.iter().find(|s| s.thread == "reader").unwrap();
+    let reader = step(&finding, "reader");
     assert_eq!(reader.holds[0].mode, "shared");
 }
 
@@ -226,7 +226,7 @@ fn condvar_notifier_blocked() -> bool {
 fn a_condvar_waiter_whose_only_notifier_is_blocked_on_it_is_reported() {
     let finding = detected("condvar_notifier_blocked");
     assert_eq!(sorted(cycle_threads(&finding)), vec!["notifier", "waiter"]);
-    let waiter = finding.cycle.iter().find(|s| s.thread == "waiter").unwrap();
+    let waiter = step(&finding, "waiter");
     assert_eq!(waiter.waits_for.resource, "ready");
     assert_eq!(waiter.waits_for.wait, "condvar-wait");
     // The condvar's mutex is given back during the wait; only the ledger is held.
@@ -336,7 +336,7 @@ fn join_blocked() -> bool {
 fn joining_a_thread_blocked_on_the_joiners_lock_is_reported() {
     let finding = detected("join_blocked");
     assert_eq!(sorted(cycle_threads(&finding)), vec!["joined", "joiner"]);
-    let joiner = finding.cycle.iter().find(|s| s.thread == "joiner").unwrap();
+    let joiner = step(&finding, "joiner");
     assert_eq!(joiner.waits_for.wait, "join");
     assert_eq!(joiner.waits_for.resource, "joined");
 }
@@ -449,7 +449,7 @@ fn fair_read_reentry() -> bool {
 fn a_second_fair_read_while_a_writer_waits_is_reported() {
     let finding = detected("fair_read_reentry");
     assert_eq!(sorted(cycle_threads(&finding)), vec!["reader", "writer"]);
-    let reader = finding.cycle.iter().find(|s| s.thread == "reader").unwrap();
+    let reader = step(&finding, "reader");
     assert_eq!(reader.waits_for.wait, "read");
     assert_eq!(reader.holds[0].mode, "shared");
 }
@@ -492,19 +492,11 @@ fn pool_barrier_k_of_n() -> bool {
 #[test]
 fn a_barrier_fed_by_a_pool_with_too_few_free_workers_is_reported() {
     let finding = detected("pool_barrier_k_of_n");
-    let main = finding
-        .cycle
-        .iter()
-        .find(|s| s.thread == "main")
-        .expect("main is on the cycle");
+    let main = step(&finding, "main");
     assert_eq!(main.waits_for.wait, "spin-wait");
     assert_eq!(main.waits_for.resource, "workers-exit");
     assert_eq!(main.holds[0].resource, "gil");
-    let worker = finding
-        .cycle
-        .iter()
-        .find(|s| s.thread.starts_with("workers-"))
-        .unwrap();
+    let worker = step(&finding, "workers-");
     assert_eq!(worker.waits_for.resource, "gil");
     // The two workers parked at the barrier are victims.
     let parked = finding

@@ -163,6 +163,16 @@ pub fn spawn(name: &str, work: impl FnOnce() + Send + 'static) -> std::thread::J
         .expect("spawn")
 }
 
+/// The step of the cycle whose thread is named `name` (or starts with it, for a pool's
+/// `workers-` threads).
+pub fn step<'f>(finding: &'f Finding, name: &str) -> &'f waitgraph::report::Step {
+    finding
+        .cycle
+        .iter()
+        .find(|s| s.thread == name || (name.ends_with('-') && s.thread.starts_with(name)))
+        .unwrap_or_else(|| panic!("{name} is on the cycle: {finding:#?}"))
+}
+
 /// Thread names of a finding's cycle, in order.
 pub fn cycle_threads(finding: &Finding) -> Vec<&str> {
     finding.cycle.iter().map(|s| s.thread.as_str()).collect()
