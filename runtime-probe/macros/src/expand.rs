@@ -12,6 +12,10 @@
 //! | `send` | 1 | `Send` | `&` |
 //! | `recv`, `recv_timeout` | 0-1 | `Recv` | `&` |
 //! | `join` | 0 | `Join` | by value |
+//! | `*Guard::upgrade`, `try_upgrade`, `downgrade`, `downgrade_to_upgradable` (path calls) | 1 | `Transition` | the guard, by value |
+//!
+//! A call with a closure argument is made by its own name on the token's receiver, so
+//! the closure is typed by a real signature in both branches.
 //!
 //! Each rewritten call is one expression: no temporaries move, nothing is evaluated twice
 //! (see the support module for the selection it relies on).
