@@ -6,7 +6,7 @@
 //! assert_eq!(handle.join().unwrap(), 42);
 //! ```
 
-use crate::model::{ResourceKey, ResourceKind, ThreadKey, WaitKind};
+use crate::model::{EventKind, ResourceKey, ResourceKind, ThreadKey, WaitKind};
 use crate::sync::hooks::{self, Meta, Shared, WaitScope, SLICE};
 use parking_lot::{Condvar as RawCondvar, Mutex as RawMutex};
 use std::io;
@@ -92,6 +92,8 @@ impl Builder {
         let inner = self.inner.spawn(move || {
             if hooks::enabled() {
                 *child.thread.lock() = hooks::current_thread();
+                let name = std::thread::current().name().map(|n| n.to_owned().into());
+                hooks::note(|| EventKind::ThreadStart { name }, None);
             }
             let _finished = Finished(child);
             work()
@@ -105,6 +107,9 @@ struct Finished(Arc<ThreadShared>);
 
 impl Drop for Finished {
     fn drop(&mut self) {
+        if hooks::enabled() {
+            hooks::note(|| EventKind::ThreadExit, None);
+        }
         *self.0.finished.lock() = true;
         self.0.finished_changed.notify_all();
     }

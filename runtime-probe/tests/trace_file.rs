@@ -146,3 +146,89 @@ fn one_recording_at_a_time_and_a_dropped_one_is_finished_all_the_same() {
     assert_eq!(trace.finish().unwrap().events, 0);
     let _ = std::fs::remove_file(&path);
 }
+
+#[test]
+fn waitgraphs_own_primitives_record_jobs_sends_arrivals_and_thread_lifetimes() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let path = trace_path("natives");
+    let trace = TraceFile::create(&path).unwrap();
+    let pool = waitgraph::sync::Executor::new("trace-pool");
+    let (send, receive) = waitgraph::sync::channel::bounded::<waitgraph::sync::Job>(4);
+    let barrier = Arc::new(waitgraph::sync::Barrier::named("trace-barrier", 2));
+    let worker_pool = pool.clone();
+    let worker_barrier = barrier.clone();
+    let worker = waitgraph::thread::Builder::new()
+        .name("trace-worker".into())
+        .spawn(move || {
+            let _serving = worker_pool.enroll();
+            let job = receive.recv().unwrap();
+            job.run(|| worker_barrier.wait());
+        })
+        .unwrap();
+    let job = pool.queue();
+    send.send(job.clone()).unwrap();
+    barrier.wait();
+    job.wait();
+    worker.join().unwrap();
+    trace.finish().unwrap();
+
+    let lines = read(&path);
+    let _ = std::fs::remove_file(&path);
+    let names: HashMap<ThreadKey, String> = lines
+        .iter()
+        .filter_map(|line| match line {
+            TraceLine::Thread(info) => Some((info.key, info.name.clone().unwrap_or_default())),
+            _ => None,
+        })
+        .collect();
+    let kinds: Vec<(String, &EventKind)> = lines
+        .iter()
+        .filter_map(|line| match line {
+            TraceLine::Event(event) => Some((names[&event.thread].clone(), &event.kind)),
+            _ => None,
+        })
+        .collect();
+    let has = |thread: &str, wanted: fn(&EventKind) -> bool| {
+        kinds
+            .iter()
+            .any(|(name, kind)| name == thread && wanted(kind))
+    };
+    let main = std::thread::current()
+        .name()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        has(&main, |k| matches!(k, EventKind::JobQueued { .. })),
+        "{kinds:?}"
+    );
+    assert!(has(&main, |k| matches!(k, EventKind::Send { .. })));
+    assert!(has(
+        "trace-worker",
+        |k| matches!(k, EventKind::ThreadStart { name: Some(n) } if n == "trace-worker")
+    ));
+    assert!(has("trace-worker", |k| matches!(
+        k,
+        EventKind::JobStarted { .. }
+    )));
+    assert!(has("trace-worker", |k| matches!(
+        k,
+        EventKind::BarrierArrive { .. }
+    )));
+    assert!(has(&main, |k| matches!(k, EventKind::BarrierArrive { .. })));
+    assert!(has("trace-worker", |k| matches!(
+        k,
+        EventKind::JobFinished { .. }
+    )));
+    assert!(has("trace-worker", |k| matches!(k, EventKind::ThreadExit)));
+    // One job: queued, started and finished under the same keys.
+    let jobs: HashSet<(ResourceKey, ResourceKey)> = kinds
+        .iter()
+        .filter_map(|(_, kind)| match kind {
+            EventKind::JobQueued { job, executor }
+            | EventKind::JobStarted { job, executor }
+            | EventKind::JobFinished { job, executor } => Some((*job, *executor)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+}

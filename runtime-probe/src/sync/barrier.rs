@@ -1,6 +1,6 @@
 use super::executor::{Executor, ExecutorShared};
 use super::hooks::{self, Meta, Shared, WaitScope};
-use crate::model::{ResourceKey, ResourceKind, ThreadKey, WaitKind};
+use crate::model::{EventKind, ResourceKey, ResourceKind, ThreadKey, WaitKind};
 use parking_lot::{Condvar as RawCondvar, Mutex as RawMutex};
 use std::borrow::Cow;
 use std::fmt;
@@ -175,6 +175,9 @@ impl Barrier {
         } else {
             ResourceKey(0)
         };
+        if recording {
+            hooks::note(|| EventKind::BarrierArrive { resource: key }, Some(site));
+        }
         let mut state = self.shared.state.lock();
         if state.closed {
             return Some(BarrierWaitResult {

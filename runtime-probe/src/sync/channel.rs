@@ -15,7 +15,7 @@
 //! ```
 
 use super::hooks::{self, Meta, Shared, WaitScope};
-use crate::model::{ResourceKey, ResourceKind, WaitKind};
+use crate::model::{EventKind, ResourceKey, ResourceKind, WaitKind};
 use parking_lot::{Condvar as RawCondvar, Mutex as RawMutex};
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -285,7 +285,7 @@ impl<T> Sender<T> {
     ) -> Result<(), TrySendError<T>> {
         let channel = &*self.channel;
         let mut message = Some(message);
-        channel.block(
+        let sent = channel.block(
             &self.binding,
             &channel.not_full,
             WaitKind::Send,
@@ -304,7 +304,16 @@ impl<T> Sender<T> {
                 }
                 timed_out.then(|| Err(TrySendError::Full(take(&mut message))))
             },
-        )
+        );
+        if sent.is_ok() && hooks::enabled() {
+            hooks::note(
+                || EventKind::Send {
+                    resource: channel.key(),
+                },
+                Some(site),
+            );
+        }
+        sent
     }
 }
 

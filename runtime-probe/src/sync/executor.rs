@@ -27,7 +27,7 @@
 //! ```
 
 use super::hooks::{self, Meta, Shared, WaitScope};
-use crate::model::{ResourceKey, ResourceKind, ThreadKey, WaitKind};
+use crate::model::{EventKind, ResourceKey, ResourceKind, ThreadKey, WaitKind};
 use parking_lot::{Condvar as RawCondvar, Mutex as RawMutex};
 use std::borrow::Cow;
 use std::fmt;
@@ -111,7 +111,7 @@ impl Executor {
     /// handle along with the work, run it with [`Job::run`], wait for it with [`Job::wait`].
     #[track_caller]
     pub fn queue(&self) -> Job {
-        Job {
+        let job = Job {
             shared: Arc::new(JobShared {
                 meta: Meta::new(
                     Location::caller(),
@@ -123,7 +123,11 @@ impl Executor {
                 status: RawMutex::new(JobStatus::Queued),
                 changed: RawCondvar::new(),
             }),
+        };
+        if hooks::enabled() {
+            hooks::note(|| job.event(JobEvent::Queued), Some(Location::caller()));
         }
+        job
     }
 
     /// How many threads are enrolled now (with the probe compiled out, always 0).
@@ -156,6 +160,14 @@ impl Drop for Enrolled {
             self.shared.members.lock().retain(|&t| t != thread);
         }
     }
+}
+
+/// Which of a job's events to record.
+#[derive(Clone, Copy)]
+enum JobEvent {
+    Queued,
+    Started,
+    Finished,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -207,7 +219,22 @@ impl Job {
         } else {
             None
         });
+        drop(status);
+        if hooks::enabled() {
+            hooks::note(|| self.event(JobEvent::Started), None);
+        }
         Some(RunningJob { job: self })
+    }
+
+    /// The job's event of `which` kind, naming the executor that has it now.
+    fn event(&self, which: JobEvent) -> EventKind {
+        let job = self.key();
+        let executor = self.shared.executor.lock().key();
+        match which {
+            JobEvent::Queued => EventKind::JobQueued { job, executor },
+            JobEvent::Started => EventKind::JobStarted { job, executor },
+            JobEvent::Finished => EventKind::JobFinished { job, executor },
+        }
     }
 
     /// Hands the job, from inside its run, to another executor's queue: a request that an
@@ -301,6 +328,9 @@ impl Drop for RunningJob<'_> {
         if matches!(*status, JobStatus::Running(_)) {
             *status = JobStatus::Done;
             drop(status);
+            if hooks::enabled() {
+                hooks::note(|| self.job.event(JobEvent::Finished), None);
+            }
             self.job.shared.changed.notify_all();
         }
     }

@@ -124,6 +124,13 @@ mod live {
         }
     }
 
+    /// Records an event of the current thread, if a capture or a trace file runs (the
+    /// event is built only then).
+    #[inline]
+    pub fn note(event: impl FnOnce() -> EventKind, site: Option<&'static Location<'static>>) {
+        record::note(event, site);
+    }
+
     /// The current thread notified the condvar `key` (recorded when capturing).
     #[inline]
     pub fn notified(key: ResourceKey, all: bool) {
@@ -264,6 +271,13 @@ mod off {
 
     #[inline(always)]
     pub fn notified(_key: ResourceKey, _all: bool) {}
+
+    #[inline(always)]
+    pub fn note(
+        _event: impl FnOnce() -> crate::model::EventKind,
+        _site: Option<&'static Location<'static>>,
+    ) {
+    }
 
     #[inline(always)]
     pub fn current_thread() -> Option<ThreadKey> {
