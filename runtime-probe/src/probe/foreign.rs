@@ -192,6 +192,24 @@ mod tests {
     }
 
     #[test]
+    fn labels_stay_bounded_and_the_oldest_go_first() {
+        let at = at("shard.queue");
+        let site = std::panic::Location::caller();
+        let keys: Vec<ResourceKey> = (0..CAPACITY as u64 + 100)
+            .map(|i| key_of_id(1 << 40 | i, ResourceKind::Mutex))
+            .collect();
+        for &key in &keys {
+            known(key, ResourceKind::Mutex, at, None, site, || Shared::Lock);
+        }
+        assert!(ORDER.lock().len() <= CAPACITY);
+        assert!(
+            registry::resource(keys[0]).is_none(),
+            "the oldest label was forgotten"
+        );
+        assert!(registry::resource(*keys.last().unwrap()).is_some());
+    }
+
+    #[test]
     fn keys_keep_kinds_apart_and_are_marked_foreign() {
         let value = 5u64;
         let as_mutex = key(&value, ResourceKind::Mutex);
