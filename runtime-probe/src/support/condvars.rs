@@ -8,7 +8,7 @@
 
 use super::select::{Instrument, Via};
 use super::{foreign_key, Guard, Owner, Receiver};
-use crate::model::{LockMode, ResourceKey, ResourceKind, WaitEnd, WaitKind};
+use crate::model::{EventKind, LockMode, ResourceKey, ResourceKind, WaitEnd, WaitKind};
 use crate::probe::foreign;
 use crate::sync::condvar::CondvarShared;
 use crate::sync::hooks::{self, Shared, WaitScope};
@@ -202,7 +202,7 @@ fn notified<T: ?Sized>(
     if let (Some(shared), Some(thread)) = (shared, hooks::current_thread()) {
         shared.note(thread);
     }
-    hooks::notified(key, all);
+    hooks::note(|| EventKind::Notify { resource: key, all }, None);
 }
 
 fn std_poison<G, X>(result: LockResult<X>, rejoin: impl FnOnce(X) -> G) -> LockResult<G> {

@@ -1,6 +1,6 @@
 use super::hooks::{self, Meta, Shared, WaitScope};
 use super::mutex::MutexGuard;
-use crate::model::{LockMode, ResourceKey, ResourceKind, ThreadKey, WaitKind};
+use crate::model::{EventKind, LockMode, ResourceKey, ResourceKind, ThreadKey, WaitKind};
 use parking_lot::Mutex as RawMutex;
 use std::borrow::Cow;
 use std::fmt;
@@ -135,7 +135,7 @@ impl Condvar {
             if let Some(thread) = hooks::current_thread() {
                 self.shared().note(thread);
             }
-            hooks::notified(key, all);
+            hooks::note(|| EventKind::Notify { resource: key, all }, None);
         }
     }
 

@@ -131,12 +131,6 @@ mod live {
         record::note(event, site);
     }
 
-    /// The current thread notified the condvar `key` (recorded when capturing).
-    #[inline]
-    pub fn notified(key: ResourceKey, all: bool) {
-        record::note(|| EventKind::Notify { resource: key, all }, None);
-    }
-
     /// The current thread's key, registering it if needed.
     #[inline]
     pub fn current_thread() -> Option<crate::model::ThreadKey> {
@@ -268,9 +262,6 @@ mod off {
 
     #[inline(always)]
     pub fn released(_key: ResourceKey, _mode: LockMode) {}
-
-    #[inline(always)]
-    pub fn notified(_key: ResourceKey, _all: bool) {}
 
     #[inline(always)]
     pub fn note(
