@@ -92,14 +92,7 @@ mod live {
         match slot::current() {
             Some(slot) => {
                 if record::active() {
-                    record::emit(
-                        slot.key,
-                        EventKind::LockAcquired {
-                            resource: key,
-                            mode,
-                        },
-                        Some(site),
-                    );
+                    record_hold(slot.key, key, mode, Some(site), true);
                 }
                 slot.push_held(key, mode, site)
             }
@@ -112,14 +105,7 @@ mod live {
         if let Some(slot) = slot::existing() {
             slot.pop_held(key, mode);
             if record::active() {
-                record::emit(
-                    slot.key,
-                    EventKind::LockReleased {
-                        resource: key,
-                        mode,
-                    },
-                    None,
-                );
+                record_hold(slot.key, key, mode, None, false);
             }
         }
     }
@@ -129,6 +115,24 @@ mod live {
     #[inline]
     pub fn note(event: impl FnOnce() -> EventKind, site: Option<&'static Location<'static>>) {
         record::note(event, site);
+    }
+
+    /// Out of line, so the lock fast path carries one load and one branch for recording.
+    #[cold]
+    #[inline(never)]
+    fn record_hold(
+        thread: crate::model::ThreadKey,
+        resource: ResourceKey,
+        mode: LockMode,
+        site: Option<&'static Location<'static>>,
+        acquired: bool,
+    ) {
+        let event = if acquired {
+            EventKind::LockAcquired { resource, mode }
+        } else {
+            EventKind::LockReleased { resource, mode }
+        };
+        record::emit(thread, event, site);
     }
 
     /// The current thread's key, registering it if needed.
