@@ -21,7 +21,6 @@ use parking_lot::Mutex;
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::panic::Location;
-use std::sync::Arc;
 
 /// Marks keys that are addresses (the registry's own keys count up from 1 and never
 /// come near it).
@@ -91,11 +90,6 @@ pub fn known(
     if !seen {
         register(key, kind, at, owner, site, shared());
     }
-}
-
-/// The registered state of a foreign resource, if it is registered.
-pub fn entry(key: ResourceKey) -> Option<Arc<ResourceEntry>> {
-    registry::resource(key)
 }
 
 #[cold]

@@ -6,11 +6,11 @@
 //! thread, which the watchdog finds by its std thread id if the probe has met it.
 
 use super::select::Via;
-use super::{foreign_key, wait_on, Owner, Receiver};
+use super::{foreign_key, Owner, Receiver};
 use crate::model::{EventKind, ResourceKey, ResourceKind, WaitEnd, WaitKind};
 use crate::probe::foreign;
 use crate::record;
-use crate::sync::hooks::{self, Shared};
+use crate::sync::hooks::{self, Shared, WaitScope};
 use std::hash::{Hash, Hasher};
 use std::panic::Location;
 use std::sync::mpsc::{self, RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
@@ -40,7 +40,7 @@ impl Via<std::sync::Barrier> {
         let site = Location::caller();
         let key = opaque(barrier, ResourceKind::Barrier, at, owner, site);
         record::note(|| EventKind::BarrierArrive { resource: key }, Some(site));
-        let _wait = wait_on(key, WaitKind::Barrier, site, false);
+        let _wait = WaitScope::begin(key, WaitKind::Barrier, site, false);
         barrier.wait()
     }
 }
@@ -87,7 +87,7 @@ impl<U> Via<mpsc::SyncSender<U>> {
             Ok(()) => Ok(()),
             Err(TrySendError::Disconnected(value)) => Err(SendError(value)),
             Err(TrySendError::Full(value)) => {
-                let _wait = wait_on(key, WaitKind::Send, site, false);
+                let _wait = WaitScope::begin(key, WaitKind::Send, site, false);
                 sender.send(value)
             }
         };
@@ -115,7 +115,7 @@ impl<U> Via<mpsc::Receiver<U>> {
             Err(TryRecvError::Empty) => {
                 let site = Location::caller();
                 let key = opaque(receiver, ResourceKind::Channel, at, owner, site);
-                let _wait = wait_on(key, WaitKind::Recv, site, false);
+                let _wait = WaitScope::begin(key, WaitKind::Recv, site, false);
                 receiver.recv()
             }
         }
@@ -138,7 +138,7 @@ impl<U> Via<mpsc::Receiver<U>> {
             Err(TryRecvError::Empty) => {
                 let site = Location::caller();
                 let key = opaque(receiver, ResourceKind::Channel, at, owner, site);
-                let wait = wait_on(key, WaitKind::Recv, site, true);
+                let wait = WaitScope::begin(key, WaitKind::Recv, site, true);
                 let result = receiver.recv_timeout(timeout);
                 if matches!(result, Err(RecvTimeoutError::Timeout)) {
                     wait.finish(WaitEnd::TimedOut);
@@ -167,7 +167,7 @@ fn join<R>(
     foreign::known(key, ResourceKind::Thread, at, None, site, || {
         Shared::OsThread(id)
     });
-    let _wait = wait_on(key, WaitKind::Join, site, false);
+    let _wait = WaitScope::begin(key, WaitKind::Join, site, false);
     join()
 }
 

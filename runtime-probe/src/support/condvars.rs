@@ -9,7 +9,7 @@
 use super::select::{Instrument, Via};
 use super::{foreign_key, Guard, Owner, Receiver};
 use crate::model::{EventKind, LockMode, ResourceKey, ResourceKind, WaitEnd, WaitKind};
-use crate::probe::foreign;
+use crate::probe::registry;
 use crate::sync::condvar::CondvarShared;
 use crate::sync::hooks::{self, Shared, WaitScope};
 use std::marker::PhantomData;
@@ -33,7 +33,7 @@ fn condvar<T: ?Sized>(
     let key = foreign_key(cv, ResourceKind::Condvar, at, owner, site, || {
         Shared::Condvar(Arc::default())
     });
-    let shared = foreign::entry(key).and_then(|entry| match &entry.shared {
+    let shared = registry::resource(key).and_then(|entry| match &entry.shared {
         Shared::Condvar(shared) => Some(shared.clone()),
         _ => None,
     });

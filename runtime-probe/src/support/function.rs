@@ -130,7 +130,7 @@ impl RoleScope {
             ))
         } else {
             roles.waits_for.map(|name| {
-                let (key, kind, token) = wait_target(name, site);
+                let (key, kind, token) = wait_target(name);
                 WaitScope::begin_with_token(key, kind, site, false, token)
             })
         };
@@ -229,10 +229,7 @@ fn serve(executor: &Executor) {
 
 /// What `waits_for = "name"` waits on: the key, the kind of wait, and the state it
 /// started from.
-fn wait_target(
-    name: &'static str,
-    site: &'static Location<'static>,
-) -> (ResourceKey, WaitKind, u64) {
+fn wait_target(name: &'static str) -> (ResourceKey, WaitKind, u64) {
     for kind in [
         ResourceKind::Barrier,
         ResourceKind::Job,
@@ -258,6 +255,5 @@ fn wait_target(
             .or_insert_with(|| crate::sync::Event::new(name))
             .clone()
     });
-    let _ = site;
     (event.key(), WaitKind::Event, 0)
 }

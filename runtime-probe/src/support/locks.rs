@@ -6,9 +6,9 @@
 //! is still held by the caller: its hold is recorded like any other.
 
 use super::select::Via;
-use super::{foreign_key, wait_on, Guard, Owner, Receiver};
+use super::{foreign_key, Guard, Owner, Receiver};
 use crate::model::{LockMode, ResourceKey, ResourceKind, WaitKind};
-use crate::sync::hooks::{self, Shared};
+use crate::sync::hooks::{self, Shared, WaitScope};
 use std::panic::Location;
 use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
 
@@ -73,7 +73,7 @@ fn acquire<R>(
     let acquired = match attempt() {
         Some(acquired) => acquired,
         None => {
-            let _wait = wait_on(key, WaitKind::Lock(mode), site, false);
+            let _wait = WaitScope::begin(key, WaitKind::Lock(mode), site, false);
             block()
         }
     };

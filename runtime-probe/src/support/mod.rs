@@ -38,9 +38,9 @@ pub use function::{enter, Function, Roles};
 pub use guard::Guard;
 pub use select::{group, probe, Instrument, Never, Plain, Select0, Select1, Select2, Select3, Via};
 
-use crate::model::{ResourceKey, ResourceKind, WaitKind};
+use crate::model::{ResourceKey, ResourceKind};
 use crate::probe::foreign;
-use crate::sync::hooks::{Shared, WaitScope};
+use crate::sync::hooks::Shared;
 use std::panic::Location;
 
 /// The key of a foreign resource, registered for reports.
@@ -56,15 +56,4 @@ fn foreign_key<T: ?Sized>(
     let key = foreign::key(resource, kind);
     foreign::known(key, kind, at, owner, site, shared);
     key
-}
-
-/// Publishes a wait on a foreign resource.
-#[inline]
-fn wait_on(
-    key: ResourceKey,
-    kind: WaitKind,
-    site: &'static Location<'static>,
-    timed: bool,
-) -> WaitScope {
-    WaitScope::begin(key, kind, site, timed)
 }

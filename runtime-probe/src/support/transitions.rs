@@ -13,9 +13,10 @@
 //! the attribute's guard type, which the compiler points out (`uninstrumented!` opts out).
 
 use super::select::Via;
-use super::{wait_on, Guard};
+use super::Guard;
 use crate::model::{LockMode, ResourceKey, WaitKind};
 use crate::sync::hooks;
+use crate::sync::hooks::WaitScope;
 use parking_lot::{RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard};
 use std::panic::Location;
 
@@ -57,7 +58,8 @@ impl<'a, T: ?Sized + 'a> Via<Guard<RwLockUpgradableReadGuard<'a, T>>> {
             Ok(write) => write,
             Err(inner) => match hold.filter(|_| hooks::enabled()) {
                 Some(key) => {
-                    let _wait = wait_on(key, WaitKind::Lock(LockMode::Exclusive), site, false);
+                    let _wait =
+                        WaitScope::begin(key, WaitKind::Lock(LockMode::Exclusive), site, false);
                     RwLockUpgradableReadGuard::upgrade(inner)
                 }
                 None => RwLockUpgradableReadGuard::upgrade(inner),
