@@ -5,6 +5,6 @@
 //! | [`trace`] | loading a trace written by `waitgraph::record::TraceFile`, with precise errors |
 //!
 //! Prediction from traces, static analysis and the `waitgraph` command come next; they
-//! build on [`trace::Trace`] and the shared model in `waitgraph::model`.
+//! build on [`trace::Trace`] and the shared model in `waitgraph_core::model`.
 
 pub mod trace;

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
-use waitgraph::model::{
+use waitgraph_core::model::{
     Event, ResourceInfo, ResourceKey, ThreadInfo, ThreadKey, TraceEnd, TraceHeader, TraceLine,
     TRACE_SCHEMA,
 };

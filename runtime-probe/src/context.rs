@@ -10,25 +10,7 @@
 //! let _in_shrink = context::enter(&SHRINK);
 //! ```
 
-use std::borrow::Cow;
-
-/// A named place in the program.
-#[derive(Debug)]
-pub struct Context {
-    pub name: Cow<'static, str>,
-    pub file: &'static str,
-    pub line: u32,
-}
-
-impl Context {
-    pub const fn new(name: &'static str, file: &'static str, line: u32) -> Context {
-        Context {
-            name: Cow::Borrowed(name),
-            file,
-            line,
-        }
-    }
-}
+pub use crate::model::Context;
 
 /// The current thread is in `context` until the guard drops (a panic included).
 #[inline]

@@ -286,11 +286,11 @@ macro_rules! uninstrumented {
 
 #[cfg(feature = "sync")]
 pub mod context;
-pub mod graph;
 #[cfg(feature = "tracing")]
 pub mod layer;
-pub mod model;
-pub mod report;
+/// The model, the findings model and the graph algorithms live in the dependency-light
+/// crate `waitgraph-core`, shared with the offline analyzer; they are the same items here.
+pub use waitgraph_core::{graph, model, report};
 
 #[cfg(feature = "probe")]
 pub(crate) mod probe;

@@ -1,12 +1,14 @@
 //! The model every mode shares: who waits (threads), for what (resources and the
 //! events that end waits), and where (sites).
 //!
-//! This module has no threads, no I/O and no dependency but `serde`, so the offline
-//! analyzer can use it with the crate's default features off.
+//! No threads, no I/O and no dependency but `serde`: the offline analyzer and the
+//! probe share it.
 
+mod context;
 mod event;
 mod trace;
 
+pub use context::Context;
 pub use event::{Event, EventKind, WaitEnd};
 pub use trace::{ThreadInfo, TraceEnd, TraceHeader, TraceLine, TRACE_SCHEMA};
 

@@ -5,7 +5,7 @@
 //! order (a component is emitted after every component it reaches).
 //!
 //! ```
-//! use waitgraph::graph::strongly_connected::components;
+//! use waitgraph_core::graph::strongly_connected::components;
 //! let edges = vec![vec![1], vec![0], vec![0]];   // 0 <-> 1, 2 -> 0
 //! let (comps, _) = components(&edges);
 //! assert_eq!(comps, vec![vec![0, 1], vec![2]]);

@@ -14,7 +14,7 @@
 //! deadlock for its cycle.
 //!
 //! ```
-//! use waitgraph::graph::{WaitGraph, Clause, reduction::reduce, stuck_cycles::find};
+//! use waitgraph_core::graph::{WaitGraph, Clause, reduction::reduce, stuck_cycles::find};
 //! let mut g = WaitGraph::new(3);
 //! g.block(0, Clause::all([1]));
 //! g.block(1, Clause::all([0]));

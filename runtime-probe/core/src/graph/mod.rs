@@ -19,7 +19,7 @@
 //! | barrier fed by a pool | need = missing arrivals, providers = workers not yet arrived (k-of-n) |
 //!
 //! ```
-//! use waitgraph::graph::{WaitGraph, Clause, reduction::reduce};
+//! use waitgraph_core::graph::{WaitGraph, Clause, reduction::reduce};
 //! let mut g = WaitGraph::new(3);
 //! g.block(0, Clause::all([1]));        // 0 waits for a lock 1 holds
 //! g.block(1, Clause::any([0, 2]));     // 1 waits for a notify from 0 or 2

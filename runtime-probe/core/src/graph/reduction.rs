@@ -7,7 +7,7 @@
 //! once, so the cost is **O(V + E)** where E is the total number of providers listed.
 //!
 //! ```
-//! use waitgraph::graph::{WaitGraph, Clause, reduction::reduce};
+//! use waitgraph_core::graph::{WaitGraph, Clause, reduction::reduce};
 //! let mut g = WaitGraph::new(2);
 //! g.block(0, Clause::all([1]));
 //! g.block(1, Clause::all([0]));        // AB/BA
