@@ -65,8 +65,7 @@ where
         let Some(context) = span.extensions().get::<SpanContext>().map(|c| c.0) else {
             return;
         };
-        if let Some(slot) = slot::current() {
-            slot.push_context(context);
+        if slot::with_current(|slot| slot.push_context(context)).is_some() {
             let mut extensions = span.extensions_mut();
             match extensions.get_mut::<Pushed>() {
                 Some(pushed) => pushed.0 += 1,
@@ -80,9 +79,7 @@ where
         let mut extensions = span.extensions_mut();
         if let Some(pushed) = extensions.get_mut::<Pushed>().filter(|p| p.0 > 0) {
             pushed.0 -= 1;
-            if let Some(slot) = slot::existing() {
-                slot.pop_context();
-            }
+            slot::with_existing(|slot| slot.pop_context());
         }
     }
 }

@@ -352,6 +352,8 @@ struct SlotOwner {
 
 impl Drop for SlotOwner {
     fn drop(&mut self) {
+        // Cleared first: from here on `with_current` finds no slot, and `OWNER` can no
+        // longer be reached, so no new slot is registered for this thread either.
         let _ = CURRENT.try_with(|current| current.set(ptr::null()));
         if let Some(slot) = self.slot.take() {
             super::registry::retire_thread(&slot);
@@ -359,37 +361,51 @@ impl Drop for SlotOwner {
     }
 }
 
-/// This thread's slot, registering the thread on first use. `None` while the thread's
-/// thread-locals are being torn down: such late events are not recorded.
+// The slot is lent, never handed out: a reference exists only for the length of a
+// closure on the thread that owns the slot, so nothing (a guard moved to another
+// thread, a guard kept in a thread-local that outlives `OWNER`) can reach it after
+// the thread has let go of it. Guards remember that they recorded something, not where.
+
+/// Runs `f` on this thread's slot, registering the thread on first use. Returns `None`
+/// without running `f` while the thread's thread-locals are being torn down: such late
+/// events are not recorded (and leave no slot behind).
 #[inline]
-pub fn current() -> Option<&'static ThreadSlot> {
+pub fn with_current<R>(f: impl FnOnce(&ThreadSlot) -> R) -> Option<R> {
     let slot = CURRENT.try_with(|current| current.get()).ok()?;
-    if !slot.is_null() {
-        // SAFETY: the pointer is cleared before the owning `Arc` is dropped, and only this
-        // thread reads it; the `Arc` outlives every use on this thread.
-        return Some(unsafe { &*slot });
+    if slot.is_null() {
+        return register_current().map(|slot| f(&slot));
     }
-    register_current()
+    // SAFETY: a non-null `CURRENT` points into the `Arc` that `OWNER` keeps; `OWNER`
+    // nulls `CURRENT` before it lets the `Arc` go, and only this thread reads or writes
+    // either. The reference does not outlive this call, which runs on this thread and
+    // cannot reach `OWNER`'s destructor.
+    Some(f(unsafe { &*slot }))
 }
 
 #[cold]
-fn register_current() -> Option<&'static ThreadSlot> {
-    let slot = super::registry::register_thread(std::thread::current().name().map(str::to_owned));
-    let pointer = Arc::as_ptr(&slot);
+fn register_current() -> Option<Arc<ThreadSlot>> {
+    // Through `OWNER` first: once it is destroyed (thread-local teardown) nothing is
+    // registered, so a late event cannot leave a live slot that nobody retires.
     OWNER
-        .try_with(|owner| owner.slot.set(Some(slot.clone())))
-        .ok()?;
-    CURRENT.try_with(|current| current.set(pointer)).ok()?;
-    // SAFETY: as in `current`.
-    Some(unsafe { &*pointer })
+        .try_with(|owner| {
+            let slot =
+                super::registry::register_thread(std::thread::current().name().map(str::to_owned));
+            owner.slot.set(Some(slot.clone()));
+            CURRENT
+                .try_with(|current| current.set(Arc::as_ptr(&slot)))
+                .ok()?;
+            Some(slot)
+        })
+        .ok()
+        .flatten()
 }
 
-/// The slot if this thread already has one; never registers.
+/// Runs `f` on this thread's slot if it has one; never registers.
 #[inline]
-pub fn existing() -> Option<&'static ThreadSlot> {
+pub fn with_existing<R>(f: impl FnOnce(&ThreadSlot) -> R) -> Option<R> {
     let slot = CURRENT.try_with(|current| current.get()).ok()?;
-    // SAFETY: as in `current`.
-    (!slot.is_null()).then(|| unsafe { &*slot })
+    // SAFETY: as in `with_current`.
+    (!slot.is_null()).then(|| f(unsafe { &*slot }))
 }
 
 #[cfg(test)]

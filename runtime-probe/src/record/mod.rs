@@ -103,9 +103,10 @@ pub(crate) fn emit(thread: ThreadKey, kind: EventKind, site: Option<&'static Loc
     }
     let site = site.map(|location| {
         let mut site = Site::from_location(location);
-        site.function = crate::probe::slot::existing()
-            .and_then(|slot| slot.innermost_context())
-            .map(|context| context.name.clone());
+        site.function = crate::probe::slot::with_existing(|slot| {
+            slot.innermost_context().map(|context| context.name.clone())
+        })
+        .flatten();
         site
     });
     let event = Event {
@@ -144,8 +145,8 @@ fn deactivate() {
 #[inline]
 pub(crate) fn note(kind: impl FnOnce() -> EventKind, site: Option<&'static Location<'static>>) {
     if active() {
-        if let Some(slot) = crate::probe::slot::current() {
-            emit(slot.key, kind(), site);
+        if let Some(thread) = crate::probe::slot::with_current(|slot| slot.key) {
+            emit(thread, kind(), site);
         }
     }
 }

@@ -78,8 +78,9 @@ pub enum Shared {
 #[cfg(feature = "probe")]
 mod live {
     use crate::model::{EventKind, LockMode, ResourceKey, WaitEnd, WaitKind};
-    use crate::probe::slot::{self, ThreadSlot};
+    use crate::probe::slot;
     use crate::record;
+    use std::marker::PhantomData;
     use std::panic::Location;
 
     pub use crate::probe::registry::ResourceMeta as Meta;
@@ -89,25 +90,23 @@ mod live {
     /// which the guard keeps so that its release is recorded exactly when its hold was.
     #[inline]
     pub fn acquired(key: ResourceKey, mode: LockMode, site: &'static Location<'static>) -> bool {
-        match slot::current() {
-            Some(slot) => {
-                if record::active() {
-                    record_hold(slot.key, key, mode, Some(site), true);
-                }
-                slot.push_held(key, mode, site)
+        slot::with_current(|slot| {
+            if record::active() {
+                record_hold(slot.key, key, mode, Some(site), true);
             }
-            None => false,
-        }
+            slot.push_held(key, mode, site)
+        })
+        .unwrap_or(false)
     }
 
     #[inline]
     pub fn released(key: ResourceKey, mode: LockMode) {
-        if let Some(slot) = slot::existing() {
+        slot::with_existing(|slot| {
             slot.pop_held(key, mode);
             if record::active() {
                 record_hold(slot.key, key, mode, None, false);
             }
-        }
+        });
     }
 
     /// Records an event of the current thread, if a capture or a trace file runs (the
@@ -138,14 +137,16 @@ mod live {
     /// The current thread's key, registering it if needed.
     #[inline]
     pub fn current_thread() -> Option<crate::model::ThreadKey> {
-        slot::current().map(|slot| slot.key)
+        slot::with_current(|slot| slot.key)
     }
 
-    /// A published wait: set before the thread blocks, cleared when it is dropped.
+    /// A published wait: set before the thread blocks, cleared when it is dropped, on
+    /// the thread that published it (it is neither `Send` nor `Sync`).
     pub struct WaitScope {
-        slot: Option<&'static ThreadSlot>,
+        published: bool,
         key: ResourceKey,
         end: WaitEnd,
+        on_this_thread: PhantomData<*const ()>,
     }
 
     impl WaitScope {
@@ -169,8 +170,10 @@ mod live {
         ) -> WaitScope {
             // Inside a declared wait (idle, a job's reply, an event), the primitive wait
             // is how the declared one happens: the declaration stays the record.
-            let slot = slot::current().filter(|slot| !slot.in_declared_wait());
-            if let Some(slot) = slot {
+            let published = slot::with_current(|slot| {
+                if slot.in_declared_wait() {
+                    return false;
+                }
                 if record::active() {
                     record::emit(
                         slot.key,
@@ -183,11 +186,13 @@ mod live {
                     );
                 }
                 slot.begin_wait(key, kind, site, timed, token);
-            }
+                true
+            });
             WaitScope {
-                slot,
+                published: published == Some(true),
                 key,
                 end: WaitEnd::Woken,
+                on_this_thread: PhantomData,
             }
         }
 
@@ -199,15 +204,18 @@ mod live {
         /// Between two slices of the wait: answer the watchdog.
         #[inline]
         pub fn serve(&self) {
-            if let Some(slot) = self.slot {
-                slot.serve_requests();
+            if self.published {
+                slot::with_existing(|slot| slot.serve_requests());
             }
         }
     }
 
     impl Drop for WaitScope {
         fn drop(&mut self) {
-            if let Some(slot) = self.slot {
+            if !self.published {
+                return;
+            }
+            slot::with_existing(|slot| {
                 slot.end_wait();
                 if record::active() {
                     record::emit(
@@ -219,7 +227,7 @@ mod live {
                         None,
                     );
                 }
-            }
+            });
         }
     }
 }
