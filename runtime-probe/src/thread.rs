@@ -28,8 +28,9 @@ impl ThreadShared {
     }
 
     fn key(self: &Arc<Self>) -> ResourceKey {
-        self.meta
-            .key(ResourceKind::Thread, || Shared::Thread(self.clone()))
+        self.meta.key(ResourceKind::Thread, || {
+            Shared::Thread(Arc::downgrade(self))
+        })
     }
 }
 

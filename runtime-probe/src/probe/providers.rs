@@ -21,8 +21,9 @@
 use super::registry::{self, ResourceEntry};
 use super::slot::{HeldEntry, ThreadSlot, WaitRecord};
 use crate::model::{LockMode, ResourceKey, ThreadKey, WaitKind};
+use crate::sync::channel::ChannelShared;
 use crate::sync::hooks::Shared;
-use crate::sync::{BarrierShared, ExecutorShared, JobStatus};
+use crate::sync::{BarrierShared, ExecutorShared, JobShared, JobStatus};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::Arc;
@@ -231,60 +232,81 @@ impl World {
                     self.live(notifiers.threads.iter().copied().filter(|&t| t != waiter)),
                 )
             }
-            Shared::Barrier(barrier) => self.barrier(barrier, wait.token),
-            Shared::Thread(thread) if thread.is_finished() => Provision::Free,
-            Shared::Thread(thread) => match *thread.thread.lock() {
-                Some(joined) if self.is_live(joined) => Provision::all(vec![joined]),
-                Some(_) => Provision::Free,
+            // A state that is gone was dropped while the scan looked: nothing is known.
+            Shared::Barrier(barrier) => barrier.upgrade().map_or(Provision::Unknown, |barrier| {
+                self.barrier(&barrier, wait.token)
+            }),
+            Shared::Thread(thread) => match thread.upgrade() {
+                Some(thread) if thread.is_finished() => Provision::Free,
+                Some(thread) => match *thread.thread.lock() {
+                    Some(joined) if self.is_live(joined) => Provision::all(vec![joined]),
+                    Some(_) => Provision::Free,
+                    None => Provision::Unknown,
+                },
                 None => Provision::Unknown,
             },
-            Shared::Job(job) => match *job.status.lock() {
-                JobStatus::Queued => self.any_worker(&job.executor.lock()),
-                JobStatus::Running(Some(worker)) if self.is_live(worker) => {
-                    Provision::all(vec![worker])
-                }
-                JobStatus::Running(_) => Provision::Unknown,
-                JobStatus::Done | JobStatus::Cancelled => Provision::Free,
+            Shared::Job(job) => match job.upgrade() {
+                Some(job) => self.job(&job),
+                None => Provision::Unknown,
             },
-            Shared::Executor(executor) => self.any_worker(executor),
-            Shared::Event(event) => {
-                Provision::any(self.live(event.producers.lock().iter().copied()))
+            Shared::Executor(executor) => executor
+                .upgrade()
+                .map_or(Provision::Unknown, |executor| self.any_worker(&executor)),
+            Shared::Event(event) => match event.upgrade() {
+                Some(event) => Provision::any(self.live(event.producers.lock().iter().copied())),
+                None => Provision::Unknown,
+            },
+            Shared::Channel(channel) => match channel.upgrade() {
+                Some(channel) => self.channel(wait, &channel),
+                None => Provision::Unknown,
+            },
+        }
+    }
+
+    fn job(&self, job: &JobShared) -> Provision {
+        match *job.status.lock() {
+            JobStatus::Queued => self.any_worker(&job.executor.lock()),
+            JobStatus::Running(Some(worker)) if self.is_live(worker) => {
+                Provision::all(vec![worker])
             }
-            Shared::Channel(channel) => {
-                // Which handles end the wait depends on its direction.
-                let sending = wait.kind == WaitKind::Send;
-                let queued = channel.queued.load(Relaxed);
-                let can_go = if sending {
-                    channel.capacity.is_none_or(|c| queued < c)
-                } else {
-                    queued > 0
-                };
-                if can_go {
-                    return Provision::Free;
-                }
-                let handles = if sending {
-                    &channel.receivers
-                } else {
-                    &channel.senders
-                };
-                let handles = handles.lock();
-                if handles.is_empty() {
-                    return Provision::Free;
-                }
-                let mut threads = Vec::with_capacity(handles.len());
-                for handle in handles.iter() {
-                    match handle.load(Relaxed) {
-                        0 => return Provision::Unknown,
-                        key if self.is_live(ThreadKey(key)) => threads.push(ThreadKey(key)),
-                        // Tied to a thread that has exited: the handle moved on.
-                        _ => return Provision::Unknown,
-                    }
-                }
-                threads.sort_unstable();
-                threads.dedup();
-                Provision::any(threads)
+            JobStatus::Running(_) => Provision::Unknown,
+            JobStatus::Done | JobStatus::Cancelled => Provision::Free,
+        }
+    }
+
+    fn channel(&self, wait: &WaitRecord, channel: &ChannelShared) -> Provision {
+        // Which handles end the wait depends on its direction.
+        let sending = wait.kind == WaitKind::Send;
+        let queued = channel.queued.load(Relaxed);
+        let can_go = if sending {
+            channel.capacity.is_none_or(|c| queued < c)
+        } else {
+            queued > 0
+        };
+        if can_go {
+            return Provision::Free;
+        }
+        let handles = if sending {
+            &channel.receivers
+        } else {
+            &channel.senders
+        };
+        let handles = handles.lock();
+        if handles.is_empty() {
+            return Provision::Free;
+        }
+        let mut threads = Vec::with_capacity(handles.len());
+        for handle in handles.iter() {
+            match handle.load(Relaxed) {
+                0 => return Provision::Unknown,
+                key if self.is_live(ThreadKey(key)) => threads.push(ThreadKey(key)),
+                // Tied to a thread that has exited: the handle moved on.
+                _ => return Provision::Unknown,
             }
         }
+        threads.sort_unstable();
+        threads.dedup();
+        Provision::any(threads)
     }
 
     fn live(&self, threads: impl Iterator<Item = ThreadKey>) -> Vec<ThreadKey> {

@@ -194,10 +194,11 @@ fn named_lock(name: &'static str, site: &'static Location<'static>) -> ResourceK
 /// The executor called `name`: the program's own if it has one, else the attribute's.
 fn executor(name: &'static str) -> Executor {
     if let Some(entry) = registry::find_named(name, ResourceKind::Executor) {
-        if let Shared::Executor(shared) = &entry.shared {
-            return Executor {
-                shared: shared.clone(),
-            };
+        if let Some(shared) = match &entry.shared {
+            Shared::Executor(shared) => shared.upgrade(),
+            _ => None,
+        } {
+            return Executor { shared };
         }
     }
     with_named(|named| {
@@ -238,7 +239,9 @@ fn wait_target(name: &'static str) -> (ResourceKey, WaitKind, u64) {
     ] {
         if let Some(entry) = registry::find_named(name, kind) {
             let token = match &entry.shared {
-                Shared::Barrier(barrier) => barrier.state.lock().generation,
+                Shared::Barrier(barrier) => barrier
+                    .upgrade()
+                    .map_or(0, |barrier| barrier.state.lock().generation),
                 _ => 0,
             };
             let wait = match kind {

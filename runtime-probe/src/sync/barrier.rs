@@ -127,7 +127,7 @@ impl Barrier {
 
     pub(crate) fn key(&self) -> ResourceKey {
         self.shared.meta.key(ResourceKind::Barrier, || {
-            Shared::Barrier(self.shared.clone())
+            Shared::Barrier(Arc::downgrade(&self.shared))
         })
     }
 

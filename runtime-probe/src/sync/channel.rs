@@ -188,7 +188,7 @@ impl<T> Channel<T> {
 
     fn key(&self) -> ResourceKey {
         self.shared.meta.key(ResourceKind::Channel, || {
-            Shared::Channel(self.shared.clone())
+            Shared::Channel(Arc::downgrade(&self.shared))
         })
     }
 }

@@ -41,9 +41,9 @@ impl Event {
     }
 
     pub(crate) fn key(&self) -> ResourceKey {
-        self.shared
-            .meta
-            .key(ResourceKind::Event, || Shared::Event(self.shared.clone()))
+        self.shared.meta.key(ResourceKind::Event, || {
+            Shared::Event(Arc::downgrade(&self.shared))
+        })
     }
 
     /// Declares the current thread a producer of the event until the guard drops.

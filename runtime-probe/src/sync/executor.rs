@@ -43,8 +43,9 @@ pub struct ExecutorShared {
 
 impl ExecutorShared {
     pub(crate) fn key(self: &Arc<Self>) -> ResourceKey {
-        self.meta
-            .key(ResourceKind::Executor, || Shared::Executor(self.clone()))
+        self.meta.key(ResourceKind::Executor, || {
+            Shared::Executor(Arc::downgrade(self))
+        })
     }
 
     pub(crate) fn name(&self) -> Option<&str> {
@@ -195,9 +196,9 @@ pub struct Job {
 
 impl Job {
     pub(crate) fn key(&self) -> ResourceKey {
-        self.shared
-            .meta
-            .key(ResourceKind::Job, || Shared::Job(self.shared.clone()))
+        self.shared.meta.key(ResourceKind::Job, || {
+            Shared::Job(Arc::downgrade(&self.shared))
+        })
     }
 
     /// Runs the job on the current thread: started now, finished when `work` returns or

@@ -14,7 +14,7 @@ pub use live::*;
 #[cfg(not(feature = "probe"))]
 pub use off::*;
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 /// How long a blocked thread sleeps before it looks whether the watchdog wants its
@@ -58,16 +58,21 @@ pub const GRACE: Duration = Duration::from_millis(1);
 /// The state, per kind of resource, that decides who can end a wait on it. The registry
 /// keeps a reference so the watchdog can read it; locks need none (their holders are in
 /// the threads' own slots).
+///
+/// A state that carries the resource's identity (its `Meta`, whose drop takes the entry
+/// out of the registry) is held weakly: a strong reference would keep the state, and so
+/// the entry, alive for ever. A condvar's state is not such a state (its `Meta` lives in
+/// the `Condvar`), and a foreign condvar's state has no other owner than the registry.
 #[allow(dead_code)] // with the probe compiled out nothing reads it
 pub enum Shared {
     Lock,
     Condvar(Arc<super::condvar::CondvarShared>),
-    Barrier(Arc<super::barrier::BarrierShared>),
-    Channel(Arc<super::channel::ChannelShared>),
-    Thread(Arc<crate::thread::ThreadShared>),
-    Job(Arc<super::executor::JobShared>),
-    Executor(Arc<super::executor::ExecutorShared>),
-    Event(Arc<super::event::EventShared>),
+    Barrier(Weak<super::barrier::BarrierShared>),
+    Channel(Weak<super::channel::ChannelShared>),
+    Thread(Weak<crate::thread::ThreadShared>),
+    Job(Weak<super::executor::JobShared>),
+    Executor(Weak<super::executor::ExecutorShared>),
+    Event(Weak<super::event::EventShared>),
     /// A foreign primitive whose providers the probe cannot know (a std barrier, a std
     /// channel): its waits can stall, never deadlock.
     Opaque,
