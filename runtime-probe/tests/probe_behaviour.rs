@@ -212,3 +212,42 @@ fn a_stall_is_warned_once_then_only_when_it_doubles() {
         .iter()
         .any(|f| f.kind == FindingKind::Deadlock && f.cycle.iter().any(|s| s.thread == "staller")));
 }
+
+#[test]
+fn a_waiting_writer_keeps_new_readers_out_from_its_first_moment() {
+    // A parking_lot writer that gives up a timed attempt lets the readers queued behind it
+    // in: an untimed `write()` under the probe must never do that, or the program runs
+    // differently with waitgraph than without (and hides the re-entrant read deadlock).
+    for _round in 0..5 {
+        let lock = Arc::new(RwLock::new(()));
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let first_reader = lock.read();
+        let (lock3, order3) = (lock.clone(), order.clone());
+        // Started first, so it is watching when the writer comes.
+        let reader = std::thread::spawn(move || {
+            // The writer is waiting for the first reader to leave: from now on a new
+            // reader queues behind it.
+            while !lock3.is_locked_exclusive() {
+                std::thread::yield_now();
+            }
+            let _read = lock3.read();
+            order3.lock().push("reader");
+        });
+        let (lock2, order2) = (lock.clone(), order.clone());
+        let writer = std::thread::spawn(move || {
+            let _write = lock2.write();
+            order2.lock().push("writer");
+        });
+        // Many times the writer's old 1 ms first attempt.
+        std::thread::sleep(Duration::from_millis(30));
+        let early = order.lock().clone();
+        drop(first_reader);
+        writer.join().unwrap();
+        reader.join().unwrap();
+        assert!(
+            early.is_empty(),
+            "{early:?} got in while the first reader held the lock"
+        );
+        assert_eq!(*order.lock(), ["writer", "reader"]);
+    }
+}

@@ -103,8 +103,9 @@ fn acquire<G>(
     }
 }
 
-/// The blocking methods of one access mode. `$raw_for` starts with parking_lot's
-/// compare-and-swap fast path (no load before it), then waits the grace period.
+/// The blocking methods of one access mode. A reader's first attempt is `$raw_for`:
+/// parking_lot's compare-and-swap fast path (no load before it), then the grace period.
+/// A writer's is `$raw_try`, then it publishes its wait and blocks in one piece.
 macro_rules! acquire_methods {
     ($(#[$doc:meta])* $name:ident, $try_name:ident, $for_name:ident, $until_name:ident,
      $guard:ident, $mode:expr, $wait_mode:expr, $raw:ident, $raw_try:ident, $raw_for:ident,
@@ -125,7 +126,9 @@ macro_rules! acquire_methods {
                 $wait_mode,
                 site,
                 None,
-                || self.inner.$raw_for(GRACE),
+                // A writer's first attempt is untimed too: a timed parking_lot writer
+                // that gives up lets the readers queued behind it in.
+                || if $sliced { self.inner.$raw_for(GRACE) } else { self.inner.$raw_try() },
                 |slice| self.inner.$raw_until(Instant::now() + slice),
                 whole,
             );
@@ -267,6 +270,12 @@ impl<T: ?Sized> RwLock<T> {
 
     pub fn is_locked(&self) -> bool {
         self.inner.is_locked()
+    }
+
+    /// Whether a writer holds the lock or, waiting for the readers to leave, already
+    /// keeps new readers out.
+    pub fn is_locked_exclusive(&self) -> bool {
+        self.inner.is_locked_exclusive()
     }
 
     pub fn name(&self) -> Option<&str> {
