@@ -38,7 +38,7 @@ USAGE:
 
 EXIT STATUS (run, scenario): 0 completed; 3 the watchdog found a deadlock (report
 written, the process exits instead of hanging); 1 completed but a query went unanswered
-or wrong; 2 usage error.";
+or wrong; 2 usage error, or a report file that cannot be written.";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -131,16 +131,23 @@ fn number(flag: &str, text: &str, min: usize, max: usize) -> Result<usize, Strin
     }
 }
 
-fn start_watchdog(report: Option<&Path>) -> waitgraph::WatchdogHandle {
+/// The watchdog, or the reason it cannot write its report (exit 2 before anything runs).
+fn start_watchdog(report: Option<&Path>) -> Result<waitgraph::WatchdogHandle, ExitCode> {
     let mut builder = waitgraph::Watchdog::builder().exit_on_deadlock(3);
     if let Some(report) = report {
         builder = builder.report_file(report);
     }
-    builder.start()
+    builder.try_start().map_err(|error| {
+        eprintln!("demo-pool: {error}");
+        ExitCode::from(2)
+    })
 }
 
 fn run_one(options: &Options) -> ExitCode {
-    let _watchdog = start_watchdog(options.report.as_deref());
+    let _watchdog = match start_watchdog(options.report.as_deref()) {
+        Ok(watchdog) => watchdog,
+        Err(code) => return code,
+    };
     let trace = match options
         .trace
         .as_deref()
@@ -149,7 +156,7 @@ fn run_one(options: &Options) -> ExitCode {
         None => None,
         Some(Ok(trace)) => Some(trace),
         Some(Err(error)) => {
-            eprintln!("demo-pool: cannot record the trace: {error}");
+            eprintln!("demo-pool: {error}");
             return ExitCode::from(2);
         }
     };
@@ -206,7 +213,10 @@ fn scenario(args: &[String]) -> ExitCode {
     let Some(scenario) = catalogue().into_iter().find(|s| s.name == name) else {
         return usage(&format!("no scenario named `{name}`"));
     };
-    let _watchdog = start_watchdog(report.as_deref());
+    let _watchdog = match start_watchdog(report.as_deref()) {
+        Ok(watchdog) => watchdog,
+        Err(code) => return code,
+    };
     match (scenario.run)() {
         Ok(()) => {
             println!("{}: completed", scenario.name);

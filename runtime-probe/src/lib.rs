@@ -321,6 +321,7 @@ pub mod __macro_support;
 #[cfg(feature = "probe")]
 pub mod __private {
     pub use crate::probe::registry::hold_for_test;
+    pub use crate::probe::watchdog::fail_next_scans;
 
     /// One watchdog scan (what the scan benchmark measures): returns how many stuck
     /// groups it found.

@@ -5,6 +5,7 @@
 
 use crate::model::Site;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// The JSON schema version. Bump it when a field changes meaning or goes away.
@@ -23,6 +24,9 @@ pub struct Report {
     /// could not be written...): counted, never a panic in the host.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub probe_errors: Vec<String>,
+    /// Findings left out to keep the report bounded (the oldest first), counted by kind.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub omitted: BTreeMap<FindingKind, u64>,
 }
 
 impl Report {
@@ -34,6 +38,7 @@ impl Report {
             mode,
             findings,
             probe_errors: Vec::new(),
+            omitted: BTreeMap::new(),
         }
     }
 }

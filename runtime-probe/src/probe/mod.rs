@@ -1,7 +1,10 @@
 //! The live side: the registry every hook records into, and the watchdog that reads it.
 
 pub(crate) mod dump;
+pub(crate) mod faults;
+pub(crate) mod files;
 pub(crate) mod foreign;
+pub(crate) mod notify;
 pub(crate) mod providers;
 pub(crate) mod registry;
 pub(crate) mod slot;

@@ -8,23 +8,32 @@
 //! | never reports a torn view | a deadlock must be seen by two consecutive scans with the same wait epochs |
 //! | never blocks a program thread | it holds one short internal lock at a time, never one a program thread waits on |
 //! | reports each deadlock once | keyed by the deadlocked threads and their wait epochs |
-//! | the report is on disk before anything else runs | temp file, fsync, rename; then stderr, `tracing` and the callback (which may block), then exit |
+//! | the report is on disk before anything else runs | a fresh temp file, fsync, rename, directory fsync ([`super::files`]); then the notifier prints it, emits it to `tracing` and calls the callback ([`super::notify`]), then exit |
+//! | printing or a callback never stops detection | they run on the notifier thread; the watchdog only queues, and an exit waits for them at most `notify::FLUSH_WAIT` |
+//! | a fault of its own never ends detection silently | a panicking scan is caught (or, under `panic = "abort"`, the thread is replaced: [`super::faults`]), said once, and scanning goes on |
+//! | a report path that cannot be written is said at once | checked by `start` / `try_start`, named in the error |
+//! | memory is bounded | at most [`MAX_FINDINGS`] findings kept; older ones are counted by kind in the report's `omitted` |
 //! | a stall is warned once, then when it doubles | last warned duration kept per wait |
 
+use super::notify::{Notice, Notifier, FLUSH_WAIT};
 use super::registry;
 use super::snapshot::Scan;
 use crate::model::{ThreadKey, WaitKind};
 use crate::report::{Finding, FindingKind, Mode, Report, Severity};
 use parking_lot::Mutex;
 use std::collections::{HashMap, HashSet};
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 type Callback = Arc<dyn Fn(&Finding) + Send + Sync>;
+
+/// How many findings a watchdog keeps (in memory and in the report file); older ones
+/// are counted by kind in the report's `omitted`.
+pub const MAX_FINDINGS: usize = 1024;
 
 /// Starts the watchdog thread. See [`Watchdog::builder`].
 pub struct Watchdog;
@@ -49,11 +58,13 @@ impl Watchdog {
             print: true,
             backtrace_wait: Duration::from_millis(500),
             dump_file: None,
+            max_findings: MAX_FINDINGS,
         }
     }
 }
 
 /// Configures and starts a watchdog.
+#[derive(Clone)]
 #[must_use = "call .start() to run the watchdog"]
 pub struct WatchdogBuilder {
     interval: Duration,
@@ -64,6 +75,7 @@ pub struct WatchdogBuilder {
     print: bool,
     backtrace_wait: Duration,
     dump_file: Option<PathBuf>,
+    max_findings: usize,
 }
 
 impl WatchdogBuilder {
@@ -92,9 +104,17 @@ impl WatchdogBuilder {
         self
     }
 
-    /// Calls `callback` with each new finding (on the watchdog thread).
+    /// Calls `callback` with each new finding, on the notifier thread: a callback that
+    /// blocks or panics never stops the watchdog (a panic is caught and said once).
     pub fn on_finding(mut self, callback: impl Fn(&Finding) + Send + Sync + 'static) -> Self {
         self.callback = Some(Arc::new(callback));
+        self
+    }
+
+    /// How many findings to keep, in memory and in the report file (default
+    /// [`MAX_FINDINGS`]); older ones are counted by kind in the report's `omitted`.
+    pub fn max_findings(mut self, count: usize) -> Self {
+        self.max_findings = count.max(1);
         self
     }
 
@@ -112,36 +132,87 @@ impl WatchdogBuilder {
     }
 
     /// Where `SIGUSR1` makes the watchdog write the current graph ([`dump`](crate::dump)),
-    /// within one interval (default: `waitgraph-dump-<pid>.json` in the temp folder).
-    /// Needs the `signal` feature, on Unix.
+    /// within one interval (default: `waitgraph-dump-<pid>.json` in `$XDG_RUNTIME_DIR`
+    /// when set, else in the current directory; never a guessable name in a shared temp
+    /// directory). The handler is installed before `start` returns. Needs the `signal`
+    /// feature, on Unix.
     pub fn dump_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.dump_file = Some(path.into());
         self
     }
 
-    /// Starts the watchdog thread.
+    /// Starts the watchdog thread. A report file that cannot be written is said on
+    /// standard error, naming the path, and the watchdog runs without it; use
+    /// [`try_start`](Self::try_start) to stop there instead.
     pub fn start(self) -> WatchdogHandle {
+        match self.clone().try_start() {
+            Ok(handle) => handle,
+            Err(error) => {
+                eprintln!("waitgraph: {error}; findings will not be written to a file");
+                registry::probe_error();
+                WatchdogBuilder {
+                    report_file: None,
+                    ..self
+                }
+                .launch()
+            }
+        }
+    }
+
+    /// Starts the watchdog thread, or says why it cannot do what it was asked: a report
+    /// file that cannot be written (a directory, a place without write permission), with
+    /// its path.
+    ///
+    /// ```
+    /// let error = waitgraph::Watchdog::builder()
+    ///     .report_file(std::env::temp_dir())
+    ///     .try_start()
+    ///     .err()
+    ///     .expect("a directory cannot take a report");
+    /// assert!(error.to_string().contains("is a directory"));
+    /// ```
+    pub fn try_start(self) -> std::io::Result<WatchdogHandle> {
+        if let Some(path) = &self.report_file {
+            super::files::check_writable(path)?;
+        }
+        Ok(self.launch())
+    }
+
+    fn launch(self) -> WatchdogHandle {
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             findings: Mutex::new(Vec::new()),
             scans: AtomicU64::new(0),
+            notifier: Notifier::start(self.print, self.callback.clone()),
+            dump_wanted: Arc::new(AtomicBool::new(false)),
         });
-        let state = shared.clone();
-        let thread = std::thread::Builder::new()
-            .name("waitgraph-watchdog".into())
-            .spawn(move || Runner::new(self, state).run());
-        match thread {
-            Ok(thread) => WatchdogHandle {
-                shared,
-                thread: Some(thread),
-            },
-            Err(_) => {
-                registry::probe_error();
-                WatchdogHandle {
-                    shared,
-                    thread: None,
-                }
-            }
+        // Before `start` returns: a signal that comes early must not kill the process.
+        #[cfg(all(feature = "signal", unix))]
+        if signal_hook::flag::register(signal_hook::consts::SIGUSR1, shared.dump_wanted.clone())
+            .is_err()
+        {
+            registry::probe_error();
+        }
+        let thread = spawn_runner(self, shared.clone());
+        WatchdogHandle { shared, thread }
+    }
+}
+
+fn spawn_runner(config: WatchdogBuilder, shared: Arc<Shared>) -> Option<JoinHandle<()>> {
+    let spawned = std::thread::Builder::new()
+        .name("waitgraph-watchdog".into())
+        .spawn(move || {
+            let (again, again_shared) = (config.clone(), shared.clone());
+            super::faults::on_abort_panic(Box::new(move || {
+                spawn_runner(again, again_shared);
+            }));
+            Runner::new(config, shared).run()
+        });
+    match spawned {
+        Ok(thread) => Some(thread),
+        Err(_) => {
+            registry::probe_error();
+            None
         }
     }
 }
@@ -150,6 +221,10 @@ struct Shared {
     stop: AtomicBool,
     findings: Mutex<Vec<Finding>>,
     scans: AtomicU64,
+    notifier: Notifier,
+    /// Set by the `SIGUSR1` handler (feature `signal`).
+    #[cfg_attr(not(all(feature = "signal", unix)), allow(dead_code))]
+    dump_wanted: Arc<AtomicBool>,
 }
 
 /// A running watchdog. Dropping the handle leaves it running; [`stop`](Self::stop) ends it.
@@ -194,9 +269,9 @@ struct Runner {
     deadlocked: HashSet<ThreadKey>,
     #[cfg(feature = "parking-lot-deadlock")]
     parking_lot_reported: HashSet<Vec<String>>,
-    #[cfg(all(feature = "signal", unix))]
-    dump_wanted: Arc<AtomicBool>,
     report: Report,
+    /// Whether a failed scan was already said.
+    scan_failed: bool,
 }
 
 impl Runner {
@@ -211,19 +286,12 @@ impl Runner {
             deadlocked: HashSet::new(),
             #[cfg(feature = "parking-lot-deadlock")]
             parking_lot_reported: HashSet::new(),
-            #[cfg(all(feature = "signal", unix))]
-            dump_wanted: Arc::new(AtomicBool::new(false)),
             report: Report::new(Mode::Live, Vec::new()),
+            scan_failed: false,
         }
     }
 
     fn run(mut self) {
-        #[cfg(all(feature = "signal", unix))]
-        if signal_hook::flag::register(signal_hook::consts::SIGUSR1, self.dump_wanted.clone())
-            .is_err()
-        {
-            registry::probe_error();
-        }
         let mut next = Instant::now() + self.config.interval;
         while !self.shared.stop.load(Relaxed) {
             #[cfg(all(feature = "signal", unix))]
@@ -234,11 +302,30 @@ impl Runner {
                 continue;
             }
             next = now + self.config.interval;
-            self.scan_once();
+            // A bug in a scan must not end detection: caught, said once, and the next
+            // scan starts afresh.
+            let scanned = std::panic::catch_unwind(AssertUnwindSafe(|| self.scan_once()));
+            if let Err(panic) = scanned {
+                self.scan_panicked(&panic_message(panic.as_ref()));
+            }
+        }
+    }
+
+    fn scan_panicked(&mut self, message: &str) {
+        registry::probe_error();
+        self.previously_stuck.clear();
+        if !self.scan_failed {
+            self.scan_failed = true;
+            // Said once: the runtime's own panic message for this thread, too.
+            super::faults::quiet_panics_on_this_thread();
+            let line = format!("a scan failed ({message}); the watchdog goes on scanning");
+            self.report.probe_errors.push(line.clone());
+            self.shared.notifier.send(Notice::Fault(line));
         }
     }
 
     fn scan_once(&mut self) {
+        fail_if_asked();
         let scan = Scan::take();
         self.shared.scans.fetch_add(1, Relaxed);
         let mut stuck_now = HashSet::new();
@@ -404,24 +491,27 @@ impl Runner {
 
     #[cfg(all(feature = "signal", unix))]
     fn dump_if_asked(&mut self) {
-        if !self.dump_wanted.swap(false, Relaxed) {
+        if !self.shared.dump_wanted.swap(false, Relaxed) {
             return;
         }
-        let path = self.config.dump_file.clone().unwrap_or_else(|| {
-            std::env::temp_dir().join(format!("waitgraph-dump-{}.json", std::process::id()))
-        });
+        let path = self
+            .config
+            .dump_file
+            .clone()
+            .unwrap_or_else(super::files::default_dump_path);
         let dump = super::dump::dump();
-        if let Err(error) = write_json_atomically(&path, &dump) {
-            registry::probe_error();
-            self.report
-                .probe_errors
-                .push(format!("could not write {}: {error}", path.display()));
-        } else if self.config.print {
-            eprintln!(
-                "waitgraph: wrote the current wait-for graph to {}",
-                path.display()
-            );
-        }
+        let line = match super::files::write_json(&path, &dump) {
+            Err(error) => {
+                registry::probe_error();
+                self.report.probe_errors.push(error.to_string());
+                error.to_string()
+            }
+            Ok(()) if self.config.print => {
+                format!("wrote the current wait-for graph to {}", path.display())
+            }
+            Ok(()) => return,
+        };
+        self.shared.notifier.send(Notice::Fault(line));
     }
 
     fn await_backtraces(&self, scan: &Scan, cycle: &[usize]) {
@@ -520,6 +610,23 @@ impl Runner {
 
     fn publish(&mut self, findings: Vec<Finding>, deadlock: bool, scan: &Scan) {
         self.report.findings.extend(findings.iter().cloned());
+        let over = self
+            .report
+            .findings
+            .len()
+            .saturating_sub(self.config.max_findings);
+        for old in self.report.findings.drain(..over) {
+            *self.report.omitted.entry(old.kind).or_default() += 1;
+        }
+        let unsent = self.shared.notifier.dropped();
+        if unsent > 0 {
+            self.report
+                .probe_errors
+                .retain(|e| !e.contains("not printed"));
+            self.report.probe_errors.push(format!(
+                "{unsent} findings were not printed (the notifier thread was blocked)"
+            ));
+        }
         let overflow: usize = scan.held_overflow();
         if overflow > 0 {
             self.report
@@ -531,30 +638,37 @@ impl Runner {
             ));
         }
         if let Some(path) = &self.config.report_file {
-            if let Err(error) = write_atomically(path, &self.report) {
+            if let Err(error) = super::files::write_json(path, &self.report) {
                 registry::probe_error();
-                self.report
-                    .probe_errors
-                    .push(format!("could not write {}: {error}", path.display()));
+                let line = error.to_string();
+                if !self.report.probe_errors.contains(&line) {
+                    self.report.probe_errors.push(line.clone());
+                    self.shared.notifier.send(Notice::Fault(line));
+                }
             }
         }
-        self.shared.findings.lock().extend(findings.iter().cloned());
-        for finding in &findings {
-            if self.config.print {
-                eprintln!("waitgraph: {}", finding.describe().trim_end());
-            }
-            #[cfg(feature = "tracing")]
-            emit_tracing(finding);
-            if let Some(callback) = &self.config.callback {
-                callback(finding);
-            }
+        {
+            let mut kept = self.shared.findings.lock();
+            kept.extend(findings.iter().cloned());
+            let over = kept.len().saturating_sub(self.config.max_findings);
+            kept.drain(..over);
+        }
+        for finding in findings {
+            self.shared
+                .notifier
+                .send(Notice::Finding(Box::new(finding)));
         }
         if deadlock {
             if let Some(code) = self.config.exit_code {
                 // A trace being recorded ends whole, with the events that led here.
                 if let Some(Err(error)) = crate::record::finish_running() {
-                    eprintln!("waitgraph: could not finish the trace: {error}");
+                    self.shared.notifier.send(Notice::Fault(format!(
+                        "could not finish the trace: {error}"
+                    )));
                 }
+                // The report is on disk; printing gets a bounded wait, since a thread
+                // of the deadlock may hold the stderr lock for ever.
+                self.shared.notifier.flush(FLUSH_WAIT);
                 std::process::exit(code);
             }
         }
@@ -603,28 +717,31 @@ fn wait_chain(scan: &Scan, start: usize) -> Vec<usize> {
     chain
 }
 
-/// Writes `report` to `path` so that a reader sees either the old file or the whole new
-/// one: a temp file beside it, flushed to disk, then renamed over it.
-pub(crate) fn write_atomically(path: &Path, report: &Report) -> std::io::Result<()> {
-    write_json_atomically(path, report)
+static FAIL_SCANS: AtomicU64 = AtomicU64::new(0);
+
+/// Makes the next `count` scans panic: how the tests check that a bug in a scan does not
+/// end detection.
+#[doc(hidden)]
+pub fn fail_next_scans(count: u64) {
+    FAIL_SCANS.store(count, Relaxed);
 }
 
-fn write_json_atomically(path: &Path, value: &impl serde::Serialize) -> std::io::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+fn fail_if_asked() {
+    if FAIL_SCANS.load(Relaxed) > 0 && FAIL_SCANS.fetch_sub(1, Relaxed) > 0 {
+        panic!("a fault injected by fail_next_scans");
     }
-    let mut temp = path.as_os_str().to_owned();
-    temp.push(format!(".tmp-{}", std::process::id()));
-    let temp = PathBuf::from(temp);
-    let mut file = std::fs::File::create(&temp)?;
-    serde_json::to_writer_pretty(&mut file, value).map_err(std::io::Error::other)?;
-    file.write_all(b"\n")?;
-    file.sync_all()?;
-    std::fs::rename(&temp, path)
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_string())
 }
 
 #[cfg(feature = "tracing")]
-fn emit_tracing(finding: &Finding) {
+pub(crate) fn emit_tracing(finding: &Finding) {
     let threads: Vec<&str> = finding.cycle.iter().map(|s| s.thread.as_str()).collect();
     let threads = threads.join(" -> ");
     let text = finding.describe();

@@ -99,11 +99,18 @@ impl TraceFile {
                 "a trace recording is already running",
             ));
         }
+        // Errors name the path: "Is a directory" alone does not say which.
+        let named = |error: io::Error| {
+            io::Error::new(
+                error.kind(),
+                format!("cannot write the trace to {}: {error}", path.display()),
+            )
+        };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)?;
+            std::fs::create_dir_all(parent).map_err(named)?;
         }
-        let mut file = BufWriter::new(File::create(&path)?);
-        write_line(&mut file, &TraceLine::Trace(TraceHeader::current()))?;
+        let mut file = BufWriter::new(File::create(&path).map_err(named)?);
+        write_line(&mut file, &TraceLine::Trace(TraceHeader::current())).map_err(named)?;
         let (batches, received) = sync_channel::<Batch>(QUEUE);
         let writer = std::thread::Builder::new()
             .name("waitgraph-trace".into())
