@@ -8,6 +8,7 @@
 
 pub mod coordinator;
 pub mod data;
+pub mod footprint;
 pub mod pool;
 pub mod run;
 pub mod scenarios;

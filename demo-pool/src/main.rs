@@ -31,6 +31,9 @@ USAGE:
                             before the watchdog exits on a deadlock)
         --gate N            (tests) hold N queries between the spec lock and the gil
                             until the shrink has begun
+        --load-for MS       load before and after the command (default 300)
+        --watch-memory      sample the probe's registry and the resident memory every
+                            0.5 s; the run fails (exit 1) if they grow (a soak)
   demo-pool scenarios
       Lists the scenario catalogue with each one's expected outcome.
   demo-pool scenario NAME [--report FILE]
@@ -115,6 +118,11 @@ fn parse_run(args: &[String]) -> Result<Options, String> {
             "--report" => options.report = Some(PathBuf::from(value()?)),
             "--trace" => options.trace = Some(PathBuf::from(value()?)),
             "--gate" => options.gate = number(flag, value()?, 0, 16)?,
+            "--load-for" => {
+                options.load_for =
+                    Duration::from_millis(number(flag, value()?, 0, 3_600_000)? as u64)
+            }
+            "--watch-memory" => options.watch_memory = true,
             other => return Err(format!("unknown option `{other}`")),
         }
     }
@@ -194,7 +202,16 @@ fn run_one(options: &Options) -> ExitCode {
     if let (Some(before), Some(after)) = (outcome.threads_before, outcome.threads_after) {
         println!("threads before {before}, after shutting down {after}");
     }
-    if outcome.all_answered() {
+    let mut grew = false;
+    match &outcome.footprint {
+        Some(Ok(line)) => println!("{line}"),
+        Some(Err(line)) => {
+            println!("{line}");
+            grew = true;
+        }
+        None => {}
+    }
+    if outcome.all_answered() && !grew {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -43,6 +43,9 @@ pub struct Options {
     /// After the shrinks, grow back to this many workers the pre-fix way (waiting for
     /// every live worker under the gil).
     pub revive_blocking: Option<usize>,
+    /// Sample the registry size and resident memory through the run, and fail it if they
+    /// grow (`run --watch-memory`).
+    pub watch_memory: bool,
 }
 
 impl Default for Options {
@@ -61,6 +64,7 @@ impl Default for Options {
             gate: 0,
             load_for: Duration::from_millis(300),
             revive_blocking: None,
+            watch_memory: false,
         }
     }
 }
@@ -77,6 +81,8 @@ pub struct Outcome {
     pub workers_left: usize,
     pub threads_before: Option<usize>,
     pub threads_after: Option<usize>,
+    /// With `watch_memory`: the footprint's verdict (`Err`: it grew).
+    pub footprint: Option<Result<String, String>>,
     /// Threads of the process that ended between the command and the moment the pool
     /// reached its target: the workers that left (from the process's own thread list).
     pub threads_exited: Option<isize>,
@@ -161,6 +167,9 @@ pub fn run(options: &Options) -> Outcome {
         })
         .collect();
     let threads_before = thread_count();
+    let watch = options
+        .watch_memory
+        .then(|| crate::footprint::watch(Duration::from_millis(500)));
     let cluster = Arc::new(Cluster::start(options, &docs));
     let shard = cluster.shards[0].clone();
     let gate = &shard.pool.gate;
@@ -277,6 +286,7 @@ pub fn run(options: &Options) -> Outcome {
             let _ = client.join();
         }
     }
+    let footprint = watch.map(|watch| crate::footprint::verdict(&watch.finish()));
     let cluster = Arc::try_unwrap(cluster).ok().expect("clients are done");
     cluster.shut_down();
     let threads_after = thread_count();
@@ -291,6 +301,7 @@ pub fn run(options: &Options) -> Outcome {
         threads_before,
         threads_after,
         threads_exited,
+        footprint,
     }
 }
 
