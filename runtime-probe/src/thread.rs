@@ -28,9 +28,7 @@ impl ThreadShared {
     }
 
     fn key(self: &Arc<Self>) -> ResourceKey {
-        self.meta.key(ResourceKind::Thread, || {
-            Shared::Thread(Arc::downgrade(self))
-        })
+        self.meta.key(ResourceKind::Thread, || Shared::weak(self))
     }
 }
 
@@ -146,5 +144,29 @@ impl<T> JoinHandle<T> {
 
     pub fn is_finished(&self) -> bool {
         self.inner.is_finished()
+    }
+}
+
+/// A join needs the joined thread, while it lives.
+#[cfg(feature = "probe")]
+impl hooks::WaitState for ThreadShared {
+    fn provision(
+        &self,
+        world: &hooks::World,
+        _waiter: crate::model::ThreadKey,
+        _wait: &hooks::WaitRecord,
+    ) -> hooks::Provision {
+        if self.is_finished() {
+            return hooks::Provision::Free;
+        }
+        match *self.thread.lock() {
+            Some(joined) if world.is_live(joined) => hooks::Provision::all(vec![joined]),
+            Some(_) => hooks::Provision::Free,
+            None => hooks::Provision::Unknown,
+        }
+    }
+
+    fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
+        self
     }
 }

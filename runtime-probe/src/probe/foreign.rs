@@ -14,9 +14,8 @@
 //! one's label: the graph is still right (holders and waiters agree on the key), only
 //! the name may be an older one.
 
-use super::registry::{self, ResourceEntry};
+use super::registry::{self, ResourceEntry, Shared};
 use crate::model::{Class, ResourceInfo, ResourceKey, ResourceKind, Site};
-use crate::sync::hooks::Shared;
 use parking_lot::Mutex;
 use std::cell::Cell;
 use std::collections::VecDeque;

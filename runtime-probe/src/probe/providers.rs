@@ -18,15 +18,24 @@
 //! | std barrier, std channel (through the attribute) | unknown: they can stall, never deadlock | |
 //! | idle worker, any timed wait | none: the thread counts as running | |
 
-use super::registry::{self, ResourceEntry};
+use super::registry::{self, ResourceEntry, Shared};
 use super::slot::{HeldEntry, ThreadSlot, WaitRecord};
 use crate::model::{LockMode, ResourceKey, ThreadKey, WaitKind};
-use crate::sync::channel::ChannelShared;
-use crate::sync::hooks::Shared;
-use crate::sync::{BarrierShared, ExecutorShared, JobShared, JobStatus};
+use std::any::Any;
 use std::collections::HashMap;
-use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::Arc;
+
+/// What a primitive's shared state tells a scan: who can end a wait on it (the rows of
+/// the table above that are not locks). Each primitive implements it beside its own code
+/// in `sync/`, so the probe names none of them.
+pub trait WaitState: Any + Send + Sync {
+    /// Who can end `waiter`'s `wait` on this resource, as `world` saw the threads.
+    fn provision(&self, world: &World, waiter: ThreadKey, wait: &WaitRecord) -> Provision;
+
+    /// The state as `Any`, for the attribute's role lookups, which need the concrete
+    /// type (an executor by name, a barrier's round).
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
+}
 
 /// One thread as a scan saw it.
 pub struct ThreadView {
@@ -53,7 +62,8 @@ pub enum Provision {
 }
 
 impl Provision {
-    fn all(providers: Vec<ThreadKey>) -> Provision {
+    /// Every one of `providers` (none known: `Unknown`).
+    pub fn all(providers: Vec<ThreadKey>) -> Provision {
         if providers.is_empty() {
             Provision::Unknown
         } else {
@@ -61,7 +71,8 @@ impl Provision {
         }
     }
 
-    fn any(providers: Vec<ThreadKey>) -> Provision {
+    /// Any one of `providers` (none known: `Unknown`).
+    pub fn any(providers: Vec<ThreadKey>) -> Provision {
         if providers.is_empty() {
             Provision::Unknown
         } else {
@@ -132,7 +143,8 @@ impl World {
         self.entries.get(&resource).and_then(Option::as_ref)
     }
 
-    fn is_live(&self, thread: ThreadKey) -> bool {
+    /// Whether `thread` is a live thread of this scan.
+    pub fn is_live(&self, thread: ThreadKey) -> bool {
         self.index.contains_key(&thread)
     }
 
@@ -220,141 +232,19 @@ impl World {
                     None => Provision::Unknown,
                 }
             }
-            Shared::Condvar(condvar) => {
-                if condvar.notifications.load(Acquire) != wait.token {
-                    return Provision::Free;
-                }
-                let notifiers = condvar.notifiers.lock();
-                if notifiers.overflowed {
-                    return Provision::Unknown;
-                }
-                Provision::any(
-                    self.live(notifiers.threads.iter().copied().filter(|&t| t != waiter)),
-                )
-            }
             // A state that is gone was dropped while the scan looked: nothing is known.
-            Shared::Barrier(barrier) => barrier.upgrade().map_or(Provision::Unknown, |barrier| {
-                self.barrier(&barrier, wait.token)
+            _ => shared.state().map_or(Provision::Unknown, |state| {
+                state.provision(self, waiter, wait)
             }),
-            Shared::Thread(thread) => match thread.upgrade() {
-                Some(thread) if thread.is_finished() => Provision::Free,
-                Some(thread) => match *thread.thread.lock() {
-                    Some(joined) if self.is_live(joined) => Provision::all(vec![joined]),
-                    Some(_) => Provision::Free,
-                    None => Provision::Unknown,
-                },
-                None => Provision::Unknown,
-            },
-            Shared::Job(job) => match job.upgrade() {
-                Some(job) => self.job(&job),
-                None => Provision::Unknown,
-            },
-            Shared::Executor(executor) => executor
-                .upgrade()
-                .map_or(Provision::Unknown, |executor| self.any_worker(&executor)),
-            Shared::Event(event) => match event.upgrade() {
-                Some(event) => Provision::any(self.live(event.producers.lock().iter().copied())),
-                None => Provision::Unknown,
-            },
-            Shared::Channel(channel) => match channel.upgrade() {
-                Some(channel) => self.channel(wait, &channel),
-                None => Provision::Unknown,
-            },
         }
     }
 
-    fn job(&self, job: &JobShared) -> Provision {
-        match *job.status.lock() {
-            JobStatus::Queued => self.any_worker(&job.executor.lock()),
-            JobStatus::Running(Some(worker)) if self.is_live(worker) => {
-                Provision::all(vec![worker])
-            }
-            JobStatus::Running(_) => Provision::Unknown,
-            JobStatus::Done | JobStatus::Cancelled => Provision::Free,
-        }
-    }
-
-    fn channel(&self, wait: &WaitRecord, channel: &ChannelShared) -> Provision {
-        // Which handles end the wait depends on its direction.
-        let sending = wait.kind == WaitKind::Send;
-        let queued = channel.queued.load(Relaxed);
-        let can_go = if sending {
-            channel.capacity.is_none_or(|c| queued < c)
-        } else {
-            queued > 0
-        };
-        if can_go {
-            return Provision::Free;
-        }
-        let handles = if sending {
-            &channel.receivers
-        } else {
-            &channel.senders
-        };
-        let handles = handles.lock();
-        if handles.is_empty() {
-            return Provision::Free;
-        }
-        let mut threads = Vec::with_capacity(handles.len());
-        for handle in handles.iter() {
-            match handle.load(Relaxed) {
-                0 => return Provision::Unknown,
-                key if self.is_live(ThreadKey(key)) => threads.push(ThreadKey(key)),
-                // Tied to a thread that has exited: the handle moved on.
-                _ => return Provision::Unknown,
-            }
-        }
-        threads.sort_unstable();
-        threads.dedup();
-        Provision::any(threads)
-    }
-
-    fn live(&self, threads: impl Iterator<Item = ThreadKey>) -> Vec<ThreadKey> {
+    /// The live ones among `threads`, sorted, each once.
+    pub fn live(&self, threads: impl Iterator<Item = ThreadKey>) -> Vec<ThreadKey> {
         let mut live: Vec<ThreadKey> = threads.filter(|&t| self.is_live(t)).collect();
         live.sort_unstable();
         live.dedup();
         live
-    }
-
-    fn any_worker(&self, executor: &ExecutorShared) -> Provision {
-        Provision::any(self.live(executor.members.lock().iter().copied()))
-    }
-
-    /// A barrier round (waited for by a party or by a spinner) needs its missing
-    /// arrivals. The rule gives up (`Unknown`) whenever fewer candidates are known than
-    /// arrivals are missing: a party the probe has not met may still come.
-    fn barrier(&self, barrier: &BarrierShared, round: u64) -> Provision {
-        let state = barrier.state.lock();
-        if state.generation != round || state.closed {
-            // The round the thread waits for is over; it has not run since.
-            return Provision::Free;
-        }
-        let missing = state.parties.saturating_sub(state.arrived.len());
-        if missing == 0 {
-            return Provision::Free;
-        }
-        let arrived: Vec<ThreadKey> = state.arrived.iter().flatten().copied().collect();
-        let candidates: Vec<ThreadKey> = match &barrier.executor {
-            Some(executor) => self.live(
-                executor
-                    .members
-                    .lock()
-                    .iter()
-                    .copied()
-                    .filter(|t| !arrived.contains(t)),
-            ),
-            None => self.live(
-                state
-                    .enrolled
-                    .iter()
-                    .copied()
-                    .filter(|t| !arrived.contains(t)),
-            ),
-        };
-        if candidates.len() < missing {
-            return Provision::Unknown;
-        }
-        Provision::Needs(vec![(missing, candidates)])
     }
 }
 
@@ -369,6 +259,7 @@ mod tests {
     use crate::probe::slot::ThreadSlot;
     use crate::sync::{Barrier, Condvar};
     use std::panic::Location;
+    use std::sync::atomic::Ordering::Acquire;
     use std::time::Instant;
 
     fn waiting(key: u64, resource: ResourceKey, kind: WaitKind, token: u64) -> ThreadView {

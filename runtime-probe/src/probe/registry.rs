@@ -5,21 +5,68 @@
 //! its first use (to register it) and once when it is dropped (to forget it), so memory
 //! stays bounded by what is alive.
 
+use super::providers::WaitState;
 use super::slot::ThreadSlot;
 use crate::model::{Class, ResourceInfo, ResourceKey, ResourceKind, Site, ThreadKey};
-use crate::sync::hooks::Shared;
 use parking_lot::{Mutex, MutexGuard};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::*};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 /// A registered resource: what reports say about it, and the state that decides who
 /// provides its events.
 pub struct ResourceEntry {
     pub info: ResourceInfo,
     pub shared: Shared,
+}
+
+/// The state, per resource, that decides who can end a wait on it.
+///
+/// A state that carries the resource's identity (a primitive's shared state, whose `Meta`
+/// takes the entry out of the registry when it drops) is held weakly: a strong reference
+/// would keep the state, and so the entry, alive for ever. A state nothing else owns (a
+/// foreign condvar's notifiers) is owned by the entry.
+pub enum Shared {
+    /// A lock: its holders are in the threads' own slots.
+    Lock,
+    /// A foreign primitive whose providers the probe cannot know (a std barrier, a std
+    /// channel): its waits can stall, never deadlock.
+    Opaque,
+    /// A thread not started through waitgraph, joined by its std handle.
+    OsThread(std::thread::ThreadId),
+    /// A primitive's own state.
+    Weak(Weak<dyn WaitState>),
+    /// A state only the registry keeps.
+    Owned(Arc<dyn WaitState>),
+}
+
+impl Shared {
+    /// The primitive's state, held weakly.
+    pub fn weak<T: WaitState>(state: &Arc<T>) -> Shared {
+        let state: Arc<dyn WaitState> = state.clone();
+        Shared::Weak(Arc::downgrade(&state))
+    }
+
+    /// A state the registry owns.
+    pub fn owned<T: WaitState>(state: T) -> Shared {
+        Shared::Owned(Arc::new(state))
+    }
+
+    /// The state, if it has one and it is still alive.
+    pub fn state(&self) -> Option<Arc<dyn WaitState>> {
+        match self {
+            Shared::Weak(state) => state.upgrade(),
+            Shared::Owned(state) => Some(state.clone()),
+            _ => None,
+        }
+    }
+
+    /// The state as its concrete type `T`.
+    pub fn state_as<T: WaitState>(&self) -> Option<Arc<T>> {
+        self.state()?.into_any().downcast::<T>().ok()
+    }
 }
 
 const SHARDS: usize = 16;

@@ -11,7 +11,7 @@
 //! | `wait_epoch` | owner, once per wait | watchdog | relaxed: equality across scans is all it means |
 //! | `backtrace_wanted` / `backtrace` | watchdog asks, owner answers | watchdog | atomic flag, mutex |
 
-use crate::context::Context;
+use crate::model::Context;
 use crate::model::{LockMode, ResourceKey, ThreadKey, WaitKind};
 use parking_lot::Mutex;
 use std::cell::Cell;

@@ -661,10 +661,10 @@ impl Runner {
         if deadlock {
             if let Some(code) = self.config.exit_code {
                 // A trace being recorded ends whole, with the events that led here.
-                if let Some(Err(error)) = crate::record::finish_running() {
-                    self.shared.notifier.send(Notice::Fault(format!(
-                        "could not finish the trace: {error}"
-                    )));
+                for hook in BEFORE_EXIT.lock().iter() {
+                    if let Err(error) = hook() {
+                        self.shared.notifier.send(Notice::Fault(error));
+                    }
                 }
                 // The report is on disk; printing gets a bounded wait, since a thread
                 // of the deadlock may hold the stderr lock for ever.
@@ -715,6 +715,17 @@ fn wait_chain(scan: &Scan, start: usize) -> Vec<usize> {
         }
     }
     chain
+}
+
+/// What must happen before an exit on a deadlock (a running trace finished whole),
+/// registered by whoever needs it, so that the watchdog names none of them.
+static BEFORE_EXIT: Mutex<Vec<ExitHook>> = Mutex::new(Vec::new());
+
+type ExitHook = fn() -> Result<(), String>;
+
+/// Runs `hook` before any exit on a deadlock; `Err` is said on standard error.
+pub(crate) fn before_exit(hook: ExitHook) {
+    BEFORE_EXIT.lock().push(hook);
 }
 
 static FAIL_SCANS: AtomicU64 = AtomicU64::new(0);

@@ -121,6 +121,8 @@ impl TraceFile {
                 }
                 writer.end()
             })?;
+        static FINISHED_BEFORE_EXIT: std::sync::Once = std::sync::Once::new();
+        FINISHED_BEFORE_EXIT.call_once(|| crate::probe::watchdog::before_exit(finish_running));
         let generation = GENERATION.fetch_add(1, Relaxed) + 1;
         DROPPED.store(0, Relaxed);
         *sink = Some(Sink {
@@ -189,8 +191,11 @@ impl Sink {
 
 /// Finishes the running recording, if any: what the watchdog does before it exits the
 /// process on a deadlock, so the trace of a hung run ends whole.
-pub(crate) fn finish_running() -> Option<io::Result<TraceSummary>> {
-    stop().map(Sink::write_out)
+fn finish_running() -> Result<(), String> {
+    match stop().map(Sink::write_out) {
+        Some(Err(error)) => Err(format!("could not finish the trace: {error}")),
+        _ => Ok(()),
+    }
 }
 
 fn stop() -> Option<Sink> {

@@ -32,7 +32,6 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 mod file;
 
-pub(crate) use file::finish_running;
 pub use file::{TraceFile, TraceSummary};
 
 /// How many captures and file recordings are running in the process: the hooks' one

@@ -31,12 +31,9 @@ fn condvar<T: ?Sized>(
     site: &'static Location<'static>,
 ) -> (ResourceKey, Option<Arc<CondvarShared>>) {
     let key = foreign_key(cv, ResourceKind::Condvar, at, owner, site, || {
-        Shared::Condvar(Arc::default())
+        Shared::owned(CondvarShared::default())
     });
-    let shared = registry::resource(key).and_then(|entry| match &entry.shared {
-        Shared::Condvar(shared) => Some(shared.clone()),
-        _ => None,
-    });
+    let shared = registry::resource(key).and_then(|entry| entry.shared.state_as::<CondvarShared>());
     (key, shared)
 }
 

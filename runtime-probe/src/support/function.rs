@@ -20,7 +20,7 @@ use crate::model::{EventKind, LockMode, ResourceKey, ResourceKind, WaitKind};
 use crate::probe::registry;
 use crate::record;
 use crate::sync::hooks::{self, Shared, WaitScope};
-use crate::sync::{Executor, ExecutorShared};
+use crate::sync::{BarrierShared, Executor, ExecutorShared};
 use parking_lot::Mutex;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -194,10 +194,7 @@ fn named_lock(name: &'static str, site: &'static Location<'static>) -> ResourceK
 /// The executor called `name`: the program's own if it has one, else the attribute's.
 fn executor(name: &'static str) -> Executor {
     if let Some(entry) = registry::find_named(name, ResourceKind::Executor) {
-        if let Some(shared) = match &entry.shared {
-            Shared::Executor(shared) => shared.upgrade(),
-            _ => None,
-        } {
+        if let Some(shared) = entry.shared.state_as::<ExecutorShared>() {
             return Executor { shared };
         }
     }
@@ -238,12 +235,10 @@ fn wait_target(name: &'static str) -> (ResourceKey, WaitKind, u64) {
         ResourceKind::Executor,
     ] {
         if let Some(entry) = registry::find_named(name, kind) {
-            let token = match &entry.shared {
-                Shared::Barrier(barrier) => barrier
-                    .upgrade()
-                    .map_or(0, |barrier| barrier.state.lock().generation),
-                _ => 0,
-            };
+            let token = entry
+                .shared
+                .state_as::<BarrierShared>()
+                .map_or(0, |barrier| barrier.state.lock().generation);
             let wait = match kind {
                 ResourceKind::Barrier | ResourceKind::Job => WaitKind::Spin,
                 _ => WaitKind::Event,

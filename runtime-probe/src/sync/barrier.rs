@@ -126,9 +126,9 @@ impl Barrier {
     }
 
     pub(crate) fn key(&self) -> ResourceKey {
-        self.shared.meta.key(ResourceKind::Barrier, || {
-            Shared::Barrier(Arc::downgrade(&self.shared))
-        })
+        self.shared
+            .meta
+            .key(ResourceKind::Barrier, || Shared::weak(&self.shared))
     }
 
     /// Declares the current thread a party, so a wait can name it before it arrives.
@@ -282,5 +282,44 @@ impl fmt::Debug for Barrier {
             .field("parties", &state.parties)
             .field("arrived", &state.arrived.len())
             .finish()
+    }
+}
+
+/// A barrier round (waited for by a party or by a spinner) needs its missing arrivals.
+/// The rule gives up (`Unknown`) whenever fewer candidates are known than arrivals are
+/// missing: a party the probe has not met may still come.
+#[cfg(feature = "probe")]
+impl hooks::WaitState for BarrierShared {
+    fn provision(
+        &self,
+        world: &hooks::World,
+        _waiter: ThreadKey,
+        wait: &hooks::WaitRecord,
+    ) -> hooks::Provision {
+        let state = self.state.lock();
+        if state.generation != wait.token || state.closed {
+            // The round the thread waits for is over; it has not run since.
+            return hooks::Provision::Free;
+        }
+        let missing = state.parties.saturating_sub(state.arrived.len());
+        if missing == 0 {
+            return hooks::Provision::Free;
+        }
+        let arrived: Vec<ThreadKey> = state.arrived.iter().flatten().copied().collect();
+        let not_arrived = |t: &ThreadKey| !arrived.contains(t);
+        let candidates = match &self.executor {
+            Some(executor) => {
+                world.live(executor.members.lock().iter().copied().filter(not_arrived))
+            }
+            None => world.live(state.enrolled.iter().copied().filter(not_arrived)),
+        };
+        if candidates.len() < missing {
+            return hooks::Provision::Unknown;
+        }
+        hooks::Provision::Needs(vec![(missing, candidates)])
+    }
+
+    fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
+        self
     }
 }

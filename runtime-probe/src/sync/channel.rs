@@ -187,9 +187,9 @@ impl<T> Channel<T> {
     }
 
     fn key(&self) -> ResourceKey {
-        self.shared.meta.key(ResourceKind::Channel, || {
-            Shared::Channel(Arc::downgrade(&self.shared))
-        })
+        self.shared
+            .meta
+            .key(ResourceKind::Channel, || Shared::weak(&self.shared))
     }
 }
 
@@ -420,5 +420,53 @@ impl<T> fmt::Debug for Sender<T> {
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Receiver { .. }")
+    }
+}
+
+/// A receive needs a live sender (a send on a full channel, a live receiver), and only
+/// when every live handle's thread is known.
+#[cfg(feature = "probe")]
+impl hooks::WaitState for ChannelShared {
+    fn provision(
+        &self,
+        world: &hooks::World,
+        _waiter: crate::model::ThreadKey,
+        wait: &hooks::WaitRecord,
+    ) -> hooks::Provision {
+        use crate::model::{ThreadKey, WaitKind};
+        use std::sync::atomic::Ordering::Relaxed;
+        // Which handles end the wait depends on its direction.
+        let sending = wait.kind == WaitKind::Send;
+        let queued = self.queued.load(Relaxed);
+        let can_go = if sending {
+            self.capacity.is_none_or(|c| queued < c)
+        } else {
+            queued > 0
+        };
+        if can_go {
+            return hooks::Provision::Free;
+        }
+        let handles = if sending {
+            &self.receivers
+        } else {
+            &self.senders
+        };
+        let handles = handles.lock();
+        if handles.is_empty() {
+            return hooks::Provision::Free;
+        }
+        let mut threads = Vec::with_capacity(handles.len());
+        for handle in handles.iter() {
+            match handle.load(Relaxed) {
+                key if key != 0 && world.is_live(ThreadKey(key)) => threads.push(ThreadKey(key)),
+                // Never used, or tied to a thread that has exited: the handle moved on.
+                _ => return hooks::Provision::Unknown,
+            }
+        }
+        hooks::Provision::any(world.live(threads.into_iter()))
+    }
+
+    fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
+        self
     }
 }

@@ -98,9 +98,8 @@ impl Condvar {
     }
 
     pub(crate) fn key(&self) -> ResourceKey {
-        self.meta.key(ResourceKind::Condvar, || {
-            Shared::Condvar(self.shared().clone())
-        })
+        self.meta
+            .key(ResourceKind::Condvar, || Shared::weak(self.shared()))
     }
 
     /// Declares the current thread a notifier of this condvar.
@@ -261,5 +260,32 @@ impl Default for Condvar {
 impl fmt::Debug for Condvar {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Condvar").finish_non_exhaustive()
+    }
+}
+
+/// A condvar wait needs any one of the threads that notified it (or were declared to),
+/// unless a notification came since it began.
+#[cfg(feature = "probe")]
+impl hooks::WaitState for CondvarShared {
+    fn provision(
+        &self,
+        world: &hooks::World,
+        waiter: ThreadKey,
+        wait: &hooks::WaitRecord,
+    ) -> hooks::Provision {
+        if self.notifications.load(Acquire) != wait.token {
+            return hooks::Provision::Free;
+        }
+        let notifiers = self.notifiers.lock();
+        if notifiers.overflowed {
+            return hooks::Provision::Unknown;
+        }
+        hooks::Provision::any(
+            world.live(notifiers.threads.iter().copied().filter(|&t| t != waiter)),
+        )
+    }
+
+    fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
+        self
     }
 }

@@ -41,9 +41,9 @@ impl Event {
     }
 
     pub(crate) fn key(&self) -> ResourceKey {
-        self.shared.meta.key(ResourceKind::Event, || {
-            Shared::Event(Arc::downgrade(&self.shared))
-        })
+        self.shared
+            .meta
+            .key(ResourceKind::Event, || Shared::weak(&self.shared))
     }
 
     /// Declares the current thread a producer of the event until the guard drops.
@@ -84,5 +84,22 @@ impl Drop for Producer {
                 producers.remove(position);
             }
         }
+    }
+}
+
+/// A named event needs any one of its declared producers.
+#[cfg(feature = "probe")]
+impl hooks::WaitState for EventShared {
+    fn provision(
+        &self,
+        world: &hooks::World,
+        _waiter: crate::model::ThreadKey,
+        _wait: &hooks::WaitRecord,
+    ) -> hooks::Provision {
+        hooks::Provision::any(world.live(self.producers.lock().iter().copied()))
+    }
+
+    fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
+        self
     }
 }

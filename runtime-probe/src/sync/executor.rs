@@ -43,9 +43,7 @@ pub struct ExecutorShared {
 
 impl ExecutorShared {
     pub(crate) fn key(self: &Arc<Self>) -> ResourceKey {
-        self.meta.key(ResourceKind::Executor, || {
-            Shared::Executor(Arc::downgrade(self))
-        })
+        self.meta.key(ResourceKind::Executor, || Shared::weak(self))
     }
 
     pub(crate) fn name(&self) -> Option<&str> {
@@ -196,9 +194,9 @@ pub struct Job {
 
 impl Job {
     pub(crate) fn key(&self) -> ResourceKey {
-        self.shared.meta.key(ResourceKind::Job, || {
-            Shared::Job(Arc::downgrade(&self.shared))
-        })
+        self.shared
+            .meta
+            .key(ResourceKind::Job, || Shared::weak(&self.shared))
     }
 
     /// Runs the job on the current thread: started now, finished when `work` returns or
@@ -334,5 +332,46 @@ impl Drop for RunningJob<'_> {
             }
             self.job.shared.changed.notify_all();
         }
+    }
+}
+
+/// Work queued to an executor needs any one of its live workers.
+#[cfg(feature = "probe")]
+impl hooks::WaitState for ExecutorShared {
+    fn provision(
+        &self,
+        world: &hooks::World,
+        _waiter: ThreadKey,
+        _wait: &hooks::WaitRecord,
+    ) -> hooks::Provision {
+        hooks::Provision::any(world.live(self.members.lock().iter().copied()))
+    }
+
+    fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
+        self
+    }
+}
+
+/// A job still queued needs any worker of its executor; a running one, its worker.
+#[cfg(feature = "probe")]
+impl hooks::WaitState for JobShared {
+    fn provision(
+        &self,
+        world: &hooks::World,
+        waiter: ThreadKey,
+        wait: &hooks::WaitRecord,
+    ) -> hooks::Provision {
+        match *self.status.lock() {
+            JobStatus::Queued => self.executor.lock().provision(world, waiter, wait),
+            JobStatus::Running(Some(worker)) if world.is_live(worker) => {
+                hooks::Provision::all(vec![worker])
+            }
+            JobStatus::Running(_) => hooks::Provision::Unknown,
+            JobStatus::Done | JobStatus::Cancelled => hooks::Provision::Free,
+        }
+    }
+
+    fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
+        self
     }
 }

@@ -14,7 +14,6 @@ pub use live::*;
 #[cfg(not(feature = "probe"))]
 pub use off::*;
 
-use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 /// How long a blocked thread sleeps before it looks whether the watchdog wants its
@@ -55,31 +54,6 @@ pub fn next_slice(deadline: Option<std::time::Instant>) -> Duration {
 /// like any other (a deadlock lasts far longer than this).
 pub const GRACE: Duration = Duration::from_millis(1);
 
-/// The state, per kind of resource, that decides who can end a wait on it. The registry
-/// keeps a reference so the watchdog can read it; locks need none (their holders are in
-/// the threads' own slots).
-///
-/// A state that carries the resource's identity (its `Meta`, whose drop takes the entry
-/// out of the registry) is held weakly: a strong reference would keep the state, and so
-/// the entry, alive for ever. A condvar's state is not such a state (its `Meta` lives in
-/// the `Condvar`), and a foreign condvar's state has no other owner than the registry.
-#[allow(dead_code)] // with the probe compiled out nothing reads it
-pub enum Shared {
-    Lock,
-    Condvar(Arc<super::condvar::CondvarShared>),
-    Barrier(Weak<super::barrier::BarrierShared>),
-    Channel(Weak<super::channel::ChannelShared>),
-    Thread(Weak<crate::thread::ThreadShared>),
-    Job(Weak<super::executor::JobShared>),
-    Executor(Weak<super::executor::ExecutorShared>),
-    Event(Weak<super::event::EventShared>),
-    /// A foreign primitive whose providers the probe cannot know (a std barrier, a std
-    /// channel): its waits can stall, never deadlock.
-    Opaque,
-    /// A thread not started through waitgraph, joined by its std handle.
-    OsThread(std::thread::ThreadId),
-}
-
 #[cfg(feature = "probe")]
 mod live {
     use crate::model::{EventKind, LockMode, ResourceKey, WaitEnd, WaitKind};
@@ -88,7 +62,11 @@ mod live {
     use std::marker::PhantomData;
     use std::panic::Location;
 
+    pub use crate::probe::providers::World;
+    pub use crate::probe::providers::{Provision, WaitState};
     pub use crate::probe::registry::ResourceMeta as Meta;
+    pub use crate::probe::registry::Shared;
+    pub use crate::probe::slot::WaitRecord;
     pub use crate::probe::switch::enabled;
 
     /// Records that the current thread now holds `key`. Returns whether it was recorded,
@@ -240,7 +218,6 @@ mod live {
 #[cfg(not(feature = "probe"))]
 #[allow(missing_docs, clippy::missing_const_for_fn)]
 mod off {
-    use super::Shared;
     use crate::model::{LockMode, ResourceKey, ResourceKind, ThreadKey, WaitKind};
     use std::borrow::Cow;
     use std::panic::Location;
@@ -248,6 +225,20 @@ mod off {
     #[inline(always)]
     pub fn enabled() -> bool {
         false
+    }
+
+    /// With the probe compiled out no state is ever registered: the primitives' calls
+    /// that describe it are never made, and cost nothing.
+    pub enum Shared {
+        Lock,
+        Opaque,
+    }
+
+    impl Shared {
+        #[inline(always)]
+        pub fn weak<T>(_state: &std::sync::Arc<T>) -> Shared {
+            Shared::Opaque
+        }
     }
 
     /// Only the name is kept with the probe compiled out.

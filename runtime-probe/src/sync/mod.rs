@@ -34,4 +34,4 @@ pub use spin::{spin_until, SpinTarget, SpinWait};
 #[cfg(feature = "probe")]
 pub(crate) use barrier::BarrierShared;
 #[cfg(feature = "probe")]
-pub(crate) use executor::{ExecutorShared, JobShared, JobStatus};
+pub(crate) use executor::ExecutorShared;
