@@ -3,18 +3,13 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use waitgraph::report::{Finding, FindingKind, Report};
 
 /// Builds the example with the cargo that runs this test (a filtered `cargo test` does
 /// not build examples, and a stale binary would test old code), and returns its path.
 fn example(name: &str) -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--quiet", "-p", "waitgraph", "--example", name])
-        .status()
-        .expect("run cargo");
-    assert!(status.success(), "building example {name}");
+    waitgraph_child_process::cargo(&["build", "--quiet", "-p", "waitgraph", "--example", name]);
     let deps = std::env::current_exe()
         .unwrap()
         .parent()
@@ -25,35 +20,26 @@ fn example(name: &str) -> PathBuf {
     path
 }
 
-/// Runs an example that should deadlock: it must exit with status 3 within 2 s (killed
-/// after 10 s), and leave its report.
+/// Runs an example that should deadlock: its watchdog must stop it with status 3 (it is
+/// killed at a 10 s deadline otherwise), and leave its report.
 fn deadlocked_report(name: &str) -> Report {
     let report_path =
         std::env::temp_dir().join(format!("waitgraph-{name}-{}.json", std::process::id()));
     let _ = std::fs::remove_file(&report_path);
     let program = example(name);
-    let started = Instant::now();
-    let mut child = Command::new(program)
-        .arg("--report")
-        .arg(&report_path)
-        .spawn()
-        .unwrap();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(10) {
-            child.kill().unwrap();
-            panic!("the example was not stopped by its watchdog within 10 s");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let elapsed = started.elapsed();
-    assert_eq!(status.code(), Some(3));
-    assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
+    let child = waitgraph_child_process::run(
+        Command::new(program).arg("--report").arg(&report_path),
+        Duration::from_secs(10),
+    );
+    assert!(
+        !child.killed(),
+        "the example was not stopped by its watchdog: {child}"
+    );
+    assert_eq!(child.code(), Some(3), "{child}");
 
-    let report: Report =
-        serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+    let text = std::fs::read_to_string(&report_path)
+        .unwrap_or_else(|error| panic!("the report {}: {error}\n{child}", report_path.display()));
+    let report: Report = serde_json::from_str(&text).unwrap();
     let _ = std::fs::remove_file(&report_path);
     assert_eq!(report.schema, 1);
     report

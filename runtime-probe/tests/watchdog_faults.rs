@@ -97,12 +97,13 @@ fn deadlock_holding_stderr() -> bool {
 #[test]
 fn a_callback_that_panics_is_said_once_and_called_again() {
     let outcome = run_child("child", "callback_panics", DEADLINE);
-    assert_eq!(outcome.status, Some(PASSED), "stderr:\n{}", outcome.stderr);
+    assert_eq!(outcome.status, Some(PASSED), "{}", outcome.child);
     let said = outcome
+        .child
         .stderr
         .matches("the on_finding callback panicked")
         .count();
-    assert_eq!(said, 1, "stderr:\n{}", outcome.stderr);
+    assert_eq!(said, 1, "{}", outcome.child);
 }
 
 #[test]
@@ -111,10 +112,10 @@ fn a_failing_scan_is_said_once_and_detection_goes_on() {
     let finding = outcome.deadlock();
     assert_eq!(cycle_threads(finding).len(), 2);
     assert_eq!(
-        outcome.stderr.matches("a scan failed").count(),
+        outcome.child.stderr.matches("a scan failed").count(),
         1,
-        "stderr:\n{}",
-        outcome.stderr
+        "{}",
+        outcome.child
     );
     let report = outcome.report.as_ref().unwrap();
     assert!(

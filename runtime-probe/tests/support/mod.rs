@@ -1,13 +1,15 @@
 //! Runs a scenario in a child process (this test binary again, told which scenario by an
 //! environment variable) with a deadline, so deadlocked threads never outlive their test
-//! and a missed deadlock fails fast instead of hanging the suite.
+//! and a missed deadlock fails fast instead of hanging the suite. The child's output is
+//! kept, never printed: assertion messages about a child show it.
 
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 use waitgraph::report::{Finding, FindingKind, Report};
+pub use waitgraph_child_process::Output;
 
 pub const SCENARIO_VAR: &str = "WAITGRAPH_TEST_SCENARIO";
 pub const REPORT_VAR: &str = "WAITGRAPH_TEST_REPORT";
@@ -19,11 +21,11 @@ pub const CLEAN: i32 = 0;
 pub const FOUND_SOMETHING: i32 = 1;
 
 pub struct Outcome {
-    /// `None` when the child had to be killed at the deadline.
+    /// The exit code; `None` when the child had to be killed at the deadline.
     pub status: Option<i32>,
     pub report: Option<Report>,
-    pub stderr: String,
-    pub elapsed: Duration,
+    /// How the child ended and all it wrote (`{}` shows it, for assertion messages).
+    pub child: Output,
 }
 
 impl Outcome {
@@ -31,28 +33,32 @@ impl Outcome {
         assert_eq!(
             self.status,
             Some(DETECTED),
-            "child did not report a deadlock; stderr:\n{}",
-            self.stderr
+            "child did not report a deadlock: {}",
+            self.child
         );
-        let report = self.report.as_ref().expect("a report file");
+        let report = self
+            .report
+            .as_ref()
+            .unwrap_or_else(|| panic!("a report file: {}", self.child));
         report
             .findings
             .iter()
             .find(|f| f.kind == FindingKind::Deadlock)
-            .expect("a deadlock finding")
+            .unwrap_or_else(|| panic!("a deadlock finding: {report:#?}\n{}", self.child))
     }
 
     pub fn assert_clean(&self) {
         assert_eq!(
             self.status,
             Some(CLEAN),
-            "child was not clean; stderr:\n{}",
-            self.stderr
+            "child was not clean: {}",
+            self.child
         );
         assert!(
             self.report.is_none(),
-            "no report file may be written: {:?}",
-            self.report
+            "no report file may be written: {:?}\n{}",
+            self.report,
+            self.child
         );
     }
 }
@@ -65,51 +71,34 @@ pub fn run_child(entry: &str, scenario: &str, deadline: Duration) -> Outcome {
         std::process::id()
     ));
     let _ = std::fs::remove_file(&report);
-    let started = Instant::now();
-    let mut child = Command::new(std::env::current_exe().expect("test binary"))
-        .args([
-            entry,
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(SCENARIO_VAR, scenario)
-        .env(REPORT_VAR, &report)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn child");
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait child") {
-            break status.code();
-        }
-        if started.elapsed() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let elapsed = started.elapsed();
-    let mut stderr = String::new();
-    if let Some(mut pipe) = child.stderr.take() {
-        use std::io::Read;
-        let _ = pipe.read_to_string(&mut stderr);
-    }
-    let report = read_report(&report);
+    let child = waitgraph_child_process::run(
+        Command::new(std::env::current_exe().expect("test binary"))
+            .args([
+                entry,
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(SCENARIO_VAR, scenario)
+            .env(REPORT_VAR, &report),
+        deadline,
+    );
+    let report = read_report(&report, &child);
     Outcome {
-        status,
+        status: child.code(),
         report,
-        stderr,
-        elapsed,
+        child,
     }
 }
 
-fn read_report(path: &PathBuf) -> Option<Report> {
+fn read_report(path: &PathBuf, child: &Output) -> Option<Report> {
     let text = std::fs::read_to_string(path).ok()?;
     let _ = std::fs::remove_file(path);
-    Some(serde_json::from_str(&text).expect("the report parses"))
+    Some(
+        serde_json::from_str(&text)
+            .unwrap_or_else(|error| panic!("the report parses: {error}\n{text}\n{child}")),
+    )
 }
 
 /// In the child: starts the watchdog (fast interval, exit 3 on a deadlock, report to the

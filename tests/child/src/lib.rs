@@ -114,6 +114,20 @@ pub fn run(command: &mut Command, deadline: Duration) -> Output {
     }
 }
 
+/// Runs the cargo that runs the tests (`$CARGO`, else `cargo`) with `args`, quietly: for
+/// building what a test starts (a filtered `cargo test` does not build examples or other
+/// crates' binaries, and a stale binary would test old code).
+///
+/// # Panics
+///
+/// When cargo fails (the message has its output), or is still running after half an
+/// hour (a build waits for any other build of the same target directory).
+pub fn cargo(args: &[&str]) {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = run(Command::new(cargo).args(args), Duration::from_secs(30 * 60));
+    assert_eq!(output.code(), Some(0), "cargo {}: {output}", args.join(" "));
+}
+
 /// Waits for the child until `deadline`; kills and reaps it there.
 fn wait_until(child: &mut Child, deadline: Instant) -> Option<ExitStatus> {
     loop {
