@@ -10,7 +10,7 @@
 mod support;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use support::*;
 
 #[test]
@@ -126,8 +126,10 @@ fn spans_become_contexts_and_the_watchdog_emits_tracing_events() {
             drop(lock2.lock());
         })
         .unwrap();
+    // Deadlines below are nets only: each wait ends when what it waits for is seen.
+    let net = Instant::now() + Duration::from_secs(10);
     let mut context = Vec::new();
-    for _ in 0..200 {
+    while Instant::now() < net {
         if let Some(step) = waitgraph::dump()
             .threads
             .into_iter()
@@ -138,7 +140,17 @@ fn spans_become_contexts_and_the_watchdog_emits_tracing_events() {
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    std::thread::sleep(Duration::from_millis(250));
+    // Held until the watchdog has warned about the stall.
+    let warned = || {
+        events
+            .lock()
+            .iter()
+            .any(|(level, kind)| *level == tracing::Level::WARN && kind == "stall")
+    };
+    let net = Instant::now() + Duration::from_secs(10);
+    while !warned() && Instant::now() < net {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     drop(guard);
     waiter.join().unwrap();
     watchdog.stop();
@@ -157,28 +169,34 @@ fn spans_become_contexts_and_the_watchdog_emits_tracing_events() {
 fn sigusr1_writes_the_current_graph() {
     let path = std::env::temp_dir().join(format!("waitgraph-signal-{}.json", std::process::id()));
     let _ = std::fs::remove_file(&path);
+    let lock = waitgraph::sync::Mutex::named("signalled", ());
+    let _held = lock.lock();
     let watchdog = waitgraph::Watchdog::builder()
         .interval(Duration::from_millis(10))
         .dump_file(&path)
         .print(false)
         .start();
-    let lock = waitgraph::sync::Mutex::named("signalled", ());
-    let _held = lock.lock();
-    std::thread::sleep(Duration::from_millis(50)); // the handler is registered
+    // The handler is registered before `start` returns: the signal can come at once.
     signal_hook::low_level::raise(signal_hook::consts::SIGUSR1).unwrap();
-    let mut text = None;
-    for _ in 0..200 {
+    // The watchdog writes the dump at its next scan; the deadline is a net only.
+    let net = Instant::now() + Duration::from_secs(10);
+    let text = loop {
         if let Ok(found) = std::fs::read_to_string(&path) {
-            text = Some(found);
-            break;
+            break Some(found);
+        }
+        if Instant::now() > net {
+            break None;
         }
         std::thread::sleep(Duration::from_millis(5));
-    }
+    };
     watchdog.stop();
     let _ = std::fs::remove_file(&path);
-    let dump: waitgraph::GraphDump = serde_json::from_str(&text.expect("the dump file")).unwrap();
-    assert!(dump
-        .threads
-        .iter()
-        .any(|t| t.holds.iter().any(|h| h.resource == "signalled")));
+    let text = text.expect("the dump file, written after SIGUSR1");
+    let dump: waitgraph::GraphDump = serde_json::from_str(&text).unwrap();
+    assert!(
+        dump.threads
+            .iter()
+            .any(|t| t.holds.iter().any(|h| h.resource == "signalled")),
+        "{text}"
+    );
 }
