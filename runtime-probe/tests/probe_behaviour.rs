@@ -1,9 +1,8 @@
 //! The probe is never a cause of trouble: it does not block the program, stays
 //! consistent through panics and switches, and frees what it no longer needs.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use waitgraph::report::FindingKind;
 use waitgraph::sync::{Condvar, Mutex, RwLock};
 
@@ -154,7 +153,9 @@ fn dump_shows_a_blocked_thread_what_it_waits_for_and_who_holds_it() {
         .spawn(move || drop(lock2.lock()))
         .unwrap();
     let mut seen = None;
-    for _ in 0..200 {
+    // A net only: the loop ends when the dump shows the wait.
+    let net = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < net {
         let dump = waitgraph::dump();
         if let Some(step) = dump
             .threads
@@ -177,15 +178,16 @@ fn dump_shows_a_blocked_thread_what_it_waits_for_and_who_holds_it() {
 
 #[test]
 fn a_stall_is_warned_once_then_only_when_it_doubles() {
-    let warnings = Arc::new(AtomicUsize::new(0));
-    let counted = warnings.clone();
+    // How long the staller had waited at each warning about it.
+    let warned = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let counted = warned.clone();
     let watchdog = waitgraph::Watchdog::builder()
         .interval(Duration::from_millis(10))
         .stall_threshold(Duration::from_millis(100))
         .print(false)
         .on_finding(move |finding| {
             if finding.kind == FindingKind::Stall && finding.cycle[0].thread == "staller" {
-                counted.fetch_add(1, Ordering::Relaxed);
+                counted.lock().unwrap().push(finding.cycle[0].waited_ms);
             }
         })
         .start();
@@ -196,13 +198,28 @@ fn a_stall_is_warned_once_then_only_when_it_doubles() {
         .name("staller".into())
         .spawn(move || drop(lock2.lock()))
         .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
+    // Held until the third warning (due at about 100, 200 and 400 ms, while a scan runs
+    // every 10 ms); the deadline is a net only.
+    let net = Instant::now() + Duration::from_secs(10);
+    while warned.lock().unwrap().len() < 3 && Instant::now() < net {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     drop(guard);
     staller.join().unwrap();
     let findings = watchdog.stop();
-    // Warned at about 100, 200 and 400 ms: not at every one of the ~60 scans.
-    let count = warnings.load(Ordering::Relaxed);
-    assert!((2..=4).contains(&count), "{count} warnings");
+    let waited: Vec<u64> = warned
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|ms| ms.expect("a stall says how long it has lasted"))
+        .collect();
+    assert!(waited.len() >= 3, "warnings at {waited:?} ms");
+    // Warned first past the threshold, then only when the wait has doubled since the
+    // last warning: not at every scan.
+    assert!(waited[0] >= 100, "warnings at {waited:?} ms");
+    for pair in waited.windows(2) {
+        assert!(pair[1] >= 2 * pair[0], "warnings at {waited:?} ms");
+    }
     let stall = findings
         .iter()
         .find(|f| f.kind == FindingKind::Stall && f.cycle[0].thread == "staller")
