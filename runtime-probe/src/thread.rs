@@ -88,8 +88,10 @@ impl Builder {
             finished_changed: RawCondvar::new(),
         });
         let child = shared.clone();
+        let key = hooks::enabled().then(hooks::fork).flatten();
         let inner = self.inner.spawn(move || {
             if hooks::enabled() {
+                hooks::adopt(key);
                 *child.thread.lock() = hooks::current_thread();
                 let name = std::thread::current().name().map(|n| n.to_owned().into());
                 hooks::note(|| EventKind::ThreadStart { name }, None);
@@ -135,7 +137,13 @@ impl<T> JoinHandle<T> {
                 }
             }
         }
-        self.inner.join()
+        let joined = self.inner.join();
+        if hooks::enabled() {
+            if let Some(child) = *self.shared.thread.lock() {
+                hooks::note(|| EventKind::Join { child }, Some(Location::caller()));
+            }
+        }
+        joined
     }
 
     pub fn thread(&self) -> &std::thread::Thread {

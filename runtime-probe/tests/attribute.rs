@@ -178,7 +178,10 @@ fn a_guard_moved_into_a_std_condvar_wait_is_released_and_taken_again() {
     );
     let notifier_events = notifier.join().unwrap();
     assert_eq!(notifier_events[0], "enter attribute::make_ready");
-    assert!(notifier_events[1].starts_with("acquire exclusive attribute::wait_for_ready::ready"));
+    assert!(
+        notifier_events[1].starts_with("acquire exclusive attribute::wait_for_ready::ready"),
+        "{notifier_events:?}"
+    );
     assert_eq!(
         notifier_events[2],
         "release exclusive attribute::wait_for_ready::ready"

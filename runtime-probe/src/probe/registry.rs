@@ -82,8 +82,15 @@ fn shard(key: u64) -> &'static Mutex<BTreeMap<u64, Arc<ResourceEntry>>> {
     &RESOURCES[(key as usize) % SHARDS]
 }
 
-pub fn register_thread(name: Option<String>) -> Arc<ThreadSlot> {
-    let key = ThreadKey(NEXT_THREAD.fetch_add(1, Relaxed));
+/// A key for a thread not registered yet (a parent names its child with it before the
+/// child runs: `Fork` events).
+pub fn new_thread_key() -> ThreadKey {
+    ThreadKey(NEXT_THREAD.fetch_add(1, Relaxed))
+}
+
+/// Registers the current thread, under `key` if its parent chose one.
+pub fn register_thread(key: Option<ThreadKey>, name: Option<String>) -> Arc<ThreadSlot> {
+    let key = key.unwrap_or_else(new_thread_key);
     let slot = Arc::new(ThreadSlot::new(key, name));
     let mut threads = THREADS.lock();
     threads.retain(|s| s.alive.load(Acquire));
@@ -168,7 +175,68 @@ pub fn find_named(name: &str, kind: ResourceKind) -> Option<Arc<ResourceEntry>> 
 }
 
 pub fn remove(key: ResourceKey) {
-    shard(key.0).lock().remove(&key.0);
+    forget(key.0);
+}
+
+/// Takes a resource out of the registry; while a recording wants them, its description
+/// is kept a while for the trace writer, which may describe it after it is gone.
+fn forget(key: u64) {
+    let mut shard = shard(key).lock();
+    // Kept before it leaves, so `describe` always finds it in one place or the other.
+    if KEEP_DEPARTED.load(Relaxed) > 0 {
+        if let Some(entry) = shard.get(&key) {
+            DEPARTED.lock().keep(entry.info.clone());
+        }
+    }
+    shard.remove(&key);
+}
+
+/// How many descriptions of departed resources are kept for a recording at most (the
+/// oldest go first).
+const DEPARTED_CAPACITY: usize = 1 << 16;
+
+static KEEP_DEPARTED: AtomicUsize = AtomicUsize::new(0);
+static DEPARTED: Mutex<Departed> = Mutex::new(Departed {
+    infos: BTreeMap::new(),
+    order: std::collections::VecDeque::new(),
+});
+
+struct Departed {
+    infos: BTreeMap<u64, ResourceInfo>,
+    order: std::collections::VecDeque<u64>,
+}
+
+impl Departed {
+    fn keep(&mut self, info: ResourceInfo) {
+        if self.order.len() == DEPARTED_CAPACITY {
+            if let Some(oldest) = self.order.pop_front() {
+                self.infos.remove(&oldest);
+            }
+        }
+        self.order.push_back(info.key.0);
+        self.infos.insert(info.key.0, info);
+    }
+}
+
+/// While `keep` is on (a trace being recorded), resources dropped before the writer
+/// describes them stay describable.
+pub fn keep_departed(keep: bool) {
+    if keep {
+        KEEP_DEPARTED.fetch_add(1, Relaxed);
+    } else if KEEP_DEPARTED.fetch_sub(1, Relaxed) == 1 {
+        let mut departed = DEPARTED.lock();
+        departed.infos.clear();
+        departed.order.clear();
+    }
+}
+
+/// What a trace says about a resource: the live entry's description, or the one kept
+/// since it departed.
+pub fn describe(key: ResourceKey) -> Option<ResourceInfo> {
+    if let Some(entry) = resource(key) {
+        return Some(entry.info.clone());
+    }
+    DEPARTED.lock().infos.remove(&key.0)
 }
 
 pub fn resource_count() -> usize {
@@ -250,7 +318,7 @@ impl Drop for ResourceMeta {
     fn drop(&mut self) {
         let key = *self.key.get_mut();
         if key != 0 {
-            shard(key).lock().remove(&key);
+            forget(key);
         }
     }
 }

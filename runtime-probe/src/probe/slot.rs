@@ -344,6 +344,15 @@ thread_local! {
     static CURRENT: Cell<*const ThreadSlot> = const { Cell::new(ptr::null()) };
     /// Owns the slot and retires it when the thread exits.
     static OWNER: SlotOwner = const { SlotOwner { slot: Cell::new(None) } };
+    /// The key the parent chose for this thread (0: none), taken at registration.
+    static CHOSEN_KEY: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Registers the current thread under `key`, chosen by its parent before it ran (see
+/// `registry::new_thread_key`). Does nothing if the thread is registered already.
+pub fn register_as(key: ThreadKey) {
+    let _ = CHOSEN_KEY.try_with(|chosen| chosen.set(key.0));
+    with_current(|_| ());
 }
 
 struct SlotOwner {
@@ -388,8 +397,11 @@ fn register_current() -> Option<Arc<ThreadSlot>> {
     // registered, so a late event cannot leave a live slot that nobody retires.
     OWNER
         .try_with(|owner| {
-            let slot =
-                super::registry::register_thread(std::thread::current().name().map(str::to_owned));
+            let chosen = CHOSEN_KEY.try_with(|chosen| chosen.replace(0)).unwrap_or(0);
+            let slot = super::registry::register_thread(
+                (chosen != 0).then_some(ThreadKey(chosen)),
+                std::thread::current().name().map(str::to_owned),
+            );
             owner.slot.set(Some(slot.clone()));
             CURRENT
                 .try_with(|current| current.set(Arc::as_ptr(&slot)))

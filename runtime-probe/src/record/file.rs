@@ -121,6 +121,7 @@ impl TraceFile {
                 }
                 writer.end()
             })?;
+        registry::keep_departed(true);
         static FINISHED_BEFORE_EXIT: std::sync::Once = std::sync::Once::new();
         FINISHED_BEFORE_EXIT.call_once(|| crate::probe::watchdog::before_exit(finish_running));
         let generation = GENERATION.fetch_add(1, Relaxed) + 1;
@@ -180,7 +181,9 @@ impl Sink {
         let events = self
             .writer
             .join()
-            .map_err(|_| io::Error::other("the trace writer panicked"))??;
+            .map_err(|_| io::Error::other("the trace writer panicked"));
+        registry::keep_departed(false);
+        let events = events??;
         Ok(TraceSummary {
             path: self.path,
             events,
@@ -295,8 +298,8 @@ impl Writer {
         for event in batch.events {
             for key in resources_of(&event.kind) {
                 if self.resources.insert(key) {
-                    if let Some(entry) = registry::resource(key) {
-                        write_line(&mut self.out, &TraceLine::Resource(entry.info.clone()))?;
+                    if let Some(info) = registry::describe(key) {
+                        write_line(&mut self.out, &TraceLine::Resource(info))?;
                     }
                 }
             }
@@ -328,12 +331,16 @@ fn resources_of(kind: &EventKind) -> impl Iterator<Item = ResourceKey> {
         | EventKind::WaitEnd { resource, .. }
         | EventKind::Notify { resource, .. }
         | EventKind::BarrierArrive { resource }
-        | EventKind::Send { resource } => (Some(*resource), None),
+        | EventKind::Send { resource }
+        | EventKind::Read { resource }
+        | EventKind::Write { resource } => (Some(*resource), None),
         EventKind::JobQueued { job, executor }
         | EventKind::JobStarted { job, executor }
         | EventKind::JobFinished { job, executor } => (Some(*job), Some(*executor)),
         EventKind::ThreadStart { .. }
         | EventKind::ThreadExit
+        | EventKind::Fork { .. }
+        | EventKind::Join { .. }
         | EventKind::Enter { .. }
         | EventKind::Exit { .. } => (None, None),
     };

@@ -123,6 +123,20 @@ mod live {
         slot::with_current(|slot| slot.key)
     }
 
+    /// A key for a thread about to be spawned, and the `Fork` event naming it.
+    pub fn fork() -> Option<crate::model::ThreadKey> {
+        let child = crate::probe::registry::new_thread_key();
+        note(|| EventKind::Fork { child }, None);
+        Some(child)
+    }
+
+    /// On the new thread, first thing: take the key its parent chose.
+    pub fn adopt(key: Option<crate::model::ThreadKey>) {
+        if let Some(key) = key {
+            slot::register_as(key);
+        }
+    }
+
     /// A published wait: set before the thread blocks, cleared when it is dropped, on
     /// the thread that published it (it is neither `Send` nor `Sync`).
     pub struct WaitScope {
@@ -282,6 +296,14 @@ mod off {
     pub fn current_thread() -> Option<ThreadKey> {
         None
     }
+
+    #[inline(always)]
+    pub fn fork() -> Option<ThreadKey> {
+        None
+    }
+
+    #[inline(always)]
+    pub fn adopt(_key: Option<ThreadKey>) {}
 
     pub struct WaitScope;
 

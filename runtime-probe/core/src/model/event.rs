@@ -14,6 +14,8 @@ use std::borrow::Cow;
 /// | `Send` | a channel sender | provides a receive |
 /// | `JobQueued` / `JobStarted` / `JobFinished` | submitter / worker / worker | the worker owes the job's completion while it runs |
 /// | `ThreadStart` / `ThreadExit` | the thread itself | join waits end at exit |
+/// | `Fork` / `Join` | the parent / the joiner | the child starts after the fork; the joiner goes on after the child's end (happens-before) |
+/// | `Read` / `Write` | an access to a shared variable (traces from other tools) | ordering through memory |
 /// | `Enter` / `Exit` | instrumented functions | context for reports |
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
@@ -86,6 +88,20 @@ pub enum EventKind {
         name: Option<Cow<'static, str>>,
     },
     ThreadExit,
+    /// This thread started `child`.
+    Fork {
+        child: ThreadKey,
+    },
+    /// This thread's join of `child` returned.
+    Join {
+        child: ThreadKey,
+    },
+    Read {
+        resource: ResourceKey,
+    },
+    Write {
+        resource: ResourceKey,
+    },
     Enter {
         function: Cow<'static, str>,
     },

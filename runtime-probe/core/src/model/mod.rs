@@ -80,6 +80,8 @@ pub enum ResourceKind {
     Executor,
     /// A named event that a spin-wait or a custom wait declares.
     Event,
+    /// A shared variable (read and written; traces from other tools).
+    Variable,
 }
 
 impl ResourceKind {
@@ -94,6 +96,7 @@ impl ResourceKind {
             ResourceKind::Job => "job",
             ResourceKind::Executor => "executor",
             ResourceKind::Event => "event",
+            ResourceKind::Variable => "variable",
         }
     }
 }
