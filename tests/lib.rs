@@ -3,22 +3,18 @@
 //! what they share.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use waitgraph::report::Report;
+pub use waitgraph_child_process::Output;
 
 /// The demo runs use both cores: one at a time keeps their timings meaningful.
 pub static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// Builds `demo-pool` with the cargo running the tests and returns its path.
 pub fn demo_pool() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--quiet", "-p", "demo-pool"])
-        .status()
-        .expect("run cargo");
-    assert!(status.success(), "building demo-pool");
+    waitgraph_child_process::cargo(&["build", "--quiet", "-p", "demo-pool"]);
     let deps = std::env::current_exe()
         .unwrap()
         .parent()
@@ -28,15 +24,25 @@ pub fn demo_pool() -> PathBuf {
 }
 
 pub struct Run {
-    /// `None`: killed at the deadline.
+    /// The exit code; `None`: killed at the deadline.
     pub status: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-    pub elapsed: Duration,
     pub report: Option<Report>,
+    /// How the demo ended and all it wrote (`{}` shows it, for assertion messages).
+    pub output: Output,
+}
+
+impl Run {
+    pub fn stdout(&self) -> &str {
+        &self.output.stdout
+    }
+
+    pub fn stderr(&self) -> &str {
+        &self.output.stderr
+    }
 }
 
 /// Runs `demo-pool ARGS --report <temp>` (when `with_report`), killed after `deadline`.
+/// Its output is kept, not printed: assertion messages show it.
 pub fn run_demo(args: &[&str], with_report: bool, deadline: Duration) -> Run {
     let _one = ONE_AT_A_TIME
         .lock()
@@ -49,47 +55,19 @@ pub fn run_demo(args: &[&str], with_report: bool, deadline: Duration) -> Run {
     ));
     let _ = std::fs::remove_file(&report);
     let mut command = Command::new(exe);
-    command
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    command.args(args);
     if with_report {
         command.arg("--report").arg(&report);
     }
-    let started = Instant::now();
-    let mut child = command.spawn().expect("spawn demo-pool");
-    let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
-    let out = std::thread::spawn(move || {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut out, &mut text).ok();
-        text
-    });
-    let err = std::thread::spawn(move || {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut err, &mut text).ok();
-        text
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status.code();
-        }
-        if started.elapsed() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let elapsed = started.elapsed();
+    let output = waitgraph_child_process::run(&mut command, deadline);
     let report = std::fs::read_to_string(&report).ok().map(|text| {
         let _ = std::fs::remove_file(&report);
-        serde_json::from_str(&text).expect("the report parses")
+        serde_json::from_str(&text)
+            .unwrap_or_else(|error| panic!("the report parses: {error}\n{text}\n{output}"))
     });
     Run {
-        status,
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-        elapsed,
+        status: output.code(),
         report,
+        output,
     }
 }

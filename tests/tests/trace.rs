@@ -48,7 +48,7 @@ fn a_deadlocked_run_leaves_a_whole_trace_that_ends_in_the_cycles_waits() {
         true,
         Duration::from_secs(30),
     );
-    assert_eq!(run.status, Some(3), "stderr:\n{}", run.stderr);
+    assert_eq!(run.status, Some(3), "{}", run.output);
     let trace = trace::load(&path).unwrap();
     let _ = std::fs::remove_file(&path);
     let end = trace.end.as_ref().expect("finished before the exit");
