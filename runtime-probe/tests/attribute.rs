@@ -52,7 +52,7 @@ fn lines(events: &[Event]) -> Vec<String> {
                 )
             }
             EventKind::Send { resource } => format!("send {}", label(resource)),
-            EventKind::BarrierArrive { resource } => format!("arrive {}", label(resource)),
+            EventKind::BarrierArrive { resource, .. } => format!("arrive {}", label(resource)),
             EventKind::JobQueued { executor, .. } => format!("queued {}", label(executor)),
             EventKind::JobStarted { executor, .. } => format!("started {}", label(executor)),
             EventKind::JobFinished { executor, .. } => format!("finished {}", label(executor)),

@@ -51,7 +51,10 @@ fn short_lived_resources_are_described_and_forks_and_joins_recorded() {
     let arrivals: Vec<_> = events
         .iter()
         .filter_map(|event| match &event.kind {
-            EventKind::BarrierArrive { resource } => Some(*resource),
+            EventKind::BarrierArrive { resource, parties } => {
+                assert_eq!(*parties, 1, "the barrier's parties are recorded");
+                Some(*resource)
+            }
             _ => None,
         })
         .collect();

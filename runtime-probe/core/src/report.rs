@@ -64,6 +64,8 @@ pub enum FindingKind {
     DoubleLock,
     BlockingUnderLock,
     QueuedWorkSelfStall,
+    /// A wait that nothing later in the run could have ended.
+    OrphanedWait,
     /// A wait that has lasted longer than the threshold.
     Stall,
 }
@@ -77,6 +79,7 @@ impl FindingKind {
             FindingKind::DoubleLock => "double-lock",
             FindingKind::BlockingUnderLock => "blocking-under-lock",
             FindingKind::QueuedWorkSelfStall => "queued-work-self-stall",
+            FindingKind::OrphanedWait => "orphaned-wait",
             FindingKind::Stall => "stall",
         }
     }
@@ -109,6 +112,10 @@ pub struct Finding {
     /// Threads blocked on the cycle without being part of it.
     #[serde(default)]
     pub victims: Vec<Step>,
+    /// For a prediction: an interleaving that would hang, in plain words, one line per
+    /// step (what each thread does, in an order that closes the cycle).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scenario: Vec<String>,
 }
 
 /// One blocked thread: what it waits for, where, and what it holds meanwhile.
@@ -134,6 +141,9 @@ pub struct Step {
     pub context: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backtrace: Option<String>,
+    /// For a prediction: the event of the trace this step is taken from (its `seq`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<u64>,
 }
 
 /// The event a step waits for.

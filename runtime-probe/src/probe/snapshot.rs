@@ -176,6 +176,7 @@ impl Scan {
             } else {
                 None
             },
+            event: None,
         }
     }
 
@@ -223,6 +224,7 @@ impl Scan {
             cycle,
             also_deadlocked,
             victims,
+            scenario: Vec::new(),
         }
     }
 }

@@ -470,6 +470,7 @@ impl Runner {
                         })
                         .unwrap_or_default(),
                     backtrace: Some(format!("{:?}", thread.backtrace())),
+                    event: None,
                 })
                 .collect();
             let summary = format!(
@@ -484,6 +485,7 @@ impl Runner {
                 cycle,
                 also_deadlocked: Vec::new(),
                 victims: Vec::new(),
+                scenario: Vec::new(),
             });
         }
         findings
@@ -603,6 +605,7 @@ impl Runner {
                     cycle,
                     also_deadlocked: Vec::new(),
                     victims,
+                    scenario: Vec::new(),
                 }
             })
             .collect()

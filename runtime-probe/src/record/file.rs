@@ -330,7 +330,7 @@ fn resources_of(kind: &EventKind) -> impl Iterator<Item = ResourceKey> {
         | EventKind::WaitBegin { resource, .. }
         | EventKind::WaitEnd { resource, .. }
         | EventKind::Notify { resource, .. }
-        | EventKind::BarrierArrive { resource }
+        | EventKind::BarrierArrive { resource, .. }
         | EventKind::Send { resource }
         | EventKind::Read { resource }
         | EventKind::Write { resource } => (Some(*resource), None),

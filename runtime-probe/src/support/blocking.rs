@@ -39,7 +39,13 @@ impl Via<std::sync::Barrier> {
         }
         let site = Location::caller();
         let key = opaque(barrier, ResourceKind::Barrier, at, owner, site);
-        record::note(|| EventKind::BarrierArrive { resource: key }, Some(site));
+        record::note(
+            || EventKind::BarrierArrive {
+                resource: key,
+                parties: 0,
+            },
+            Some(site),
+        );
         let _wait = WaitScope::begin(key, WaitKind::Barrier, site, false);
         barrier.wait()
     }

@@ -176,7 +176,14 @@ impl Barrier {
             ResourceKey(0)
         };
         if recording {
-            hooks::note(|| EventKind::BarrierArrive { resource: key }, Some(site));
+            let parties = self.shared.state.lock().parties as u64;
+            hooks::note(
+                || EventKind::BarrierArrive {
+                    resource: key,
+                    parties,
+                },
+                Some(site),
+            );
         }
         let mut state = self.shared.state.lock();
         if state.closed {

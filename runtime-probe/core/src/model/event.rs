@@ -10,7 +10,7 @@ use std::borrow::Cow;
 /// | `LockAcquired` / `LockReleased` | the holder | it now owes (no longer owes) a release |
 /// | `WaitBegin` / `WaitEnd` | the waiter | blocked on an event, ended woken or timed out |
 /// | `Notify` | a condvar notifier | the notifier provides the condvar's event |
-/// | `BarrierArrive` | a party | one arrival of the barrier's count |
+/// | `BarrierArrive` | a party | one arrival of the barrier's count (`parties` of them open it) |
 /// | `Send` | a channel sender | provides a receive |
 /// | `JobQueued` / `JobStarted` / `JobFinished` | submitter / worker / worker | the worker owes the job's completion while it runs |
 /// | `ThreadStart` / `ThreadExit` | the thread itself | join waits end at exit |
@@ -68,6 +68,9 @@ pub enum EventKind {
     },
     BarrierArrive {
         resource: ResourceKey,
+        /// How many arrivals open the barrier (0: not known, a std barrier's).
+        #[serde(default)]
+        parties: u64,
     },
     Send {
         resource: ResourceKey,
