@@ -22,4 +22,5 @@
 
 pub mod graph;
 pub mod model;
+pub mod predict;
 pub mod report;

@@ -1,0 +1,711 @@
+//! Prediction: from a recorded run, the deadlocks another interleaving can close, even
+//! when this run did not hang.
+//!
+//! Every blocking operation waits for an **event** some thread must produce: a lock's
+//! release, a free worker of an executor, an arrival at a barrier, a notification, a
+//! send, a job's completion, a thread's exit. Events are grouped into **classes**
+//! (a lock made per request is one class), and each thread **owes** events while it does
+//! things: the release of every lock it holds, a free worker of the executor whose job
+//! (or loop item) it is running. When a thread waits for `X` while it owes `Y`, `Y`
+//! cannot happen until `X` has: the edge `Y -> X`. A thread that produces `Y` after
+//! waiting for `X` in the same job gives `Y -> X` too, and an event produced inside a job
+//! of executor `E` needs that job picked up: `Y -> free(E)`. A cycle of such edges is a
+//! deadlock waiting for the right interleaving; lock-order inversion is the case where
+//! every event is a release.
+//!
+//! | the trace shows | edge |
+//! |---|---|
+//! | a lock taken (or waited for) while owing `Y` | `Y -> released(lock)` (modes: a read waits for writers only) |
+//! | a condvar / barrier / spin / job / recv / join wait while owing `Y` | `Y -> notify / arrival / ... / job done / send / exit` |
+//! | `Y` produced after waits for `X`, since the thread's job began (or since it last produced `Y`) | `Y -> X` |
+//! | `Y` produced while running a job of `E` | `Y -> free(E)` |
+//! | a job of class `J` queued to (or started on) `E` | `done(J) -> free(E)` |
+//!
+//! A cycle is reported only if it can close (a false alarm is worse than a miss):
+//!
+//! | filter | a cycle is dropped when |
+//! |---|---|
+//! | threads | its waits all come from one thread, and it passes through no executor |
+//! | fork / join | two of its waits are ordered by a fork or a join (they never overlap) |
+//! | gate lock | every wait of it happens under one lock instance held exclusively |
+//! | k of n | it is only a pool and a barrier its own jobs arrive at, and the barrier needs no more arrivals than the pool has workers |
+//! | timeouts | (kept, as a warning) one of its waits is timed: a bounded stall |
+//!
+//! What it knowingly misses: an order imposed by a wake-up or through a shared variable
+//! is not used to drop a cycle (so such a cycle is reported: a false alarm, documented in
+//! `docs/PREDICTION.md`); a cycle between two instances of one lock class; a send waiting
+//! for room in a full channel; a `try_lock` is taken for a lock that could block.
+//!
+//! The analysis is one streaming pass ([`Predictor::feed`], then [`Predictor::finish`]);
+//! its memory is bounded by classes, threads and live instances, not by events.
+
+pub mod classes;
+pub mod dependency_graph;
+pub mod elementary_cycles;
+mod findings;
+pub mod happens_before;
+
+use crate::model::{
+    Event, EventKind, LockMode, ResourceKey, ResourceKind, Site, ThreadKey, TraceLine, WaitEnd,
+    WaitKind,
+};
+use crate::report::Finding;
+use classes::{ClassId, Classes, Node};
+use dependency_graph::{DependencyGraph, Evidence, Owed};
+use happens_before::HappensBefore;
+use std::collections::{BTreeMap, HashMap};
+
+/// Waits remembered per thread since its current job began (the oldest are forgotten).
+const WINDOW: usize = 32;
+/// Locks one thread is seen to hold at once (more are left out: a missed edge at most).
+const HELD: usize = 64;
+/// Function contexts kept per thread.
+const CONTEXTS: usize = 32;
+
+/// What a prediction found, and what it noticed about the trace.
+#[derive(Debug, Default)]
+pub struct Prediction {
+    pub findings: Vec<Finding>,
+    /// About the trace rather than the program: events naming undescribed resources,
+    /// duplicate descriptions, threads still blocked when it ended.
+    pub notes: Vec<String>,
+    pub events: u64,
+    pub threads: usize,
+    pub classes: usize,
+    pub edges: usize,
+}
+
+/// A lock a thread holds.
+#[derive(Clone, Debug)]
+struct Hold {
+    resource: ResourceKey,
+    class: ClassId,
+    mode: LockMode,
+    site: Option<Site>,
+    since: u64,
+}
+
+/// A wait the thread has begun and not ended.
+#[derive(Clone, Debug)]
+struct OpenWait {
+    resource: ResourceKey,
+    node: Option<Node>,
+    kind: WaitKind,
+    seq: u64,
+}
+
+#[derive(Default)]
+struct ThreadState {
+    name: Option<String>,
+    held: Vec<Hold>,
+    /// The executor whose job (or loop item) the thread is running, since when.
+    busy: Option<(ClassId, u64)>,
+    /// The executor the thread is waiting for work from.
+    idle: Option<ClassId>,
+    open: Option<OpenWait>,
+    /// A lock wait already counted (a request, then its acquisition).
+    pending_lock: Option<ResourceKey>,
+    /// Waits since the current job began: what a later production depends on.
+    window: Vec<(Node, Evidence)>,
+    /// Per event class produced, when it last was.
+    produced: HashMap<Node, u64>,
+    contexts: Vec<String>,
+    exited: bool,
+}
+
+/// The streaming analysis: feed it a trace's lines in file order, then finish.
+///
+/// ```
+/// use waitgraph_core::model::*;
+/// use waitgraph_core::predict::Predictor;
+/// use waitgraph_core::report::FindingKind;
+///
+/// // Two threads take `a` and `b` in opposite orders, one after the other: no hang in
+/// // this run, a deadlock in another.
+/// let lock = |key: u64, name: &'static str| TraceLine::Resource(ResourceInfo {
+///     key: ResourceKey(key), kind: ResourceKind::Mutex,
+///     class: Class::Named(name.into()), created: Site::from_location(std::panic::Location::caller()),
+/// });
+/// let event = |seq: u64, thread: u64, kind: EventKind| TraceLine::Event(Event {
+///     seq, thread: ThreadKey(thread), kind, site: None,
+/// });
+/// let (a, b, x) = (ResourceKey(1), ResourceKey(2), LockMode::Exclusive);
+/// let mut predictor = Predictor::default();
+/// for line in [
+///     lock(1, "a"), lock(2, "b"),
+///     event(1, 1, EventKind::LockAcquired { resource: a, mode: x }),
+///     event(2, 1, EventKind::LockAcquired { resource: b, mode: x }),
+///     event(3, 1, EventKind::LockReleased { resource: b, mode: x }),
+///     event(4, 1, EventKind::LockReleased { resource: a, mode: x }),
+///     event(5, 2, EventKind::LockAcquired { resource: b, mode: x }),
+///     event(6, 2, EventKind::LockAcquired { resource: a, mode: x }),
+///     event(7, 2, EventKind::LockReleased { resource: a, mode: x }),
+///     event(8, 2, EventKind::LockReleased { resource: b, mode: x }),
+/// ] {
+///     predictor.feed(line);
+/// }
+/// let prediction = predictor.finish();
+/// assert_eq!(prediction.findings.len(), 1);
+/// assert_eq!(prediction.findings[0].kind, FindingKind::LockOrderInversion);
+/// ```
+#[derive(Default)]
+pub struct Predictor {
+    classes: Classes,
+    graph: DependencyGraph,
+    threads: BTreeMap<ThreadKey, ThreadState>,
+    order: HappensBefore,
+    /// Job instances alive: their class (forgotten when they finish).
+    jobs: HashMap<ResourceKey, ClassId>,
+    /// Per condvar / channel instance, the last notification or send.
+    last_signal: HashMap<ResourceKey, u64>,
+    double_locks: Vec<(ThreadKey, Hold, Evidence)>,
+    under_lock: BTreeMap<(ClassId, Node), Evidence>,
+    notes: Vec<String>,
+    events: u64,
+    truncated: bool,
+}
+
+/// The longest cycle searched for, in event classes.
+const MAX_CYCLE: usize = 8;
+/// How many cycles are examined at most.
+const MAX_CYCLES: usize = 10_000;
+
+impl Predictor {
+    /// One line of the trace, in file order (threads' events may come interleaved in any
+    /// order between threads, but each thread's in its own order).
+    pub fn feed(&mut self, line: TraceLine) {
+        match line {
+            TraceLine::Trace(_) | TraceLine::End(_) => {}
+            TraceLine::Thread(info) => {
+                let state = self.threads.entry(info.key).or_default();
+                if state.name.is_none() {
+                    state.name = info.name;
+                }
+            }
+            TraceLine::Resource(info) => {
+                if !self.classes.describe(&info) {
+                    self.note(format!(
+                        "resource #{} is described twice; the first description is kept",
+                        info.key.0
+                    ));
+                }
+            }
+            TraceLine::Event(event) => self.event(event),
+        }
+    }
+
+    /// The trace ended in the middle of a line: the analysis says so.
+    pub fn mark_truncated(&mut self) {
+        self.truncated = true;
+    }
+
+    fn note(&mut self, note: String) {
+        const NOTES: usize = 64;
+        if self.notes.len() < NOTES {
+            self.notes.push(note);
+        }
+    }
+
+    fn event(&mut self, event: Event) {
+        self.events += 1;
+        let Event {
+            seq,
+            thread,
+            kind,
+            site,
+        } = event;
+        self.threads.entry(thread).or_default();
+        match kind {
+            EventKind::LockRequested { resource, mode } => {
+                self.lock_wait(thread, resource, mode, seq, site, false);
+                self.thread(thread).pending_lock = Some(resource);
+            }
+            EventKind::LockAcquired { resource, mode } => {
+                if self.thread(thread).pending_lock.take() != Some(resource) {
+                    self.lock_wait(thread, resource, mode, seq, site.clone(), false);
+                }
+                let class = self.classes.of(resource, ResourceKind::Mutex);
+                let state = self.thread(thread);
+                if state.held.len() < HELD {
+                    state.held.push(Hold {
+                        resource,
+                        class,
+                        mode,
+                        site,
+                        since: seq,
+                    });
+                }
+            }
+            EventKind::LockReleased { resource, mode } => {
+                let state = self.thread(thread);
+                if let Some(at) = state
+                    .held
+                    .iter()
+                    .rposition(|h| h.resource == resource && h.mode == mode)
+                {
+                    state.held.remove(at);
+                }
+            }
+            EventKind::WaitBegin {
+                resource,
+                wait,
+                timed,
+            } => self.wait_begin(thread, resource, wait, timed, seq, site),
+            EventKind::WaitEnd { resource, end } => self.wait_end(thread, resource, end, seq),
+            EventKind::Notify { resource, .. } => {
+                self.last_signal.insert(resource, seq);
+                let class = self.classes.of(resource, ResourceKind::Condvar);
+                self.produce(thread, Node::Notify(class), seq, site);
+            }
+            EventKind::Send { resource } => {
+                self.last_signal.insert(resource, seq);
+                let class = self.classes.of(resource, ResourceKind::Channel);
+                self.produce(thread, Node::Send(class), seq, site);
+            }
+            EventKind::BarrierArrive { resource, parties } => {
+                let class = self.classes.of(resource, ResourceKind::Barrier);
+                let info = self.classes.info_mut(class);
+                info.parties = info.parties.max(parties);
+                self.produce(thread, Node::Arrive(class), seq, site);
+            }
+            EventKind::JobQueued { job, executor } => {
+                let (job_class, executor) = self.job_classes(job, executor);
+                self.queued_to(thread, job_class, executor, seq, site);
+            }
+            EventKind::JobStarted { job, executor } => {
+                let (job_class, executor) = self.job_classes(job, executor);
+                self.queued_to(thread, job_class, executor, seq, site);
+                self.classes.info_mut(executor).workers.insert(thread);
+                let state = self.thread(thread);
+                state.busy = Some((executor, seq));
+                state.idle = None;
+                state.window.clear();
+            }
+            EventKind::JobFinished { job, .. } => {
+                self.jobs.remove(&job);
+                self.classes.forget(job);
+                let state = self.thread(thread);
+                state.busy = None;
+                state.window.clear();
+            }
+            EventKind::ThreadStart { name } => {
+                let state = self.thread(thread);
+                if state.name.is_none() {
+                    state.name = name.map(|n| n.into_owned());
+                }
+            }
+            EventKind::ThreadExit => {
+                if let Some(name) = self.thread(thread).name.clone() {
+                    let class = self.classes.thread(&name);
+                    self.produce(thread, Node::Exit(class), seq, site);
+                }
+                self.thread(thread).exited = true;
+            }
+            EventKind::Fork { child } => {
+                self.threads.entry(child).or_default();
+                self.order.fork(thread, child, seq);
+            }
+            EventKind::Join { child } => self.order.join(child, thread, seq),
+            // Memory order is not used to rule cycles out (see the module docs).
+            EventKind::Read { .. } | EventKind::Write { .. } => {}
+            EventKind::Enter { function } => {
+                let state = self.thread(thread);
+                if state.contexts.len() < CONTEXTS {
+                    state.contexts.push(function.into_owned());
+                }
+            }
+            EventKind::Exit { .. } => {
+                self.thread(thread).contexts.pop();
+            }
+        }
+    }
+
+    fn thread(&mut self, thread: ThreadKey) -> &mut ThreadState {
+        self.threads.entry(thread).or_default()
+    }
+
+    fn job_classes(&mut self, job: ResourceKey, executor: ResourceKey) -> (ClassId, ClassId) {
+        let job_class = self.classes.of(job, ResourceKind::Job);
+        self.jobs.insert(job, job_class);
+        (job_class, self.classes.of(executor, ResourceKind::Executor))
+    }
+
+    fn queued_to(
+        &mut self,
+        thread: ThreadKey,
+        job: ClassId,
+        executor: ClassId,
+        seq: u64,
+        site: Option<Site>,
+    ) {
+        let evidence = self.evidence(thread, seq, seq, site, "queue", Owed::QueuedTo, false);
+        self.graph
+            .add(Node::Job(job), Node::Free(executor), evidence);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn evidence(
+        &mut self,
+        thread: ThreadKey,
+        seq: u64,
+        since: u64,
+        site: Option<Site>,
+        wait: &'static str,
+        owed: Owed,
+        timed: bool,
+    ) -> Evidence {
+        let state = self.thread(thread);
+        Evidence {
+            thread,
+            seq,
+            since,
+            site,
+            wait,
+            owed,
+            gates: state
+                .held
+                .iter()
+                .filter(|h| h.mode == LockMode::Exclusive)
+                .map(|h| h.resource)
+                .collect(),
+            timed,
+            context: state.contexts.clone(),
+        }
+    }
+
+    /// A lock acquisition that may wait: edges from what the thread owes to the
+    /// releases it needs, and a double lock if it already holds the lock.
+    fn lock_wait(
+        &mut self,
+        thread: ThreadKey,
+        resource: ResourceKey,
+        mode: LockMode,
+        seq: u64,
+        site: Option<Site>,
+        timed: bool,
+    ) {
+        let kind = self
+            .classes
+            .kind_of(resource)
+            .unwrap_or(ResourceKind::Mutex);
+        let class = self.classes.of(resource, kind);
+        let conflicting = |held: LockMode| match mode {
+            LockMode::Shared => held == LockMode::Exclusive,
+            LockMode::Upgradable => held != LockMode::Shared,
+            LockMode::Exclusive => true,
+        };
+        let already = self
+            .thread(thread)
+            .held
+            .iter()
+            .find(|h| h.resource == resource && conflicting(h.mode))
+            .cloned();
+        let wait = match mode {
+            LockMode::Exclusive => "lock",
+            LockMode::Shared => "read",
+            LockMode::Upgradable => "upgradable-read",
+        };
+        if let Some(hold) = already {
+            if !timed {
+                let evidence = self.evidence(
+                    thread,
+                    seq,
+                    hold.since,
+                    site.clone(),
+                    wait,
+                    Owed::Work,
+                    false,
+                );
+                self.double_locks.push((thread, hold, evidence));
+            }
+            return;
+        }
+        let needed: &[LockMode] = match (kind, mode) {
+            (ResourceKind::Mutex, _) => &[LockMode::Exclusive],
+            (_, LockMode::Shared) => &[LockMode::Exclusive],
+            (_, LockMode::Upgradable) => &[LockMode::Exclusive, LockMode::Upgradable],
+            (_, LockMode::Exclusive) => {
+                &[LockMode::Exclusive, LockMode::Shared, LockMode::Upgradable]
+            }
+        };
+        for &held_mode in needed {
+            self.wait_for(
+                thread,
+                Node::Release(class, held_mode),
+                Some(resource),
+                seq,
+                site.clone(),
+                wait,
+                timed,
+            );
+        }
+    }
+
+    /// The thread waits for `target`: an edge from each thing it owes.
+    #[allow(clippy::too_many_arguments)]
+    fn wait_for(
+        &mut self,
+        thread: ThreadKey,
+        target: Node,
+        resource: Option<ResourceKey>,
+        seq: u64,
+        site: Option<Site>,
+        wait: &'static str,
+        timed: bool,
+    ) {
+        let (holds, busy) = {
+            let state = self.thread(thread);
+            (state.held.clone(), state.busy)
+        };
+        for hold in holds.iter().filter(|h| Some(h.resource) != resource) {
+            let owed = Owed::Hold {
+                resource: hold.resource,
+                mode: hold.mode,
+                site: hold.site.clone(),
+            };
+            let evidence = self.evidence(thread, seq, hold.since, site.clone(), wait, owed, timed);
+            let source = Node::Release(hold.class, hold.mode);
+            if source != target {
+                self.graph.add(source, target, evidence);
+            }
+        }
+        if let Some((executor, since)) = busy {
+            let evidence = self.evidence(thread, seq, since, site.clone(), wait, Owed::Work, timed);
+            self.graph.add(Node::Free(executor), target, evidence);
+        }
+        // A wait for something other than a lock, under a lock: worth a word even off
+        // any cycle.
+        if !matches!(target, Node::Release(..)) {
+            if let Some(hold) = holds.iter().find(|h| h.mode == LockMode::Exclusive) {
+                let owed = Owed::Hold {
+                    resource: hold.resource,
+                    mode: hold.mode,
+                    site: hold.site.clone(),
+                };
+                let evidence =
+                    self.evidence(thread, seq, hold.since, site.clone(), wait, owed, timed);
+                self.under_lock
+                    .entry((hold.class, target))
+                    .or_insert(evidence);
+            }
+        }
+        let evidence = self.evidence(thread, seq, seq, site, wait, Owed::Work, timed);
+        let state = self.thread(thread);
+        if state.window.len() == WINDOW {
+            state.window.remove(0);
+        }
+        state.window.push((target, evidence));
+    }
+
+    fn wait_begin(
+        &mut self,
+        thread: ThreadKey,
+        resource: ResourceKey,
+        wait: WaitKind,
+        timed: bool,
+        seq: u64,
+        site: Option<Site>,
+    ) {
+        let node = match wait {
+            WaitKind::Lock(mode) => {
+                if self.thread(thread).pending_lock != Some(resource) {
+                    self.lock_wait(thread, resource, mode, seq, site, timed);
+                    self.thread(thread).pending_lock = Some(resource);
+                }
+                let class = self.classes.of(resource, ResourceKind::Mutex);
+                self.thread(thread).open = Some(OpenWait {
+                    resource,
+                    node: Some(Node::Release(class, LockMode::Exclusive)),
+                    kind: wait,
+                    seq,
+                });
+                return;
+            }
+            WaitKind::ReadRecursive => {
+                if self.thread(thread).pending_lock != Some(resource) {
+                    self.lock_wait(thread, resource, LockMode::Shared, seq, site, timed);
+                    self.thread(thread).pending_lock = Some(resource);
+                }
+                return;
+            }
+            WaitKind::Idle => {
+                let executor = self.classes.of(resource, ResourceKind::Executor);
+                self.classes.info_mut(executor).workers.insert(thread);
+                let state = self.thread(thread);
+                state.busy = None;
+                state.idle = Some(executor);
+                state.window.clear();
+                return;
+            }
+            WaitKind::Condvar => Some(Node::Notify(
+                self.classes.of(resource, ResourceKind::Condvar),
+            )),
+            WaitKind::Barrier => Some(Node::Arrive(
+                self.classes.of(resource, ResourceKind::Barrier),
+            )),
+            WaitKind::Join => {
+                let class = self.classes.of(resource, ResourceKind::Thread);
+                Some(Node::Exit(class))
+            }
+            WaitKind::Job => Some(self.job_node(resource)),
+            WaitKind::Recv => Some(Node::Send(self.classes.of(resource, ResourceKind::Channel))),
+            // Room in a full channel: receives are not recorded, so nothing to wait for.
+            WaitKind::Send => None,
+            WaitKind::Spin | WaitKind::Event => {
+                let kind = self
+                    .classes
+                    .kind_of(resource)
+                    .unwrap_or(ResourceKind::Event);
+                let class = self.classes.of(resource, kind);
+                Some(match kind {
+                    ResourceKind::Barrier => Node::Arrive(class),
+                    ResourceKind::Job => self.job_node(resource),
+                    ResourceKind::Executor => Node::Free(class),
+                    ResourceKind::Condvar => Node::Notify(class),
+                    ResourceKind::Channel => Node::Send(class),
+                    _ => Node::Event(class),
+                })
+            }
+        };
+        if let Some(node) = node {
+            self.wait_for(
+                thread,
+                node,
+                Some(resource),
+                seq,
+                site,
+                wait.as_str(),
+                timed,
+            );
+        }
+        self.thread(thread).open = Some(OpenWait {
+            resource,
+            node,
+            kind: wait,
+            seq,
+        });
+    }
+
+    fn job_node(&mut self, job: ResourceKey) -> Node {
+        let class = match self.jobs.get(&job) {
+            Some(&class) => class,
+            None => self.classes.of(job, ResourceKind::Job),
+        };
+        Node::Job(class)
+    }
+
+    fn wait_end(&mut self, thread: ThreadKey, resource: ResourceKey, _end: WaitEnd, seq: u64) {
+        let state = self.thread(thread);
+        if state.open.as_ref().is_some_and(|w| w.resource == resource) {
+            state.open = None;
+        }
+        if state.pending_lock == Some(resource) {
+            // Woken without taking the lock (a timed wait that gave up).
+            state.pending_lock = None;
+        }
+        if let Some(executor) = state.idle.take() {
+            // Out of its idle wait, a worker runs the next item.
+            state.busy = Some((executor, seq));
+            state.window.clear();
+        }
+    }
+
+    /// The thread produces `node`: it depends on what the thread waited for since it
+    /// began its current job (or last produced `node`), and on the job's pickup.
+    fn produce(&mut self, thread: ThreadKey, node: Node, seq: u64, site: Option<Site>) {
+        let (window, busy, last) = {
+            let state = self.thread(thread);
+            let last = state.produced.insert(node, seq).unwrap_or(0);
+            (state.window.clone(), state.busy, last)
+        };
+        for (target, mut evidence) in window {
+            if evidence.seq > last && target != node {
+                evidence.owed = Owed::Produced {
+                    site: site.clone(),
+                    seq,
+                };
+                self.graph.add(node, target, evidence);
+            }
+        }
+        if let Some((executor, since)) = busy {
+            let owed = Owed::InJob {
+                site: site.clone(),
+                seq,
+            };
+            let evidence = self.evidence(thread, seq, since, site, "produce", owed, false);
+            self.graph.add(node, Node::Free(executor), evidence);
+        }
+    }
+
+    /// Threads still blocked at the end: what they would have produced next depends on
+    /// the wait they are stuck in.
+    fn blocked_at_end(&mut self) -> Vec<(ThreadKey, OpenWait)> {
+        let blocked: Vec<(ThreadKey, OpenWait)> = self
+            .threads
+            .iter()
+            .filter_map(|(&key, state)| state.open.clone().map(|w| (key, w)))
+            .collect();
+        for (thread, _) in &blocked {
+            let (produced, name, window) = {
+                let state = &self.threads[thread];
+                (
+                    state.produced.keys().copied().collect::<Vec<_>>(),
+                    state.name.clone(),
+                    state.window.clone(),
+                )
+            };
+            let mut pending = produced;
+            if let Some(name) = name {
+                pending.push(Node::Exit(self.classes.thread(&name)));
+            }
+            for node in pending {
+                let last = self.threads[thread]
+                    .produced
+                    .get(&node)
+                    .copied()
+                    .unwrap_or(0);
+                for (target, evidence) in &window {
+                    if evidence.seq > last && *target != node {
+                        let mut evidence = evidence.clone();
+                        evidence.owed = Owed::Produced {
+                            site: None,
+                            seq: u64::MAX,
+                        };
+                        self.graph.add(node, *target, evidence);
+                    }
+                }
+            }
+        }
+        blocked
+    }
+
+    /// Ends the analysis: cycles, double locks, waits nothing could end.
+    pub fn finish(mut self) -> Prediction {
+        let blocked = self.blocked_at_end();
+        if self.classes.undescribed > 0 {
+            let count = self.classes.undescribed;
+            self.note(format!(
+                "{count} resources were named by events but never described; they are named by their keys"
+            ));
+        }
+        if self.truncated {
+            self.note("the trace was cut short: every complete event was analysed".into());
+        }
+        let findings = findings::report(&self, &blocked);
+        Prediction {
+            findings,
+            notes: self.notes,
+            events: self.events,
+            threads: self.threads.len(),
+            classes: self.classes.count(),
+            edges: self.graph.edge_count(),
+        }
+    }
+
+    fn thread_name(&self, thread: ThreadKey) -> String {
+        self.threads
+            .get(&thread)
+            .and_then(|s| s.name.clone())
+            .unwrap_or_else(|| format!("thread #{}", thread.0))
+    }
+}
