@@ -1,26 +1,25 @@
-//! Loading a trace written by `waitgraph::record::TraceFile` (JSON lines, see
-//! [`TraceLine`]).
+//! Loading a whole trace into memory, events ordered by `seq`: [`crate::read`]'s readers
+//! (any format, told from the content), collected.
 //!
 //! | input | result |
 //! |---|---|
 //! | a well-formed trace | every line, events ordered by `seq` |
-//! | the last line cut short (no newline, not JSON) | the complete lines, `truncated` set |
-//! | a malformed line anywhere else | an error naming the file, the line and what was expected |
+//! | the last line cut short (no newline, not readable) | the complete lines, `truncated` set |
+//! | a malformed line anywhere else | an error naming the file, the line, the column and what was expected |
 //! | a line longer than [`MAX_LINE`] | an error, without reading the rest of it into memory |
 //! | a newer schema than this analyzer knows | an error saying so |
 //! | no `end` line (the program died) | the events written, `end` absent |
+//! | not a trace (empty, binary, a report...) | an error saying what it looks like |
 
+use crate::read::{self, TraceReader};
 use std::collections::BTreeMap;
-use std::fmt;
-use std::io::{BufRead, Read};
-use std::path::{Path, PathBuf};
+use std::io::BufRead;
+use std::path::Path;
 use waitgraph_core::model::{
     Event, ResourceInfo, ResourceKey, ThreadInfo, ThreadKey, TraceEnd, TraceHeader, TraceLine,
-    TRACE_SCHEMA,
 };
 
-/// The longest line read: far more than any line the recorder writes.
-pub const MAX_LINE: usize = 1 << 20;
+pub use crate::read::MAX_LINE;
 
 /// A loaded trace.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,120 +36,27 @@ pub struct Trace {
 }
 
 /// Why a trace could not be loaded: where, and what was expected.
-#[derive(Debug)]
-pub struct LoadError {
-    pub path: PathBuf,
-    /// 1-based; `None` for errors about the file as a whole.
-    pub line: Option<usize>,
-    pub message: String,
-}
-
-impl fmt::Display for LoadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "{}:{line}: {}", self.path.display(), self.message),
-            None => write!(f, "{}: {}", self.path.display(), self.message),
-        }
-    }
-}
-
-impl std::error::Error for LoadError {}
+pub type LoadError = read::ReadError;
 
 /// Loads the trace at `path`.
 pub fn load(path: &Path) -> Result<Trace, LoadError> {
-    let file = std::fs::File::open(path).map_err(|error| LoadError {
-        path: path.to_path_buf(),
-        line: None,
-        message: format!("cannot open: {error}"),
-    })?;
-    parse(std::io::BufReader::new(file), path)
+    collect(path, read::open(path)?)
 }
 
 /// Parses a trace from `input`; `path` names it in errors.
-pub fn parse(mut input: impl BufRead, path: &Path) -> Result<Trace, LoadError> {
-    let error = |line: usize, message: String| LoadError {
-        path: path.to_path_buf(),
-        line: Some(line),
-        message,
-    };
+pub fn parse(input: impl BufRead, path: &Path) -> Result<Trace, LoadError> {
+    collect(path, read::from_reader(path, input)?)
+}
+
+fn collect(path: &Path, mut reader: Box<dyn TraceReader + '_>) -> Result<Trace, LoadError> {
     let mut header = None;
     let mut threads = BTreeMap::new();
     let mut resources = BTreeMap::new();
     let mut events = Vec::new();
     let mut end = None;
-    let mut truncated = false;
-    let mut buffer = Vec::new();
-    let mut number = 0;
-    loop {
-        buffer.clear();
-        number += 1;
-        let read = (&mut input)
-            .take(MAX_LINE as u64 + 1)
-            .read_until(b'\n', &mut buffer)
-            .map_err(|e| error(number, format!("cannot read: {e}")))?;
-        if read == 0 {
-            break;
-        }
-        let complete = buffer.last() == Some(&b'\n');
-        if !complete && buffer.len() > MAX_LINE {
-            return Err(error(number, format!("line longer than {MAX_LINE} bytes")));
-        }
-        let text = String::from_utf8_lossy(&buffer);
-        let text = text.trim();
-        if text.is_empty() {
-            continue;
-        }
-        let line: TraceLine = match serde_json::from_str(text) {
-            Ok(line) => line,
-            // The recording stopped mid-line: keep what came before.
-            Err(_) if !complete => {
-                truncated = true;
-                break;
-            }
-            Err(e) => {
-                return Err(error(
-                    number,
-                    format!(
-                        "expected a trace line ({{\"trace\"|\"thread\"|\"resource\"|\"event\"|\"end\": {{..}}}}), found `{}`: {e}",
-                        excerpt(text)
-                    ),
-                ))
-            }
-        };
-        if header.is_none() && !matches!(line, TraceLine::Trace(_)) {
-            return Err(error(
-                number,
-                format!(
-                    "expected the trace header {{\"trace\":{{..}}}} first, found `{}`",
-                    excerpt(text)
-                ),
-            ));
-        }
-        if end.is_some() {
-            return Err(error(
-                number,
-                "expected nothing after the `end` line".into(),
-            ));
-        }
-        match line {
-            TraceLine::Trace(found) => {
-                if header.is_some() {
-                    return Err(error(
-                        number,
-                        "expected one trace header, found a second".into(),
-                    ));
-                }
-                if found.schema > TRACE_SCHEMA {
-                    return Err(error(
-                        number,
-                        format!(
-                            "trace schema {} is newer than this analyzer reads ({TRACE_SCHEMA}); update waitgraph",
-                            found.schema
-                        ),
-                    ));
-                }
-                header = Some(found);
-            }
+    for line in &mut reader {
+        match line? {
+            TraceLine::Trace(found) => header = Some(found),
             TraceLine::Thread(thread) => {
                 threads.insert(thread.key, thread);
             }
@@ -161,13 +67,10 @@ pub fn parse(mut input: impl BufRead, path: &Path) -> Result<Trace, LoadError> {
             TraceLine::End(found) => end = Some(found),
         }
     }
-    let Some(header) = header else {
-        return Err(LoadError {
-            path: path.to_path_buf(),
-            line: None,
-            message: "empty: expected the trace header {\"trace\":{..}}".into(),
-        });
-    };
+    // Every reader yields a header first, or an error.
+    let header = header.ok_or_else(|| {
+        read::ReadError::file(path, "empty: expected the trace header {\"trace\":{..}}")
+    })?;
     events.sort_by_key(|event| event.seq);
     Ok(Trace {
         header,
@@ -175,17 +78,8 @@ pub fn parse(mut input: impl BufRead, path: &Path) -> Result<Trace, LoadError> {
         resources,
         events,
         end,
-        truncated,
+        truncated: reader.summary().truncated.is_some(),
     })
-}
-
-/// The start of a line, for error messages.
-fn excerpt(text: &str) -> String {
-    const SHOWN: usize = 60;
-    match text.char_indices().nth(SHOWN) {
-        Some((cut, _)) => format!("{}...", &text[..cut]),
-        None => text.to_string(),
-    }
 }
 
 #[cfg(test)]
@@ -221,7 +115,7 @@ mod tests {
         let text = format!("{HEADER}\n{THREAD}\n{{\"event\":{{\"seq\":\"one\"}}}}\n{EVENT_1}\n");
         let error = parse_text(&text).unwrap_err().to_string();
         assert!(
-            error.starts_with("run.trace.jsonl:3: expected a trace line"),
+            error.starts_with("run.trace.jsonl:3:21: expected a trace line"),
             "{error}"
         );
         assert!(
@@ -243,16 +137,16 @@ mod tests {
     fn the_header_must_come_first_and_be_readable() {
         let error = parse_text(&format!("{EVENT_1}\n")).unwrap_err().to_string();
         assert!(
-            error.starts_with("run.trace.jsonl:1: expected the trace header"),
+            error.starts_with("run.trace.jsonl:1:1: expected the trace header"),
             "{error}"
         );
         let newer = HEADER.replace("\"schema\":1", "\"schema\":9");
         let error = parse_text(&format!("{newer}\n")).unwrap_err().to_string();
         assert!(error.contains("schema 9 is newer"), "{error}");
         let error = parse_text("").unwrap_err().to_string();
-        assert_eq!(
-            error,
-            "run.trace.jsonl: empty: expected the trace header {\"trace\":{..}}"
+        assert!(
+            error.starts_with("run.trace.jsonl: empty: expected a trace"),
+            "{error}"
         );
     }
 
@@ -274,7 +168,7 @@ mod tests {
         let error = parse_text(&text).unwrap_err().to_string();
         assert_eq!(
             error,
-            "run.trace.jsonl:3: expected nothing after the `end` line"
+            "run.trace.jsonl:3:1: expected nothing after the `end` line"
         );
     }
 }
