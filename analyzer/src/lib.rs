@@ -3,10 +3,15 @@
 //! | module | what |
 //! |---|---|
 //! | [`read`] | streaming readers of every trace format (JSON lines, RAPID's STD), the format told from the content |
-//! | [`trace`] | loading a trace written by `waitgraph::record::TraceFile`, with precise errors |
+//! | [`trace`] | loading a trace written by `waitgraph::record::TraceFile` whole, with precise errors |
+//! | [`analyze`] | traces in, the prediction engine (`waitgraph_core::predict`), a report out |
+//! | [`render`] | one printer per output format over the one findings model |
+//! | [`cli`] | the `waitgraph` command line (binaries `waitgraph` and `cargo-waitgraph`) |
 //!
-//! Prediction from traces, static analysis and the `waitgraph` command come next; they
-//! build on [`trace::Trace`] and the shared model in `waitgraph_core::model`.
+//! Static analysis (`waitgraph check`) comes next; it reports through the same model.
 
+pub mod analyze;
+pub mod cli;
 pub mod read;
+pub mod render;
 pub mod trace;

@@ -36,8 +36,8 @@ USAGE:
                             0.5 s; the run fails (exit 1) if they grow (a soak)
   demo-pool scenarios
       Lists the scenario catalogue with each one's expected outcome.
-  demo-pool scenario NAME [--report FILE]
-      Runs one scenario.
+  demo-pool scenario NAME [--report FILE] [--trace FILE]
+      Runs one scenario (recording its trace to FILE, as `run --trace` does).
 
 EXIT STATUS (run, scenario): 0 completed; 3 the watchdog found a deadlock (report
 written, the process exits instead of hanging); 1 completed but a query went unanswered
@@ -222,11 +222,19 @@ fn scenario(args: &[String]) -> ExitCode {
     let Some(name) = args.first() else {
         return usage("scenario needs a name (see `demo-pool scenarios`)");
     };
-    let report = match args.get(1..) {
-        Some([flag, path]) if flag == "--report" => Some(PathBuf::from(path)),
-        Some([]) | None => None,
-        _ => return usage("scenario NAME [--report FILE]"),
-    };
+    let (mut report, mut trace) = (None, None);
+    let mut rest = args[1..].iter();
+    while let Some(flag) = rest.next() {
+        let target = match flag.as_str() {
+            "--report" => &mut report,
+            "--trace" => &mut trace,
+            _ => return usage("scenario NAME [--report FILE] [--trace FILE]"),
+        };
+        match rest.next() {
+            Some(path) => *target = Some(PathBuf::from(path)),
+            None => return usage(&format!("{flag} needs a file")),
+        }
+    }
     let Some(scenario) = catalogue().into_iter().find(|s| s.name == name) else {
         return usage(&format!("no scenario named `{name}`"));
     };
@@ -234,7 +242,21 @@ fn scenario(args: &[String]) -> ExitCode {
         Ok(watchdog) => watchdog,
         Err(code) => return code,
     };
-    match (scenario.run)() {
+    let recording = match trace.as_deref().map(waitgraph::record::TraceFile::create) {
+        None => None,
+        Some(Ok(recording)) => Some(recording),
+        Some(Err(error)) => {
+            eprintln!("demo-pool: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = (scenario.run)();
+    if let Some(recording) = recording {
+        if let Err(error) = recording.finish() {
+            eprintln!("demo-pool: the trace was not finished: {error}");
+        }
+    }
+    match outcome {
         Ok(()) => {
             println!("{}: completed", scenario.name);
             ExitCode::SUCCESS

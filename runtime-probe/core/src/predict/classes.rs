@@ -126,12 +126,6 @@ impl Classes {
         self.instances.get(&key).map(|&id| self.info(id).kind)
     }
 
-    /// Forgets an instance that can no longer be named (a finished job): memory stays
-    /// bounded by what is alive, not by what the run made.
-    pub fn forget(&mut self, key: ResourceKey) {
-        self.instances.remove(&key);
-    }
-
     /// The class of a thread, by its name (what a join of it waits for).
     pub fn thread(&mut self, name: &str) -> ClassId {
         self.intern(

@@ -37,7 +37,8 @@
 //! for room in a full channel; a `try_lock` is taken for a lock that could block.
 //!
 //! The analysis is one streaming pass ([`Predictor::feed`], then [`Predictor::finish`]);
-//! its memory is bounded by classes, threads and live instances, not by events.
+//! its memory is bounded by the classes, the threads and the resource instances the trace
+//! describes (a number per instance), not by the events.
 
 pub mod classes;
 pub mod dependency_graph;
@@ -154,8 +155,6 @@ pub struct Predictor {
     graph: DependencyGraph,
     threads: BTreeMap<ThreadKey, ThreadState>,
     order: HappensBefore,
-    /// Job instances alive: their class (forgotten when they finish).
-    jobs: HashMap<ResourceKey, ClassId>,
     /// Per condvar / channel instance, the last notification or send.
     last_signal: HashMap<ResourceKey, u64>,
     double_locks: Vec<(ThreadKey, Hold, Evidence)>,
@@ -281,9 +280,7 @@ impl Predictor {
                 state.idle = None;
                 state.window.clear();
             }
-            EventKind::JobFinished { job, .. } => {
-                self.jobs.remove(&job);
-                self.classes.forget(job);
+            EventKind::JobFinished { .. } => {
                 let state = self.thread(thread);
                 state.busy = None;
                 state.window.clear();
@@ -326,7 +323,6 @@ impl Predictor {
 
     fn job_classes(&mut self, job: ResourceKey, executor: ResourceKey) -> (ClassId, ClassId) {
         let job_class = self.classes.of(job, ResourceKind::Job);
-        self.jobs.insert(job, job_class);
         (job_class, self.classes.of(executor, ResourceKind::Executor))
     }
 
@@ -587,11 +583,7 @@ impl Predictor {
     }
 
     fn job_node(&mut self, job: ResourceKey) -> Node {
-        let class = match self.jobs.get(&job) {
-            Some(&class) => class,
-            None => self.classes.of(job, ResourceKind::Job),
-        };
-        Node::Job(class)
+        Node::Job(self.classes.of(job, ResourceKind::Job))
     }
 
     fn wait_end(&mut self, thread: ThreadKey, resource: ResourceKey, _end: WaitEnd, seq: u64) {

@@ -1,0 +1,104 @@
+//! The `waitgraph` command line: parse, run one subcommand, map the outcome to an exit
+//! status (0 nothing found, 1 findings, 2 an error). Both binaries (`waitgraph` and
+//! `cargo-waitgraph`) are this function.
+
+use crate::analyze::analyze;
+use crate::render::{render, Format};
+use clap::{Parser, Subcommand};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Finds deadlocks and stalls that lock-order checkers cannot see.
+#[derive(Parser)]
+#[command(name = "waitgraph", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Predicts deadlocks from recorded runs, including runs that did not hang.
+    ///
+    /// Reads traces written by `waitgraph::record::TraceFile` (JSON lines) or in
+    /// RAPID's STD format (detected from the content) and reports every cycle of
+    /// waits another interleaving can close. Exit status: 0 nothing found, 1
+    /// findings, 2 an error.
+    Analyze {
+        /// The traces (several are analysed together).
+        #[arg(required = true, value_name = "TRACE")]
+        traces: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Write the report here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+/// Runs the command line `args` (the program name first).
+pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match cli.command {
+        Command::Analyze {
+            traces,
+            format,
+            out,
+        } => {
+            let analysis = match analyze(&traces) {
+                Ok(analysis) => analysis,
+                Err(error) => return fail(&error.to_string()),
+            };
+            for input in &analysis.inputs {
+                if let Some(bytes) = input.truncated {
+                    eprintln!(
+                        "waitgraph: warning: {} was cut short: its last line ({bytes} bytes) was left out; {} complete events were analysed",
+                        input.path.display(),
+                        input.events
+                    );
+                }
+            }
+            if let Err(error) = write_out(&analysis.report, format, out.as_ref()) {
+                return fail(&error);
+            }
+            if analysis.report.findings.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+fn write_out(
+    report: &waitgraph_core::report::Report,
+    format: Format,
+    out: Option<&PathBuf>,
+) -> Result<(), String> {
+    let mut buffer = Vec::new();
+    render(report, format, &mut buffer).map_err(|e| e.to_string())?;
+    match out {
+        Some(path) => std::fs::write(path, &buffer)
+            .map_err(|e| format!("cannot write {}: {e}", path.display())),
+        None => std::io::stdout()
+            .write_all(&buffer)
+            .map_err(|e| format!("cannot write to standard output: {e}")),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("waitgraph: error: {message}");
+    ExitCode::from(2)
+}
