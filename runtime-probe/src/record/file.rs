@@ -333,7 +333,10 @@ fn resources_of(kind: &EventKind) -> impl Iterator<Item = ResourceKey> {
         | EventKind::BarrierArrive { resource, .. }
         | EventKind::Send { resource }
         | EventKind::Read { resource }
-        | EventKind::Write { resource } => (Some(*resource), None),
+        | EventKind::Write { resource }
+        | EventKind::ProducerDeclared { resource }
+        | EventKind::ProducerDropped { resource } => (Some(*resource), None),
+        EventKind::BarrierFedBy { barrier, executor } => (Some(*barrier), Some(*executor)),
         EventKind::JobQueued { job, executor }
         | EventKind::JobStarted { job, executor }
         | EventKind::JobFinished { job, executor } => (Some(*job), Some(*executor)),

@@ -131,6 +131,11 @@ impl Barrier {
             .key(ResourceKind::Barrier, || Shared::weak(&self.shared))
     }
 
+    /// The executor whose jobs arrive, for a barrier fed by one.
+    pub(crate) fn fed_by(&self) -> Option<ResourceKey> {
+        self.shared.executor.as_ref().map(|executor| executor.key())
+    }
+
     /// Declares the current thread a party, so a wait can name it before it arrives.
     pub fn enroll(&self) {
         if let Some(thread) = hooks::enabled().then(hooks::current_thread).flatten() {

@@ -1,5 +1,5 @@
 use super::hooks::{self, Meta, Shared};
-use crate::model::{ResourceKey, ResourceKind, ThreadKey, WaitKind};
+use crate::model::{EventKind, ResourceKey, ResourceKind, ThreadKey, WaitKind};
 use parking_lot::Mutex as RawMutex;
 use std::borrow::Cow;
 use std::panic::Location;
@@ -24,6 +24,12 @@ pub struct EventShared {
     pub(crate) producers: RawMutex<Vec<ThreadKey>>,
 }
 
+impl EventShared {
+    fn key(self: &Arc<Self>) -> ResourceKey {
+        self.meta.key(ResourceKind::Event, || Shared::weak(self))
+    }
+}
+
 impl Event {
     #[track_caller]
     pub fn new(name: impl Into<Cow<'static, str>>) -> Event {
@@ -41,9 +47,7 @@ impl Event {
     }
 
     pub(crate) fn key(&self) -> ResourceKey {
-        self.shared
-            .meta
-            .key(ResourceKind::Event, || Shared::weak(&self.shared))
+        self.shared.key()
     }
 
     /// Declares the current thread a producer of the event until the guard drops.
@@ -54,8 +58,9 @@ impl Event {
             None
         };
         if let Some(thread) = thread {
-            self.key();
+            let resource = self.key();
             self.shared.producers.lock().push(thread);
+            hooks::note(|| EventKind::ProducerDeclared { resource }, None);
         }
         Producer {
             shared: self.shared.clone(),
@@ -82,6 +87,12 @@ impl Drop for Producer {
             let mut producers = self.shared.producers.lock();
             if let Some(position) = producers.iter().position(|&t| t == thread) {
                 producers.remove(position);
+            }
+            drop(producers);
+            // Recorded by the declaring thread only: a trace's events are its thread's.
+            if hooks::current_thread() == Some(thread) {
+                let resource = self.shared.key();
+                hooks::note(|| EventKind::ProducerDropped { resource }, None);
             }
         }
     }

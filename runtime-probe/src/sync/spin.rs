@@ -15,7 +15,7 @@ use super::barrier::Barrier;
 use super::event::Event;
 use super::executor::Job;
 use super::hooks::{self, WaitScope};
-use crate::model::{ResourceKey, WaitKind};
+use crate::model::{EventKind, ResourceKey, WaitKind};
 use std::panic::Location;
 use std::time::Duration;
 
@@ -27,6 +27,11 @@ pub trait SpinTarget: sealed::Sealed {
     #[doc(hidden)]
     fn spin_token(&self) -> u64 {
         0
+    }
+    /// For a barrier fed by an executor: the executor.
+    #[doc(hidden)]
+    fn spin_fed_by(&self) -> Option<ResourceKey> {
+        None
     }
 }
 
@@ -43,6 +48,9 @@ impl SpinTarget for Barrier {
     }
     fn spin_token(&self) -> u64 {
         self.generation()
+    }
+    fn spin_fed_by(&self) -> Option<ResourceKey> {
+        self.fed_by()
     }
 }
 
@@ -79,6 +87,10 @@ impl SpinWait {
 
     fn begin(target: &impl SpinTarget, timed: bool, site: &'static Location<'static>) -> SpinWait {
         let wait = hooks::enabled().then(|| {
+            if let Some(executor) = target.spin_fed_by() {
+                let barrier = target.spin_key();
+                hooks::note(|| EventKind::BarrierFedBy { barrier, executor }, Some(site));
+            }
             WaitScope::begin_with_token(
                 target.spin_key(),
                 WaitKind::Spin,

@@ -12,6 +12,8 @@ use std::borrow::Cow;
 /// | `Notify` | a condvar notifier | the notifier provides the condvar's event |
 /// | `BarrierArrive` | a party | one arrival of the barrier's count (`parties` of them open it) |
 /// | `Send` | a channel sender | provides a receive |
+/// | `BarrierFedBy` | a thread about to wait for the barrier | its arrivals come from jobs of the executor (k free workers of n) |
+/// | `ProducerDeclared` / `ProducerDropped` | a declared producer of a named event | it owes the event meanwhile |
 /// | `JobQueued` / `JobStarted` / `JobFinished` | submitter / worker / worker | the worker owes the job's completion while it runs |
 /// | `ThreadStart` / `ThreadExit` | the thread itself | join waits end at exit |
 /// | `Fork` / `Join` | the parent / the joiner | the child starts after the fork; the joiner goes on after the child's end (happens-before) |
@@ -73,6 +75,18 @@ pub enum EventKind {
         parties: u64,
     },
     Send {
+        resource: ResourceKey,
+    },
+    /// Arrivals at `barrier` come from jobs queued to `executor`.
+    BarrierFedBy {
+        barrier: ResourceKey,
+        executor: ResourceKey,
+    },
+    /// This thread will produce the named event `resource` (until `ProducerDropped`).
+    ProducerDeclared {
+        resource: ResourceKey,
+    },
+    ProducerDropped {
         resource: ResourceKey,
     },
     JobQueued {

@@ -35,6 +35,11 @@ pub enum Owed {
     InJob { site: Option<Site>, seq: u64 },
     /// Jobs of the source's class are queued to (or run on) the target executor.
     QueuedTo,
+    /// It had declared itself a producer of the named event (the source).
+    Producer { resource: ResourceKey },
+    /// The program declared the source fed by the target (a barrier fed by an
+    /// executor's jobs).
+    Declared,
 }
 
 /// One observation behind an edge.
@@ -62,7 +67,10 @@ impl Evidence {
     /// Whether the thread blocked (or could have) here, as opposed to a fact about
     /// where an event is produced.
     pub fn is_wait(&self) -> bool {
-        matches!(self.owed, Owed::Hold { .. } | Owed::Work)
+        matches!(
+            self.owed,
+            Owed::Hold { .. } | Owed::Work | Owed::Producer { .. }
+        )
     }
 }
 
@@ -88,6 +96,16 @@ impl DependencyGraph {
         if !same || kept.is_empty() {
             kept.push(evidence);
         }
+    }
+
+    /// Records `from -> to` with evidence that goes first (a wait the run ended in: the
+    /// one a report should show).
+    pub fn add_first(&mut self, from: Node, to: Node, evidence: Evidence) {
+        self.graph.add_edge(from, to, ());
+        let kept = self.evidence.entry((from, to)).or_default();
+        kept.retain(|e| e.thread != evidence.thread);
+        kept.insert(0, evidence);
+        kept.truncate(EVIDENCE_PER_EDGE);
     }
 
     pub fn evidence(&self, from: Node, to: Node) -> &[Evidence] {

@@ -25,7 +25,7 @@ struct Link<'p> {
 fn blocking(evidence: &Evidence) -> bool {
     matches!(
         evidence.owed,
-        Owed::Hold { .. } | Owed::Work | Owed::Produced { .. }
+        Owed::Hold { .. } | Owed::Work | Owed::Produced { .. } | Owed::Producer { .. }
     )
 }
 
@@ -200,6 +200,9 @@ fn owed_words(p: &Predictor, from: Node, evidence: &Evidence) -> String {
             mode => format!("holding `{}` ({})", label(p, class), mode.as_str()),
         },
         (Owed::Work, Node::Free(class)) => format!("running a job of `{}`", label(p, class)),
+        (Owed::Producer { .. }, Node::Event(class)) => {
+            format!("which is to give event `{}`", label(p, class))
+        }
         (Owed::Produced { .. }, node) => {
             format!("before it gives {}", p.classes.describe_node(node))
         }
@@ -298,7 +301,7 @@ fn cycle_finding(p: &Predictor, links: &[Link], blocked: &[(ThreadKey, OpenWait)
                     label(p, node_class(link.to)),
                     site.as_ref().map(|s| format!(" ({s})")).unwrap_or_default()
                 ),
-                Owed::QueuedTo => format!(
+                Owed::QueuedTo | Owed::Declared => format!(
                     "{} needs {}",
                     p.classes.describe_node(link.from),
                     p.classes.describe_node(link.to)
@@ -360,6 +363,9 @@ fn scenario(p: &Predictor, links: &[Link]) -> Vec<String> {
             (Owed::Work, Node::Free(class)) => {
                 lines.push(format!("`{thread}` starts a job of `{}`", label(p, class)))
             }
+            (Owed::Producer { .. }, Node::Event(class)) => {
+                lines.push(format!("`{thread}` is to give event `{}`", label(p, class)))
+            }
             _ => {}
         }
     }
@@ -376,6 +382,11 @@ fn scenario(p: &Predictor, links: &[Link]) -> Vec<String> {
                 "{} needs {}",
                 p.classes.describe_node(link.from),
                 p.classes.describe_node(link.to)
+            ),
+            Owed::Declared => format!(
+                "{} can only come from jobs of `{}` (declared), and no worker of it is free",
+                p.classes.describe_node(link.from),
+                label(p, node_class(link.to))
             ),
             Owed::Produced { .. } => format!(
                 "`{thread}` waits for {}{} before it would give {}",

@@ -93,6 +93,8 @@ struct OpenWait {
     node: Option<Node>,
     kind: WaitKind,
     seq: u64,
+    site: Option<Site>,
+    timed: bool,
 }
 
 #[derive(Default)]
@@ -110,6 +112,8 @@ struct ThreadState {
     window: Vec<(Node, Evidence)>,
     /// Per event class produced, when it last was.
     produced: HashMap<Node, u64>,
+    /// Named events the thread declared it will produce: (instance, class, since).
+    producing: Vec<(ResourceKey, ClassId, u64)>,
     contexts: Vec<String>,
     exited: bool,
 }
@@ -303,6 +307,26 @@ impl Predictor {
                 self.order.fork(thread, child, seq);
             }
             EventKind::Join { child } => self.order.join(child, thread, seq),
+            EventKind::BarrierFedBy { barrier, executor } => {
+                let barrier = self.classes.of(barrier, ResourceKind::Barrier);
+                let executor = self.classes.of(executor, ResourceKind::Executor);
+                let evidence =
+                    self.evidence(thread, seq, seq, site, "declare", Owed::Declared, false);
+                self.graph
+                    .add(Node::Arrive(barrier), Node::Free(executor), evidence);
+            }
+            EventKind::ProducerDeclared { resource } => {
+                let class = self.classes.of(resource, ResourceKind::Event);
+                let state = self.thread(thread);
+                if !state.producing.iter().any(|(r, _, _)| *r == resource) {
+                    state.producing.push((resource, class, seq));
+                }
+            }
+            EventKind::ProducerDropped { resource } => {
+                self.thread(thread)
+                    .producing
+                    .retain(|(r, _, _)| *r != resource);
+            }
             // Memory order is not used to rule cycles out (see the module docs).
             EventKind::Read { .. } | EventKind::Write { .. } => {}
             EventKind::Enter { function } => {
@@ -449,26 +473,18 @@ impl Predictor {
         wait: &'static str,
         timed: bool,
     ) {
-        let (holds, busy) = {
-            let state = self.thread(thread);
-            (state.held.clone(), state.busy)
-        };
-        for hold in holds.iter().filter(|h| Some(h.resource) != resource) {
-            let owed = Owed::Hold {
-                resource: hold.resource,
-                mode: hold.mode,
-                site: hold.site.clone(),
-            };
-            let evidence = self.evidence(thread, seq, hold.since, site.clone(), wait, owed, timed);
-            let source = Node::Release(hold.class, hold.mode);
-            if source != target {
-                self.graph.add(source, target, evidence);
-            }
-        }
-        if let Some((executor, since)) = busy {
-            let evidence = self.evidence(thread, seq, since, site.clone(), wait, Owed::Work, timed);
-            self.graph.add(Node::Free(executor), target, evidence);
-        }
+        self.owed_edges(
+            thread,
+            target,
+            resource,
+            seq,
+            site.clone(),
+            wait,
+            timed,
+            false,
+        );
+        let holds = self.thread(thread).held.clone();
+
         // A wait for something other than a lock, under a lock: worth a word even off
         // any cycle.
         if !matches!(target, Node::Release(..)) {
@@ -493,6 +509,59 @@ impl Predictor {
         state.window.push((target, evidence));
     }
 
+    /// Edges from everything the thread owes now to `target` (`first`: this evidence is
+    /// shown before any other).
+    #[allow(clippy::too_many_arguments)]
+    fn owed_edges(
+        &mut self,
+        thread: ThreadKey,
+        target: Node,
+        resource: Option<ResourceKey>,
+        seq: u64,
+        site: Option<Site>,
+        wait: &'static str,
+        timed: bool,
+        first: bool,
+    ) {
+        let (holds, busy, producing) = {
+            let state = self.thread(thread);
+            (state.held.clone(), state.busy, state.producing.clone())
+        };
+        let mut edges = Vec::new();
+        for (event, class, since) in producing {
+            if Some(event) != resource {
+                edges.push((
+                    Node::Event(class),
+                    since,
+                    Owed::Producer { resource: event },
+                ));
+            }
+        }
+        for hold in holds.iter().filter(|h| Some(h.resource) != resource) {
+            let owed = Owed::Hold {
+                resource: hold.resource,
+                mode: hold.mode,
+                site: hold.site.clone(),
+            };
+            edges.push((Node::Release(hold.class, hold.mode), hold.since, owed));
+        }
+        if let Some((executor, since)) = busy {
+            edges.push((Node::Free(executor), since, Owed::Work));
+        }
+        for (source, since, owed) in edges {
+            // A worker waiting for a free worker of its own pool is a cycle of one.
+            if source == target && !matches!(source, Node::Free(_)) {
+                continue;
+            }
+            let evidence = self.evidence(thread, seq, since, site.clone(), wait, owed, timed);
+            if first {
+                self.graph.add_first(source, target, evidence);
+            } else {
+                self.graph.add(source, target, evidence);
+            }
+        }
+    }
+
     fn wait_begin(
         &mut self,
         thread: ThreadKey,
@@ -514,6 +583,8 @@ impl Predictor {
                     node: Some(Node::Release(class, LockMode::Exclusive)),
                     kind: wait,
                     seq,
+                    site: None,
+                    timed,
                 });
                 return;
             }
@@ -569,7 +640,7 @@ impl Predictor {
                 node,
                 Some(resource),
                 seq,
-                site,
+                site.clone(),
                 wait.as_str(),
                 timed,
             );
@@ -579,6 +650,8 @@ impl Predictor {
             node,
             kind: wait,
             seq,
+            site,
+            timed,
         });
     }
 
@@ -637,7 +710,24 @@ impl Predictor {
             .iter()
             .filter_map(|(&key, state)| state.open.clone().map(|w| (key, w)))
             .collect();
-        for (thread, _) in &blocked {
+        for (thread, open) in &blocked {
+            // The wait the run ended in is the evidence a report shows first.
+            if let Some(node) = open.node {
+                let wait = match open.kind {
+                    WaitKind::Lock(_) => "lock",
+                    kind => kind.as_str(),
+                };
+                self.owed_edges(
+                    *thread,
+                    node,
+                    Some(open.resource),
+                    open.seq,
+                    open.site.clone(),
+                    wait,
+                    open.timed,
+                    true,
+                );
+            }
             let (produced, name, window) = {
                 let state = &self.threads[thread];
                 (
