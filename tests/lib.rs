@@ -23,6 +23,25 @@ pub fn demo_pool() -> PathBuf {
     deps.parent().unwrap().join("demo-pool")
 }
 
+/// Builds the `waitgraph` and `cargo-waitgraph` binaries and returns the directory
+/// they are in.
+pub fn analyzer_bin_dir() -> PathBuf {
+    waitgraph_child_process::cargo(&["build", "--quiet", "-p", "waitgraph-analyzer", "--bins"]);
+    let deps = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    deps.parent().unwrap().to_path_buf()
+}
+
+/// Runs `waitgraph ARGS` as a process (killed after a minute).
+pub fn run_waitgraph(args: &[&str]) -> Output {
+    let mut command = Command::new(analyzer_bin_dir().join("waitgraph"));
+    command.args(args);
+    waitgraph_child_process::run(&mut command, Duration::from_secs(60))
+}
+
 pub struct Run {
     /// The exit code; `None`: killed at the deadline.
     pub status: Option<i32>,

@@ -1,0 +1,247 @@
+//! `waitgraph analyze` as a real process on real traces of the demo: the incident is
+//! predicted from runs that did not hang, the fixes are not flagged, every deadlock the
+//! watchdog catches live is found in its trace too, and bad input is an error that says
+//! where.
+
+use std::path::PathBuf;
+use std::time::Duration;
+use waitgraph::report::{Finding, FindingKind, Mode, Report, Severity};
+use waitgraph_e2e::{analyzer_bin_dir, run_demo, run_waitgraph};
+
+fn temp(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("waitgraph-analyze-{}-{name}", std::process::id()))
+}
+
+/// Records `demo-pool ARGS --trace FILE` and returns the trace's path.
+fn record(name: &str, args: &[&str], expect_status: i32) -> PathBuf {
+    let trace = temp(&format!("{name}.jsonl"));
+    let _ = std::fs::remove_file(&trace);
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--trace", trace.to_str().unwrap()]);
+    let run = run_demo(&all, false, Duration::from_secs(60));
+    assert_eq!(run.status, Some(expect_status), "{}", run.output);
+    trace
+}
+
+/// `waitgraph analyze --format json TRACE`: the exit status and the report.
+fn analyze(trace: &PathBuf) -> (Option<i32>, Report) {
+    let output = run_waitgraph(&["analyze", "--format", "json", trace.to_str().unwrap()]);
+    let report: Report = serde_json::from_str(&output.stdout)
+        .unwrap_or_else(|e| panic!("a JSON report: {e}\n{output}"));
+    assert_eq!(report.mode, Mode::Trace);
+    (output.code(), report)
+}
+
+fn names(finding: &Finding) -> String {
+    let steps = finding.cycle.iter().map(|s| {
+        format!(
+            "{} {} {} {}",
+            s.thread,
+            s.waits_for.resource,
+            s.holds
+                .iter()
+                .map(|h| h.resource.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            s.site
+                .as_ref()
+                .map(|x| x.file.to_string())
+                .unwrap_or_default()
+        )
+    });
+    format!(
+        "{} | {}",
+        finding.summary,
+        steps.collect::<Vec<_>>().join(" | ")
+    )
+}
+
+fn assert_incident_predicted(report: &Report, expect: Severity) {
+    let findings: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::QueuedWorkSelfStall)
+        .collect();
+    assert_eq!(findings.len(), 1, "{report:#?}");
+    let finding = findings[0];
+    assert_eq!(finding.severity, expect);
+    assert!(!finding.confirmed, "the run did not hang");
+    let text = names(finding);
+    for name in ["gil", "workers-exit", "`workers`"] {
+        assert!(text.contains(name), "{name} in {text}");
+    }
+    let files: Vec<String> = finding
+        .cycle
+        .iter()
+        .filter_map(|s| s.site.as_ref().map(|x| x.file.to_string()))
+        .collect();
+    assert!(
+        files.iter().any(|f| f.starts_with("demo-pool/src/shrink/")),
+        "{files:?}"
+    );
+    assert!(
+        files.iter().any(|f| f == "demo-pool/src/pool.rs"),
+        "{files:?}"
+    );
+    assert!(finding.scenario.len() >= 4, "{:?}", finding.scenario);
+}
+
+#[test]
+fn the_incident_is_predicted_from_runs_that_did_not_hang_and_the_fix_is_clean() {
+    let idle = ["run", "--shrink-at", "idle", "--variant"];
+    let trace = |variant: &str| {
+        let mut args = idle.to_vec();
+        args.push(variant);
+        record(variant, &args, 0)
+    };
+    for variant in ["buggy", "reordered"] {
+        let (status, report) = analyze(&trace(variant));
+        assert_eq!(status, Some(1), "{variant}");
+        assert_incident_predicted(&report, Severity::Error);
+    }
+    // A bound on the spin: a stall at most, said as a warning.
+    let (_, report) = analyze(&trace("timeout"));
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|f| f.severity == Severity::Warning),
+        "{report:#?}"
+    );
+    assert_incident_predicted(&report, Severity::Warning);
+    // The shipped fix: nothing.
+    let (status, report) = analyze(&trace("async-shrink"));
+    assert_eq!((status, report.findings.len()), (Some(0), 0), "{report:#?}");
+}
+
+#[test]
+fn scenarios_that_hang_are_found_in_their_traces_as_the_watchdog_saw_them() {
+    for scenario in [
+        "partial-shrink",
+        "revive-while-draining",
+        "self-queued-pool",
+        "drain-under-gil",
+        "spec-across-gil",
+        "coordinator-queue-full",
+    ] {
+        let trace = temp(&format!("{scenario}.jsonl"));
+        let _ = std::fs::remove_file(&trace);
+        let run = run_demo(
+            &["scenario", scenario, "--trace", trace.to_str().unwrap()],
+            true,
+            Duration::from_secs(60),
+        );
+        assert_eq!(run.status, Some(3), "{scenario}: {}", run.output);
+        let live = run.report.as_ref().expect("the watchdog's report");
+        let live = live
+            .findings
+            .iter()
+            .find(|f| f.kind == FindingKind::Deadlock)
+            .expect("a live deadlock");
+        // The same waits, by threads the watchdog saw stuck (of a pool's workers blocked
+        // alike, the two may name different ones).
+        let resources = |steps: &[waitgraph::report::Step]| {
+            let mut names: Vec<String> =
+                steps.iter().map(|s| s.waits_for.resource.clone()).collect();
+            names.sort_unstable();
+            names
+        };
+        let stuck: Vec<&str> = live
+            .cycle
+            .iter()
+            .chain(&live.also_deadlocked)
+            .chain(&live.victims)
+            .map(|s| s.thread.as_str())
+            .collect();
+        let (status, report) = analyze(&trace);
+        assert_eq!(status, Some(1), "{scenario}");
+        let agreed = report.findings.iter().any(|f| {
+            f.confirmed
+                && f.severity == Severity::Error
+                && resources(&f.cycle) == resources(&live.cycle)
+                && f.cycle.iter().all(|s| stuck.contains(&s.thread.as_str()))
+        });
+        assert!(agreed, "{scenario}: live {live:#?}, offline {report:#?}");
+    }
+}
+
+#[test]
+fn healthy_scenarios_leave_nothing_to_report() {
+    for scenario in ["healthy-async-shrink", "healthy-no-shrink"] {
+        let trace = temp(&format!("{scenario}.jsonl"));
+        let run = run_demo(
+            &["scenario", scenario, "--trace", trace.to_str().unwrap()],
+            false,
+            Duration::from_secs(60),
+        );
+        assert_eq!(run.status, Some(0), "{scenario}: {}", run.output);
+        let (status, report) = analyze(&trace);
+        assert_eq!(
+            (status, report.findings.len()),
+            (Some(0), 0),
+            "{scenario}: {report:#?}"
+        );
+    }
+}
+
+#[test]
+fn bad_input_is_an_error_that_says_where_and_a_cut_trace_is_analysed_whole() {
+    let dir = temp("bad");
+    std::fs::create_dir_all(&dir).unwrap();
+    // A malformed line: file, line and what was expected; exit 2.
+    let malformed = dir.join("malformed.std");
+    std::fs::write(&malformed, "T0|acq(a)|1\nT0|acq(b)|2\nT0|grab(c)|3\n").unwrap();
+    let output = run_waitgraph(&["analyze", malformed.to_str().unwrap()]);
+    assert_eq!(output.code(), Some(2), "{output}");
+    let expected = format!("{}:3:", malformed.display());
+    assert!(output.stderr.contains(&expected), "{output}");
+    assert!(output.stderr.contains("grab"), "{output}");
+    // A report given by mistake.
+    let report = dir.join("report.json");
+    let empty = Report::new(Mode::Live, Vec::new());
+    std::fs::write(&report, serde_json::to_string(&empty).unwrap()).unwrap();
+    let output = run_waitgraph(&["analyze", report.to_str().unwrap()]);
+    assert_eq!(output.code(), Some(2), "{output}");
+    assert!(output.stderr.contains("report"), "{output}");
+    // A missing file.
+    let output = run_waitgraph(&["analyze", dir.join("missing").to_str().unwrap()]);
+    assert_eq!(output.code(), Some(2), "{output}");
+    // A trace whose last line was cut: the complete events are analysed, and it says so.
+    let cut = dir.join("cut.std");
+    std::fs::write(
+        &cut,
+        "T0|acq(a)|1\nT0|acq(b)|2\nT0|rel(b)|3\nT0|rel(a)|4\nT1|acq(b)|5\nT1|acq(a)|6\nT1|rel(",
+    )
+    .unwrap();
+    let output = run_waitgraph(&["analyze", cut.to_str().unwrap()]);
+    assert_eq!(output.code(), Some(1), "{output}");
+    assert!(
+        output.stdout.contains("error[lock-order-inversion]"),
+        "{output}"
+    );
+    assert!(output.stderr.contains("cut short"), "{output}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_command_line_explains_itself_and_works_under_cargo() {
+    let output = run_waitgraph(&["analyze", "--help"]);
+    assert_eq!(output.code(), Some(0), "{output}");
+    assert!(output.stdout.contains("TRACE"), "{output}");
+    let output = run_waitgraph(&[]);
+    assert_eq!(output.code(), Some(2), "{output}");
+    // `cargo waitgraph analyze ...` runs `cargo-waitgraph waitgraph analyze ...`.
+    let dir = temp("cargo");
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("t.std");
+    std::fs::write(&trace, "T0|acq(a)|1\nT0|rel(a)|2\n").unwrap();
+    let out = dir.join("report.json");
+    let mut command = std::process::Command::new(analyzer_bin_dir().join("cargo-waitgraph"));
+    command.args(["waitgraph", "analyze", "--format", "json", "--out"]);
+    command.arg(&out).arg(&trace);
+    let output = waitgraph_child_process::run(&mut command, Duration::from_secs(60));
+    assert_eq!(output.code(), Some(0), "{output}");
+    let report: Report = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert!(report.findings.is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
