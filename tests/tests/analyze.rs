@@ -3,7 +3,7 @@
 //! watchdog catches live is found in its trace too, and bad input is an error that says
 //! where.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use waitgraph::report::{Finding, FindingKind, Mode, Report, Severity};
 use waitgraph_e2e::{analyzer_bin_dir, run_demo, run_waitgraph};
@@ -24,7 +24,7 @@ fn record(name: &str, args: &[&str], expect_status: i32) -> PathBuf {
 }
 
 /// `waitgraph analyze --format json TRACE`: the exit status and the report.
-fn analyze(trace: &PathBuf) -> (Option<i32>, Report) {
+fn analyze(trace: &Path) -> (Option<i32>, Report) {
     let output = run_waitgraph(&["analyze", "--format", "json", trace.to_str().unwrap()]);
     let report: Report = serde_json::from_str(&output.stdout)
         .unwrap_or_else(|e| panic!("a JSON report: {e}\n{output}"));
