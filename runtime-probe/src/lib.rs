@@ -290,7 +290,7 @@ pub mod context;
 pub mod layer;
 /// The model, the findings model and the graph algorithms live in the dependency-light
 /// crate `waitgraph-core`, shared with the offline analyzer; they are the same items here.
-pub use waitgraph_core::{graph, model, report};
+pub use waitgraph_core::{graph, model, predict, report};
 
 #[cfg(feature = "probe")]
 pub(crate) mod probe;

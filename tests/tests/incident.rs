@@ -255,13 +255,13 @@ fn the_incident_command_runs_every_variant_as_the_incident_says() {
     assert_eq!(run.status, Some(0), "{}", run.output);
     assert!(
         run.stdout()
-            .contains("buggy         DEADLOCK caught by the watchdog"),
+            .contains("buggy         DEADLOCK caught live by the watchdog"),
         "{}",
         run.output
     );
     assert!(
         run.stdout()
-            .contains("reordered     DEADLOCK caught by the watchdog"),
+            .contains("reordered     DEADLOCK caught live by the watchdog"),
         "{}",
         run.output
     );
@@ -276,6 +276,44 @@ fn the_incident_command_runs_every_variant_as_the_incident_says() {
         run.output
     );
     assert!(dir.join("incident-buggy.json").exists(), "{}", run.output);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn runs_that_miss_the_race_show_the_deadlock_predicted_from_their_traces() {
+    let dir = std::env::temp_dir().join(format!("waitgraph-predicted-{}", std::process::id()));
+    let run = run_demo(
+        &[
+            "incident",
+            "--report-dir",
+            dir.to_str().unwrap(),
+            "--shrink-at",
+            "idle",
+        ],
+        false,
+        Duration::from_secs(120),
+    );
+    assert_eq!(run.status, Some(0), "{}", run.output);
+    let out = run.stdout();
+    // No run hangs; the two deadlocking variants are still shown, predicted.
+    assert!(!out.contains("DEADLOCK caught live"), "{}", run.output);
+    assert_eq!(
+        out.matches("PREDICTED from its trace").count(),
+        2,
+        "{}",
+        run.output
+    );
+    assert!(out.contains("queued-work-self-stall"), "{}", run.output);
+    assert!(
+        out.contains("How each variant was seen: buggy: predicted from a run that did not hang; reordered: predicted from a run that did not hang; timeout: race missed; predicted as a bounded stall; async-shrink: completed, nothing predicted."),
+        "{}",
+        run.output
+    );
+    assert!(
+        dir.join("incident-buggy.trace.jsonl").exists(),
+        "{}",
+        run.output
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -139,10 +139,14 @@ impl Classes {
     pub fn describe_node(&self, node: Node) -> String {
         match node {
             Node::Release(class, LockMode::Exclusive) => {
-                format!("`{}` released", self.info(class).label)
+                format!("the release of `{}`", self.info(class).label)
             }
             Node::Release(class, mode) => {
-                format!("`{}` released ({})", self.info(class).label, mode.as_str())
+                format!(
+                    "the release of `{}` ({})",
+                    self.info(class).label,
+                    mode.as_str()
+                )
             }
             Node::Free(class) => format!("a free worker of `{}`", self.info(class).label),
             Node::Arrive(class) => format!("an arrival at `{}`", self.info(class).label),
