@@ -110,9 +110,16 @@ fn one_thread_taking_two_locks_in_both_orders_is_not_reported() {
 fn taking_a_lock_one_holds_is_a_double_lock() {
     let findings = predict_std("T0|acq(a)|1\nT0|req(a)|2\n");
     assert_eq!(kinds(&findings), [FindingKind::DoubleLock]);
-    assert!(findings[0].summary.contains("`a`"), "{}", findings[0].summary);
+    assert!(
+        findings[0].summary.contains("`a`"),
+        "{}",
+        findings[0].summary
+    );
     // Taken again after its release: fine.
-    assert_eq!(predict_std("T0|acq(a)|1\nT0|rel(a)|2\nT0|req(a)|3\nT0|acq(a)|4\nT0|rel(a)|5\n"), []);
+    assert_eq!(
+        predict_std("T0|acq(a)|1\nT0|rel(a)|2\nT0|req(a)|3\nT0|acq(a)|4\nT0|rel(a)|5\n"),
+        []
+    );
 }
 
 // ---- condition variables (STD) ----------------------------------------------------
@@ -124,7 +131,11 @@ fn a_condvar_waiter_holding_a_lock_its_notifier_needs_is_found() {
          T1|acq(m)|5\nT1|rel(m)|6\nT1|acq(l)|7\nT1|notify(l)|8\nT1|rel(l)|9\n\
          T0|req(l)|10\nT0|acq(l)|11\nT0|rel(l)|12\nT0|rel(m)|13\n",
     );
-    assert_eq!(kinds(&findings), [FindingKind::PotentialDeadlock], "{findings:#?}");
+    assert_eq!(
+        kinds(&findings),
+        [FindingKind::PotentialDeadlock],
+        "{findings:#?}"
+    );
     assert_eq!(threads(&findings[0]), ["T0", "T1"]);
 }
 
@@ -211,14 +222,50 @@ fn a_job_waited_for_on_its_own_single_thread_executor_is_a_self_stall() {
         .resource(10, ResourceKind::Executor, "loop")
         .resource(11, ResourceKind::Job, "job on loop")
         .resource(12, ResourceKind::Job, "job on loop")
-        .event(1, EventKind::WaitBegin { resource: r(10), wait: WaitKind::Idle, timed: false })
-        .event(1, EventKind::WaitEnd { resource: r(10), end: WaitEnd::Woken })
-        .event(1, EventKind::JobStarted { job: r(11), executor: r(10) })
+        .event(
+            1,
+            EventKind::WaitBegin {
+                resource: r(10),
+                wait: WaitKind::Idle,
+                timed: false,
+            },
+        )
+        .event(
+            1,
+            EventKind::WaitEnd {
+                resource: r(10),
+                end: WaitEnd::Woken,
+            },
+        )
+        .event(
+            1,
+            EventKind::JobStarted {
+                job: r(11),
+                executor: r(10),
+            },
+        )
         // Inside a job of its own loop, it queues another and waits for it.
-        .event(1, EventKind::JobQueued { job: r(12), executor: r(10) })
-        .event(1, EventKind::WaitBegin { resource: r(12), wait: WaitKind::Job, timed: false });
+        .event(
+            1,
+            EventKind::JobQueued {
+                job: r(12),
+                executor: r(10),
+            },
+        )
+        .event(
+            1,
+            EventKind::WaitBegin {
+                resource: r(12),
+                wait: WaitKind::Job,
+                timed: false,
+            },
+        );
     let findings = trace.predict();
-    assert_eq!(kinds(&findings), [FindingKind::QueuedWorkSelfStall], "{findings:#?}");
+    assert_eq!(
+        kinds(&findings),
+        [FindingKind::QueuedWorkSelfStall],
+        "{findings:#?}"
+    );
     assert!(findings[0].confirmed, "the trace ends in that wait");
     assert_eq!(threads(&findings[0]), ["event-loop"]);
 }
@@ -231,28 +278,80 @@ fn a_job_waited_for_from_outside_the_executor_is_not_reported() {
         .thread(2, "client")
         .resource(10, ResourceKind::Executor, "pool")
         .resource(11, ResourceKind::Job, "job on pool")
-        .event(2, EventKind::JobQueued { job: r(11), executor: r(10) })
-        .event(2, EventKind::WaitBegin { resource: r(11), wait: WaitKind::Job, timed: false })
-        .event(1, EventKind::JobStarted { job: r(11), executor: r(10) })
-        .event(1, EventKind::JobFinished { job: r(11), executor: r(10) })
-        .event(2, EventKind::WaitEnd { resource: r(11), end: WaitEnd::Woken });
+        .event(
+            2,
+            EventKind::JobQueued {
+                job: r(11),
+                executor: r(10),
+            },
+        )
+        .event(
+            2,
+            EventKind::WaitBegin {
+                resource: r(11),
+                wait: WaitKind::Job,
+                timed: false,
+            },
+        )
+        .event(
+            1,
+            EventKind::JobStarted {
+                job: r(11),
+                executor: r(10),
+            },
+        )
+        .event(
+            1,
+            EventKind::JobFinished {
+                job: r(11),
+                executor: r(10),
+            },
+        )
+        .event(
+            2,
+            EventKind::WaitEnd {
+                resource: r(11),
+                end: WaitEnd::Woken,
+            },
+        );
     assert_eq!(trace.predict(), []);
 }
 
 /// A pool of `workers` whose jobs each arrive at a barrier of `parties` and wait there.
 fn pool_feeding_a_barrier(workers: u64, parties: u64) -> Vec<Finding> {
     let mut trace = Trace::new();
-    trace
-        .resource(10, ResourceKind::Executor, "pool")
-        .resource(20, ResourceKind::Barrier, "rendezvous");
+    trace.resource(10, ResourceKind::Executor, "pool").resource(
+        20,
+        ResourceKind::Barrier,
+        "rendezvous",
+    );
     for worker in 1..=workers {
         let job = 100 + worker;
         trace
             .thread(worker, &format!("pool-{worker}"))
             .resource(job, ResourceKind::Job, "job on pool")
-            .event(worker, EventKind::JobStarted { job: r(job), executor: r(10) })
-            .event(worker, EventKind::BarrierArrive { resource: r(20), parties })
-            .event(worker, EventKind::WaitBegin { resource: r(20), wait: WaitKind::Barrier, timed: false });
+            .event(
+                worker,
+                EventKind::JobStarted {
+                    job: r(job),
+                    executor: r(10),
+                },
+            )
+            .event(
+                worker,
+                EventKind::BarrierArrive {
+                    resource: r(20),
+                    parties,
+                },
+            )
+            .event(
+                worker,
+                EventKind::WaitBegin {
+                    resource: r(20),
+                    wait: WaitKind::Barrier,
+                    timed: false,
+                },
+            );
     }
     trace.predict()
 }
@@ -260,7 +359,11 @@ fn pool_feeding_a_barrier(workers: u64, parties: u64) -> Vec<Finding> {
 #[test]
 fn a_pool_of_n_waited_on_by_a_barrier_of_n_plus_one_is_found() {
     let findings = pool_feeding_a_barrier(2, 3);
-    assert_eq!(kinds(&findings), [FindingKind::QueuedWorkSelfStall], "{findings:#?}");
+    assert_eq!(
+        kinds(&findings),
+        [FindingKind::QueuedWorkSelfStall],
+        "{findings:#?}"
+    );
     // Enough workers for the barrier: it opens.
     assert_eq!(pool_feeding_a_barrier(3, 3), []);
 }
@@ -279,27 +382,114 @@ fn the_incident_is_predicted_from_a_run_that_did_not_hang() {
         .resource(12, ResourceKind::Job, "job on workers")
         .resource(20, ResourceKind::Barrier, "workers-exit")
         // A query.
-        .event(2, EventKind::JobStarted { job: r(11), executor: r(10) })
-        .event(2, EventKind::LockAcquired { resource: r(1), mode: X })
-        .event(2, EventKind::LockReleased { resource: r(1), mode: X })
-        .event(2, EventKind::JobFinished { job: r(11), executor: r(10) })
+        .event(
+            2,
+            EventKind::JobStarted {
+                job: r(11),
+                executor: r(10),
+            },
+        )
+        .event(
+            2,
+            EventKind::LockAcquired {
+                resource: r(1),
+                mode: X,
+            },
+        )
+        .event(
+            2,
+            EventKind::LockReleased {
+                resource: r(1),
+                mode: X,
+            },
+        )
+        .event(
+            2,
+            EventKind::JobFinished {
+                job: r(11),
+                executor: r(10),
+            },
+        )
         // The shrink.
-        .event(1, EventKind::LockAcquired { resource: r(1), mode: X })
-        .event(1, EventKind::JobQueued { job: r(12), executor: r(10) })
-        .event(1, EventKind::BarrierFedBy { barrier: r(20), executor: r(10) })
-        .event(1, EventKind::WaitBegin { resource: r(20), wait: WaitKind::Spin, timed: false })
-        .event(2, EventKind::JobStarted { job: r(12), executor: r(10) })
-        .event(2, EventKind::BarrierArrive { resource: r(20), parties: 1 })
-        .event(2, EventKind::JobFinished { job: r(12), executor: r(10) })
-        .event(1, EventKind::WaitEnd { resource: r(20), end: WaitEnd::Woken })
-        .event(1, EventKind::LockReleased { resource: r(1), mode: X });
+        .event(
+            1,
+            EventKind::LockAcquired {
+                resource: r(1),
+                mode: X,
+            },
+        )
+        .event(
+            1,
+            EventKind::JobQueued {
+                job: r(12),
+                executor: r(10),
+            },
+        )
+        .event(
+            1,
+            EventKind::BarrierFedBy {
+                barrier: r(20),
+                executor: r(10),
+            },
+        )
+        .event(
+            1,
+            EventKind::WaitBegin {
+                resource: r(20),
+                wait: WaitKind::Spin,
+                timed: false,
+            },
+        )
+        .event(
+            2,
+            EventKind::JobStarted {
+                job: r(12),
+                executor: r(10),
+            },
+        )
+        .event(
+            2,
+            EventKind::BarrierArrive {
+                resource: r(20),
+                parties: 1,
+            },
+        )
+        .event(
+            2,
+            EventKind::JobFinished {
+                job: r(12),
+                executor: r(10),
+            },
+        )
+        .event(
+            1,
+            EventKind::WaitEnd {
+                resource: r(20),
+                end: WaitEnd::Woken,
+            },
+        )
+        .event(
+            1,
+            EventKind::LockReleased {
+                resource: r(1),
+                mode: X,
+            },
+        );
     let findings = trace.predict();
-    assert_eq!(kinds(&findings), [FindingKind::QueuedWorkSelfStall], "{findings:#?}");
+    assert_eq!(
+        kinds(&findings),
+        [FindingKind::QueuedWorkSelfStall],
+        "{findings:#?}"
+    );
     let finding = &findings[0];
     assert!(!finding.confirmed);
     assert_eq!(threads(finding), ["main", "workers-0"]);
     for name in ["`gil`", "`workers-exit`", "`workers`"] {
-        assert!(finding.summary.contains(name), "{name} in {}", finding.summary);
+        assert!(
+            finding.summary.contains(name),
+            "{name} in {}",
+            finding.summary
+        );
     }
 }
 
@@ -311,14 +501,63 @@ fn a_timed_wait_on_the_cycle_makes_it_a_warning() {
         .thread(2, "b")
         .resource(1, ResourceKind::Mutex, "first")
         .resource(2, ResourceKind::Mutex, "second")
-        .event(1, EventKind::LockAcquired { resource: r(1), mode: X })
-        .event(1, EventKind::WaitBegin { resource: r(2), wait: WaitKind::Lock(X), timed: true })
-        .event(1, EventKind::WaitEnd { resource: r(2), end: WaitEnd::TimedOut })
-        .event(1, EventKind::LockReleased { resource: r(1), mode: X })
-        .event(2, EventKind::LockAcquired { resource: r(2), mode: X })
-        .event(2, EventKind::LockAcquired { resource: r(1), mode: X })
-        .event(2, EventKind::LockReleased { resource: r(1), mode: X })
-        .event(2, EventKind::LockReleased { resource: r(2), mode: X });
+        .event(
+            1,
+            EventKind::LockAcquired {
+                resource: r(1),
+                mode: X,
+            },
+        )
+        .event(
+            1,
+            EventKind::WaitBegin {
+                resource: r(2),
+                wait: WaitKind::Lock(X),
+                timed: true,
+            },
+        )
+        .event(
+            1,
+            EventKind::WaitEnd {
+                resource: r(2),
+                end: WaitEnd::TimedOut,
+            },
+        )
+        .event(
+            1,
+            EventKind::LockReleased {
+                resource: r(1),
+                mode: X,
+            },
+        )
+        .event(
+            2,
+            EventKind::LockAcquired {
+                resource: r(2),
+                mode: X,
+            },
+        )
+        .event(
+            2,
+            EventKind::LockAcquired {
+                resource: r(1),
+                mode: X,
+            },
+        )
+        .event(
+            2,
+            EventKind::LockReleased {
+                resource: r(1),
+                mode: X,
+            },
+        )
+        .event(
+            2,
+            EventKind::LockReleased {
+                resource: r(2),
+                mode: X,
+            },
+        );
     let findings = trace.predict();
     assert_eq!(kinds(&findings), [FindingKind::LockOrderInversion]);
     assert_eq!(findings[0].severity, Severity::Warning);
@@ -332,13 +571,36 @@ fn a_condvar_wait_nothing_notified_is_an_orphaned_wait() {
         .thread(2, "other")
         .resource(1, ResourceKind::Condvar, "ready")
         // Notified once, before the wait began: that does not end it.
-        .event(2, EventKind::Notify { resource: r(1), all: false })
-        .event(1, EventKind::WaitBegin { resource: r(1), wait: WaitKind::Condvar, timed: false });
+        .event(
+            2,
+            EventKind::Notify {
+                resource: r(1),
+                all: false,
+            },
+        )
+        .event(
+            1,
+            EventKind::WaitBegin {
+                resource: r(1),
+                wait: WaitKind::Condvar,
+                timed: false,
+            },
+        );
     let findings = trace.predict();
-    assert_eq!(kinds(&findings), [FindingKind::OrphanedWait], "{findings:#?}");
+    assert_eq!(
+        kinds(&findings),
+        [FindingKind::OrphanedWait],
+        "{findings:#?}"
+    );
     assert_eq!(findings[0].cycle[0].thread, "waiter");
     // Notified after: not orphaned (the notification may simply not have been seen yet).
-    trace.event(2, EventKind::Notify { resource: r(1), all: false });
+    trace.event(
+        2,
+        EventKind::Notify {
+            resource: r(1),
+            all: false,
+        },
+    );
     assert_eq!(trace.predict(), []);
 }
 
@@ -350,14 +612,55 @@ fn a_wait_under_a_lock_is_a_warning_and_waits_without_locks_are_not() {
         .thread(2, "party")
         .resource(1, ResourceKind::Mutex, "state")
         .resource(2, ResourceKind::Barrier, "round")
-        .event(1, EventKind::LockAcquired { resource: r(1), mode: X })
-        .event(1, EventKind::BarrierArrive { resource: r(2), parties: 2 })
-        .event(1, EventKind::WaitBegin { resource: r(2), wait: WaitKind::Barrier, timed: false })
-        .event(2, EventKind::BarrierArrive { resource: r(2), parties: 2 })
-        .event(1, EventKind::WaitEnd { resource: r(2), end: WaitEnd::Woken })
-        .event(1, EventKind::LockReleased { resource: r(1), mode: X });
+        .event(
+            1,
+            EventKind::LockAcquired {
+                resource: r(1),
+                mode: X,
+            },
+        )
+        .event(
+            1,
+            EventKind::BarrierArrive {
+                resource: r(2),
+                parties: 2,
+            },
+        )
+        .event(
+            1,
+            EventKind::WaitBegin {
+                resource: r(2),
+                wait: WaitKind::Barrier,
+                timed: false,
+            },
+        )
+        .event(
+            2,
+            EventKind::BarrierArrive {
+                resource: r(2),
+                parties: 2,
+            },
+        )
+        .event(
+            1,
+            EventKind::WaitEnd {
+                resource: r(2),
+                end: WaitEnd::Woken,
+            },
+        )
+        .event(
+            1,
+            EventKind::LockReleased {
+                resource: r(1),
+                mode: X,
+            },
+        );
     let findings = trace.predict();
-    assert_eq!(kinds(&findings), [FindingKind::BlockingUnderLock], "{findings:#?}");
+    assert_eq!(
+        kinds(&findings),
+        [FindingKind::BlockingUnderLock],
+        "{findings:#?}"
+    );
     assert_eq!(findings[0].severity, Severity::Warning);
     assert!(findings[0].summary.contains("`state`"));
 }
