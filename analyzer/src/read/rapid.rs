@@ -1,7 +1,7 @@
 //! RAPID's STD format: `T<thread>|op(arg)|location`, one event per line, mapped to the
 //! model (the table is in the module above).
 
-use super::lines::{LineError, Lines};
+use super::lines::{Line, LineError, Lines};
 use super::{
     Format, ReadError, ReadSummary, TraceReader, Truncated, MAX_LINE, MAX_NAME, MAX_NAMES,
     MAX_NAME_BYTES,
@@ -90,7 +90,11 @@ pub struct StdReader<R> {
     pending: VecDeque<TraceLine>,
     started: bool,
     threads: HashMap<Box<str>, ThreadKey>,
-    resources: HashMap<(ResourceKind, Box<str>), ResourceKey>,
+    /// Per name, its mutex, variable and condvar (looked up by `&str`, no allocation).
+    resources: HashMap<Box<str>, [Option<ResourceKey>; 3]>,
+    resource_count: u64,
+    /// The line being applied, out of `lines` while the tables change.
+    scratch: Vec<u8>,
     name_bytes: usize,
     /// A thread after `wait(l)`: the condvar of `l`, until its next `req(l)` / `acq(l)`.
     waiting: HashMap<ThreadKey, ResourceKey>,
@@ -117,6 +121,8 @@ impl<R: BufRead> StdReader<R> {
             started: false,
             threads: HashMap::new(),
             resources: HashMap::new(),
+            resource_count: 0,
+            scratch: Vec::new(),
             name_bytes: 0,
             waiting: HashMap::new(),
             max_names: MAX_NAMES,
@@ -156,36 +162,51 @@ impl<R: BufRead> StdReader<R> {
                     ))
                 }
             };
-            let text = self.lines.text();
-            if text.iter().all(u8::is_ascii_whitespace) {
+            if self.lines.text().iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let parsed = match parse(text) {
-                Ok(parsed) => parsed,
-                // The recording stopped mid-line: keep what came before.
-                Err(_) if !line.complete => {
-                    self.truncated = Some(Truncated {
-                        line: line.number,
-                        bytes: self.lines.raw().len() as u64,
-                    });
-                    continue;
-                }
-                Err((column, message)) => {
-                    return Err(ReadError::at(
-                        &self.path,
-                        line.number,
-                        Some(column),
-                        message,
-                    ))
-                }
-            };
-            // Owned, to let go of the line's buffer while the tables change.
-            let thread = parsed.thread.to_string();
-            let argument = parsed.argument.to_string();
-            let location = parsed.location.to_string();
-            self.apply(line.number, &thread, parsed.op, &argument, &location)?;
-            return Ok(true);
+            // Out of `self` while the tables change (kept, so no allocation per line).
+            let mut text = std::mem::take(&mut self.scratch);
+            text.clear();
+            text.extend_from_slice(self.lines.text());
+            let applied = self.parse_and_apply(&text, line);
+            self.scratch = text;
+            match applied? {
+                true => return Ok(true),
+                false => continue,
+            }
         }
+    }
+
+    /// `Ok(false)`: a cut last line, left out.
+    fn parse_and_apply(&mut self, text: &[u8], line: Line) -> Result<bool, ReadError> {
+        let parsed = match parse(text) {
+            Ok(parsed) => parsed,
+            // The recording stopped mid-line: keep what came before.
+            Err(_) if !line.complete => {
+                self.truncated = Some(Truncated {
+                    line: line.number,
+                    bytes: self.lines.raw().len() as u64,
+                });
+                return Ok(false);
+            }
+            Err((column, message)) => {
+                return Err(ReadError::at(
+                    &self.path,
+                    line.number,
+                    Some(column),
+                    message,
+                ))
+            }
+        };
+        self.apply(
+            line.number,
+            parsed.thread,
+            parsed.op,
+            parsed.argument,
+            parsed.location,
+        )?;
+        Ok(true)
     }
 
     /// Describes what is new on the line, then queues its events.
@@ -203,8 +224,9 @@ impl<R: BufRead> StdReader<R> {
                 let lock = self.resource(number, ResourceKind::Mutex, argument)?;
                 let condvar = self
                     .resources
-                    .get(&(ResourceKind::Condvar, argument.into()));
-                if let Some(&condvar) = condvar.filter(|&c| self.waiting.get(&me) == Some(c)) {
+                    .get(argument)
+                    .and_then(|slots| slots[slot(ResourceKind::Condvar)]);
+                if let Some(condvar) = condvar.filter(|c| self.waiting.get(&me) == Some(c)) {
                     self.waiting.remove(&me);
                     self.event(
                         number,
@@ -313,12 +335,22 @@ impl<R: BufRead> StdReader<R> {
         kind: ResourceKind,
         name: &str,
     ) -> Result<ResourceKey, ReadError> {
-        if let Some(&key) = self.resources.get(&(kind, name.into())) {
+        let slots = self.resources.get(name).copied();
+        if let Some(key) = slots.and_then(|slots| slots[slot(kind)]) {
             return Ok(key);
         }
-        self.room(number, name)?;
-        let key = ResourceKey(self.resources.len() as u64 + 1);
-        self.resources.insert((kind, name.into()), key);
+        // A name met before (as another kind) is not stored twice.
+        self.room(number, if slots.is_some() { "" } else { name })?;
+        self.resource_count += 1;
+        let key = ResourceKey(self.resource_count);
+        match self.resources.get_mut(name) {
+            Some(slots) => slots[slot(kind)] = Some(key),
+            None => {
+                let mut slots = [None; 3];
+                slots[slot(kind)] = Some(key);
+                self.resources.insert(name.into(), slots);
+            }
+        }
         self.pending.push_back(TraceLine::Resource(ResourceInfo {
             key,
             kind,
@@ -330,7 +362,7 @@ impl<R: BufRead> StdReader<R> {
 
     /// Refuses a new name past the tables' bounds.
     fn room(&mut self, number: u64, name: &str) -> Result<(), ReadError> {
-        if self.threads.len() + self.resources.len() >= self.max_names
+        if self.threads.len() + self.resource_count as usize >= self.max_names
             || self.name_bytes + name.len() > self.max_name_bytes
         {
             return Err(ReadError::at(
@@ -387,6 +419,15 @@ impl<R: BufRead> TraceReader for StdReader<R> {
             events: self.events,
             truncated: self.truncated,
         }
+    }
+}
+
+/// Where a kind of resource is kept among a name's.
+fn slot(kind: ResourceKind) -> usize {
+    match kind {
+        ResourceKind::Mutex => 0,
+        ResourceKind::Variable => 1,
+        _ => 2,
     }
 }
 
