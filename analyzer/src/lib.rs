@@ -7,6 +7,7 @@
 //! | [`analyze`] | traces in, the prediction engine (`waitgraph_core::predict`), a report out |
 //! | [`render`] | one printer per output format over the one findings model |
 //! | [`cli`] | the `waitgraph` command line (binaries `waitgraph` and `cargo-waitgraph`) |
+//! | [`synthetic`] | synthetic traces of any size, generated on the fly (benchmarks, tests) |
 //!
 //! Static analysis (`waitgraph check`) comes next; it reports through the same model.
 
@@ -14,4 +15,5 @@ pub mod analyze;
 pub mod cli;
 pub mod read;
 pub mod render;
+pub mod synthetic;
 pub mod trace;

@@ -780,3 +780,55 @@ fn hammer() -> bool {
 fn eight_threads_hammering_locks_and_condvars_are_not_reported() {
     clean("hammer");
 }
+
+/// Live and offline agree: each deadlock above, recorded, is found in its trace by the
+/// prediction engine (`waitgraph analyze`'s), confirmed (the run hung in it), with the
+/// watchdog's threads.
+#[test]
+fn every_deadlock_caught_live_is_found_in_its_trace() {
+    let mut missed = Vec::new();
+    for scenario in [
+        "ab_ba",
+        "three_thread_cycle",
+        "double_lock",
+        "writer_and_reader",
+        "condvar_notifier_blocked",
+        "barrier_party_blocked",
+        "channel_senders_blocked",
+        "join_blocked",
+        "job_on_own_event_loop",
+        "pool_blocked_on_waiters_lock",
+        "fair_read_reentry",
+        "pool_barrier_k_of_n",
+        "scoped_ab_ba",
+    ] {
+        let trace = std::env::temp_dir().join(format!(
+            "waitgraph-agree-{}-{scenario}.jsonl",
+            std::process::id()
+        ));
+        let outcome = run_child_recording("child", scenario, DEADLINE, Some(&trace));
+        let live = outcome.deadlock();
+        let stuck: Vec<&str> = live
+            .cycle
+            .iter()
+            .chain(&live.also_deadlocked)
+            .chain(&live.victims)
+            .map(|s| s.thread.as_str())
+            .collect();
+        let prediction = predict_from(&trace);
+        let _ = std::fs::remove_file(&trace);
+        let found = prediction.findings.iter().any(|f| {
+            f.confirmed
+                && f.severity == waitgraph::report::Severity::Error
+                && f.cycle.iter().all(|s| stuck.contains(&s.thread.as_str()))
+        });
+        if !found {
+            missed.push(format!(
+                "{scenario}: live {:?}, offline {:#?}",
+                cycle_threads(live),
+                prediction.findings
+            ));
+        }
+    }
+    assert!(missed.is_empty(), "{}", missed.join("\n\n"));
+}

@@ -335,7 +335,9 @@ fn resources_of(kind: &EventKind) -> impl Iterator<Item = ResourceKey> {
         | EventKind::Read { resource }
         | EventKind::Write { resource }
         | EventKind::ProducerDeclared { resource }
-        | EventKind::ProducerDropped { resource } => (Some(*resource), None),
+        | EventKind::ProducerDropped { resource }
+        | EventKind::Enroll { resource }
+        | EventKind::Leave { resource } => (Some(*resource), None),
         EventKind::BarrierFedBy { barrier, executor } => (Some(*barrier), Some(*executor)),
         EventKind::JobQueued { job, executor }
         | EventKind::JobStarted { job, executor }

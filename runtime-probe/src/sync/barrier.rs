@@ -139,11 +139,13 @@ impl Barrier {
     /// Declares the current thread a party, so a wait can name it before it arrives.
     pub fn enroll(&self) {
         if let Some(thread) = hooks::enabled().then(hooks::current_thread).flatten() {
-            self.key();
+            let resource = self.key();
             let mut state = self.shared.state.lock();
             if !state.enrolled.contains(&thread) && state.enrolled.len() < PARTY_CAPACITY {
                 state.enrolled.push(thread);
             }
+            drop(state);
+            hooks::note(|| EventKind::Enroll { resource }, None);
         }
     }
 
@@ -182,6 +184,15 @@ impl Barrier {
         };
         if recording {
             let parties = self.shared.state.lock().parties as u64;
+            if let Some(executor) = self.fed_by() {
+                hooks::note(
+                    || EventKind::BarrierFedBy {
+                        barrier: key,
+                        executor,
+                    },
+                    Some(site),
+                );
+            }
             hooks::note(
                 || EventKind::BarrierArrive {
                     resource: key,

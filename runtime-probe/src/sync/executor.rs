@@ -82,11 +82,13 @@ impl Executor {
             None
         };
         if let Some(thread) = thread {
-            self.shared.key();
+            let resource = self.shared.key();
             let mut members = self.shared.members.lock();
             if !members.contains(&thread) {
                 members.push(thread);
             }
+            drop(members);
+            hooks::note(|| EventKind::Enroll { resource }, None);
         }
         Enrolled {
             shared: self.shared.clone(),
@@ -157,6 +159,11 @@ impl Drop for Enrolled {
     fn drop(&mut self) {
         if let Some(thread) = self.thread {
             self.shared.members.lock().retain(|&t| t != thread);
+            // Recorded by the enrolled thread only: a trace's events are its thread's.
+            if hooks::current_thread() == Some(thread) {
+                let resource = self.shared.key();
+                hooks::note(|| EventKind::Leave { resource }, None);
+            }
         }
     }
 }

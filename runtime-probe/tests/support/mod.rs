@@ -13,6 +13,8 @@ pub use waitgraph_child_process::Output;
 
 pub const SCENARIO_VAR: &str = "WAITGRAPH_TEST_SCENARIO";
 pub const REPORT_VAR: &str = "WAITGRAPH_TEST_REPORT";
+/// Where the child records its trace, if anywhere.
+pub const TRACE_VAR: &str = "WAITGRAPH_TEST_TRACE";
 /// Exit status of a child whose watchdog found a deadlock.
 pub const DETECTED: i32 = 3;
 /// Exit status of a child that completed with no finding.
@@ -66,24 +68,37 @@ impl Outcome {
 /// Runs `scenario` through the test named `entry` (an ignored test that dispatches on the
 /// environment variable), killing it after `deadline`.
 pub fn run_child(entry: &str, scenario: &str, deadline: Duration) -> Outcome {
+    run_child_recording(entry, scenario, deadline, None)
+}
+
+/// The same, the child recording its trace to `trace` (finished by the watchdog before
+/// it exits on a deadlock).
+pub fn run_child_recording(
+    entry: &str,
+    scenario: &str,
+    deadline: Duration,
+    trace: Option<&std::path::Path>,
+) -> Outcome {
     let report = std::env::temp_dir().join(format!(
         "waitgraph-test-{}-{scenario}.json",
         std::process::id()
     ));
     let _ = std::fs::remove_file(&report);
-    let child = waitgraph_child_process::run(
-        Command::new(std::env::current_exe().expect("test binary"))
-            .args([
-                entry,
-                "--exact",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(SCENARIO_VAR, scenario)
-            .env(REPORT_VAR, &report),
-        deadline,
-    );
+    let mut command = Command::new(std::env::current_exe().expect("test binary"));
+    command
+        .args([
+            entry,
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(SCENARIO_VAR, scenario)
+        .env(REPORT_VAR, &report);
+    if let Some(trace) = trace {
+        command.env(TRACE_VAR, trace);
+    }
+    let child = waitgraph_child_process::run(&mut command, deadline);
     let report = read_report(&report, &child);
     Outcome {
         status: child.code(),
@@ -111,7 +126,27 @@ pub fn child_scenario() -> Option<(String, waitgraph::WatchdogHandle)> {
         .report_file(report)
         .exit_on_deadlock(DETECTED)
         .start();
+    if let Some(trace) = std::env::var_os(TRACE_VAR) {
+        // Runs until the process ends: the watchdog finishes it before an exit.
+        let recording = waitgraph::record::TraceFile::create(trace).expect("a trace file");
+        std::mem::forget(recording);
+    }
     Some((scenario, watchdog))
+}
+
+/// What the prediction engine finds in a trace the recorder wrote (JSON lines).
+pub fn predict_from(trace: &std::path::Path) -> waitgraph::predict::Prediction {
+    use std::io::BufRead;
+    let file = std::io::BufReader::new(std::fs::File::open(trace).expect("the trace"));
+    let mut predictor = waitgraph::predict::Predictor::default();
+    for line in file.lines() {
+        let line = line.expect("a line");
+        match serde_json::from_str(&line) {
+            Ok(line) => predictor.feed(line),
+            Err(_) => predictor.mark_truncated(),
+        }
+    }
+    predictor.finish()
 }
 
 /// In the child, after a scenario that must complete: exit 0 if the watchdog found

@@ -14,6 +14,7 @@ use std::borrow::Cow;
 /// | `Send` | a channel sender | provides a receive |
 /// | `BarrierFedBy` | a thread about to wait for the barrier | its arrivals come from jobs of the executor (k free workers of n) |
 /// | `ProducerDeclared` / `ProducerDropped` | a declared producer of a named event | it owes the event meanwhile |
+/// | `Enroll` / `Leave` | a worker of an executor, a party of a barrier | it serves the executor (owes a free worker when not idle), it owes arrivals |
 /// | `JobQueued` / `JobStarted` / `JobFinished` | submitter / worker / worker | the worker owes the job's completion while it runs |
 /// | `ThreadStart` / `ThreadExit` | the thread itself | join waits end at exit |
 /// | `Fork` / `Join` | the parent / the joiner | the child starts after the fork; the joiner goes on after the child's end (happens-before) |
@@ -87,6 +88,14 @@ pub enum EventKind {
         resource: ResourceKey,
     },
     ProducerDropped {
+        resource: ResourceKey,
+    },
+    /// This thread now serves the executor, or is a party of the barrier, `resource`.
+    Enroll {
+        resource: ResourceKey,
+    },
+    /// It no longer does.
+    Leave {
         resource: ResourceKey,
     },
     JobQueued {

@@ -81,21 +81,29 @@ pub struct DependencyGraph {
 }
 
 impl DependencyGraph {
-    /// Records `from -> to` (`from` cannot happen until `to` has).
+    /// Whether evidence from `thread` for `from -> to` would be kept: one piece per
+    /// thread (and per timed / untimed), at most [`EVIDENCE_PER_EDGE`]. Asked before the
+    /// evidence is built, which is what keeps the common case (an edge seen before) cheap.
+    pub fn wants(&self, from: Node, to: Node, thread: ThreadKey, timed: bool) -> bool {
+        match self.evidence.get(&(from, to)) {
+            None => true,
+            Some(kept) => {
+                kept.len() < EVIDENCE_PER_EDGE
+                    && !kept.iter().any(|e| e.thread == thread && e.timed == timed)
+            }
+        }
+    }
+
+    /// Records `from -> to` (`from` cannot happen until `to` has), keeping the evidence
+    /// if [`wants`](Self::wants) says so.
     pub fn add(&mut self, from: Node, to: Node, evidence: Evidence) {
-        self.graph.add_edge(from, to, ());
-        let kept = self.evidence.entry((from, to)).or_default();
-        if kept.len() >= EVIDENCE_PER_EDGE {
+        if !self.wants(from, to, evidence.thread, evidence.timed) {
             return;
         }
-        // One piece per thread (and per way of owing) first: a cycle needs distinct
-        // threads, and the first sighting is the one reports show.
-        let same = kept
-            .iter()
-            .any(|e| e.thread == evidence.thread && e.timed == evidence.timed);
-        if !same || kept.is_empty() {
-            kept.push(evidence);
+        if !self.evidence.contains_key(&(from, to)) {
+            self.graph.add_edge(from, to, ());
         }
+        self.evidence.entry((from, to)).or_default().push(evidence);
     }
 
     /// Records `from -> to` with evidence that goes first (a wait the run ended in: the

@@ -200,8 +200,8 @@ fn owed_words(p: &Predictor, from: Node, evidence: &Evidence) -> String {
             mode => format!("holding `{}` ({})", label(p, class), mode.as_str()),
         },
         (Owed::Work, Node::Free(class)) => format!("running a job of `{}`", label(p, class)),
-        (Owed::Producer { .. }, Node::Event(class)) => {
-            format!("which is to give event `{}`", label(p, class))
+        (Owed::Producer { .. }, node) => {
+            format!("which is to give {}", p.classes.describe_node(node))
         }
         (Owed::Produced { .. }, node) => {
             format!("before it gives {}", p.classes.describe_node(node))
@@ -363,9 +363,10 @@ fn scenario(p: &Predictor, links: &[Link]) -> Vec<String> {
             (Owed::Work, Node::Free(class)) => {
                 lines.push(format!("`{thread}` starts a job of `{}`", label(p, class)))
             }
-            (Owed::Producer { .. }, Node::Event(class)) => {
-                lines.push(format!("`{thread}` is to give event `{}`", label(p, class)))
-            }
+            (Owed::Producer { .. }, node) => lines.push(format!(
+                "`{thread}` is to give {}",
+                p.classes.describe_node(node)
+            )),
             _ => {}
         }
     }
@@ -441,12 +442,8 @@ fn double_locks(p: &Predictor, blocked: &[(ThreadKey, OpenWait)]) -> Vec<Finding
             severity: Severity::Error,
             confirmed,
             summary: format!(
-                "`{name}` takes `{lock}`{} while it holds it (taken{}): it waits for itself{}",
-                site_words(evidence),
-                hold.site
-                    .as_ref()
-                    .map(|s| format!(" at {s}"))
-                    .unwrap_or_default(),
+                "{}{}",
+                double_lock_words(&name, &lock, hold, evidence),
                 if confirmed {
                     "; this run hung in it"
                 } else {
@@ -460,6 +457,25 @@ fn double_locks(p: &Predictor, blocked: &[(ThreadKey, OpenWait)]) -> Vec<Finding
         });
     }
     findings
+}
+
+fn double_lock_words(name: &str, lock: &str, hold: &super::Hold, evidence: &Evidence) -> String {
+    let taken = hold
+        .site
+        .as_ref()
+        .map(|s| format!(" at {s}"))
+        .unwrap_or_default();
+    if hold.mode == LockMode::Shared {
+        format!(
+            "`{name}` reads `{lock}`{} again while it reads it (since{taken}): a writer queued in between waits for `{name}`, and `{name}` waits behind the writer",
+            site_words(evidence)
+        )
+    } else {
+        format!(
+            "`{name}` takes `{lock}`{} while it holds it (taken{taken}): it waits for itself",
+            site_words(evidence)
+        )
+    }
 }
 
 fn under_lock(p: &Predictor, on_cycles: &HashSet<Node>) -> Vec<Finding> {

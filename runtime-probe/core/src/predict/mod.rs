@@ -54,7 +54,7 @@ use crate::report::Finding;
 use classes::{ClassId, Classes, Node};
 use dependency_graph::{DependencyGraph, Evidence, Owed};
 use happens_before::HappensBefore;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 /// Waits remembered per thread since its current job began (the oldest are forgotten).
 const WINDOW: usize = 32;
@@ -86,6 +86,24 @@ struct Hold {
     since: u64,
 }
 
+/// What a thread owes, by where it is in the thread's state (built into evidence only
+/// when the graph wants it).
+enum Source {
+    Producing(usize),
+    Hold(usize),
+    Busy,
+}
+
+/// A wait remembered for the productions that may follow it.
+#[derive(Clone, Debug)]
+struct Waited {
+    node: Node,
+    seq: u64,
+    site: Option<Site>,
+    wait: &'static str,
+    timed: bool,
+}
+
 /// A wait the thread has begun and not ended.
 #[derive(Clone, Debug)]
 struct OpenWait {
@@ -109,11 +127,11 @@ struct ThreadState {
     /// A lock wait already counted (a request, then its acquisition).
     pending_lock: Option<ResourceKey>,
     /// Waits since the current job began: what a later production depends on.
-    window: Vec<(Node, Evidence)>,
+    window: VecDeque<Waited>,
     /// Per event class produced, when it last was.
     produced: HashMap<Node, u64>,
     /// Named events the thread declared it will produce: (instance, class, since).
-    producing: Vec<(ResourceKey, ClassId, u64)>,
+    producing: Vec<(ResourceKey, Node, u64)>,
     contexts: Vec<String>,
     exited: bool,
 }
@@ -166,6 +184,8 @@ pub struct Predictor {
     notes: Vec<String>,
     events: u64,
     truncated: bool,
+    /// Reused for what a thread owes at each wait (no allocation per event).
+    scratch: Vec<(Node, u64, Source)>,
 }
 
 /// The longest cycle searched for, in event classes.
@@ -220,12 +240,12 @@ impl Predictor {
         self.threads.entry(thread).or_default();
         match kind {
             EventKind::LockRequested { resource, mode } => {
-                self.lock_wait(thread, resource, mode, seq, site, false);
+                self.lock_wait(thread, resource, mode, seq, site, false, false);
                 self.thread(thread).pending_lock = Some(resource);
             }
             EventKind::LockAcquired { resource, mode } => {
                 if self.thread(thread).pending_lock.take() != Some(resource) {
-                    self.lock_wait(thread, resource, mode, seq, site.clone(), false);
+                    self.lock_wait(thread, resource, mode, seq, site.clone(), false, false);
                 }
                 let class = self.classes.of(resource, ResourceKind::Mutex);
                 let state = self.thread(thread);
@@ -317,15 +337,30 @@ impl Predictor {
             }
             EventKind::ProducerDeclared { resource } => {
                 let class = self.classes.of(resource, ResourceKind::Event);
-                let state = self.thread(thread);
-                if !state.producing.iter().any(|(r, _, _)| *r == resource) {
-                    state.producing.push((resource, class, seq));
+                self.owes(thread, resource, Node::Event(class), seq);
+            }
+            EventKind::Enroll { resource } => {
+                let class = self.classes.of(resource, ResourceKind::Executor);
+                match self.classes.info(class).kind {
+                    // A party owes its arrivals.
+                    ResourceKind::Barrier => self.owes(thread, resource, Node::Arrive(class), seq),
+                    // A worker that is not idle is running something of the executor.
+                    _ => {
+                        self.classes.info_mut(class).workers.insert(thread);
+                        let state = self.thread(thread);
+                        if state.busy.is_none() && state.idle.is_none() {
+                            state.busy = Some((class, seq));
+                        }
+                    }
                 }
             }
-            EventKind::ProducerDropped { resource } => {
-                self.thread(thread)
-                    .producing
-                    .retain(|(r, _, _)| *r != resource);
+            EventKind::ProducerDropped { resource } | EventKind::Leave { resource } => {
+                let class = self.classes.of(resource, ResourceKind::Executor);
+                let state = self.thread(thread);
+                state.producing.retain(|(r, _, _)| *r != resource);
+                if state.busy.is_some_and(|(executor, _)| executor == class) {
+                    state.busy = None;
+                }
             }
             // Memory order is not used to rule cycles out (see the module docs).
             EventKind::Read { .. } | EventKind::Write { .. } => {}
@@ -338,6 +373,14 @@ impl Predictor {
             EventKind::Exit { .. } => {
                 self.thread(thread).contexts.pop();
             }
+        }
+    }
+
+    /// The thread owes `node` (from `resource`) until it says otherwise.
+    fn owes(&mut self, thread: ThreadKey, resource: ResourceKey, node: Node, seq: u64) {
+        let state = self.thread(thread);
+        if !state.producing.iter().any(|(r, _, _)| *r == resource) {
+            state.producing.push((resource, node, seq));
         }
     }
 
@@ -395,6 +438,7 @@ impl Predictor {
 
     /// A lock acquisition that may wait: edges from what the thread owes to the
     /// releases it needs, and a double lock if it already holds the lock.
+    #[allow(clippy::too_many_arguments)]
     fn lock_wait(
         &mut self,
         thread: ThreadKey,
@@ -403,14 +447,15 @@ impl Predictor {
         seq: u64,
         site: Option<Site>,
         timed: bool,
+        blocked_fair: bool,
     ) {
-        let kind = self
-            .classes
-            .kind_of(resource)
-            .unwrap_or(ResourceKind::Mutex);
-        let class = self.classes.of(resource, kind);
+        let class = self.classes.of(resource, ResourceKind::Mutex);
+        let kind = self.classes.info(class).kind;
+        // A fair read that blocked while the thread reads already: only a writer queued
+        // in between can block it, and that writer waits for this very thread.
+        let reentered = blocked_fair && kind == ResourceKind::RwLock;
         let conflicting = |held: LockMode| match mode {
-            LockMode::Shared => held == LockMode::Exclusive,
+            LockMode::Shared => held == LockMode::Exclusive || reentered,
             LockMode::Upgradable => held != LockMode::Shared,
             LockMode::Exclusive => true,
         };
@@ -473,40 +518,39 @@ impl Predictor {
         wait: &'static str,
         timed: bool,
     ) {
-        self.owed_edges(
-            thread,
-            target,
-            resource,
-            seq,
-            site.clone(),
-            wait,
-            timed,
-            false,
-        );
-        let holds = self.thread(thread).held.clone();
-
+        self.owed_edges(thread, target, resource, seq, &site, wait, timed, false);
         // A wait for something other than a lock, under a lock: worth a word even off
         // any cycle.
         if !matches!(target, Node::Release(..)) {
-            if let Some(hold) = holds.iter().find(|h| h.mode == LockMode::Exclusive) {
-                let owed = Owed::Hold {
-                    resource: hold.resource,
-                    mode: hold.mode,
-                    site: hold.site.clone(),
-                };
-                let evidence =
-                    self.evidence(thread, seq, hold.since, site.clone(), wait, owed, timed);
-                self.under_lock
-                    .entry((hold.class, target))
-                    .or_insert(evidence);
+            let hold = self.threads[&thread]
+                .held
+                .iter()
+                .find(|h| h.mode == LockMode::Exclusive)
+                .map(|h| (h.class, h.resource, h.mode, h.site.clone(), h.since));
+            if let Some((class, resource, mode, held_at, since)) = hold {
+                if !self.under_lock.contains_key(&(class, target)) {
+                    let owed = Owed::Hold {
+                        resource,
+                        mode,
+                        site: held_at,
+                    };
+                    let evidence =
+                        self.evidence(thread, seq, since, site.clone(), wait, owed, timed);
+                    self.under_lock.insert((class, target), evidence);
+                }
             }
         }
-        let evidence = self.evidence(thread, seq, seq, site, wait, Owed::Work, timed);
         let state = self.thread(thread);
         if state.window.len() == WINDOW {
-            state.window.remove(0);
+            state.window.pop_front();
         }
-        state.window.push((target, evidence));
+        state.window.push_back(Waited {
+            node: target,
+            seq,
+            site,
+            wait,
+            timed,
+        });
     }
 
     /// Edges from everything the thread owes now to `target` (`first`: this evidence is
@@ -518,41 +562,55 @@ impl Predictor {
         target: Node,
         resource: Option<ResourceKey>,
         seq: u64,
-        site: Option<Site>,
+        site: &Option<Site>,
         wait: &'static str,
         timed: bool,
         first: bool,
     ) {
-        let (holds, busy, producing) = {
-            let state = self.thread(thread);
-            (state.held.clone(), state.busy, state.producing.clone())
-        };
-        let mut edges = Vec::new();
-        for (event, class, since) in producing {
-            if Some(event) != resource {
-                edges.push((
-                    Node::Event(class),
-                    since,
-                    Owed::Producer { resource: event },
-                ));
+        let mut sources = std::mem::take(&mut self.scratch);
+        sources.clear();
+        {
+            let state = &self.threads[&thread];
+            for (index, &(owed, node, since)) in state.producing.iter().enumerate() {
+                if Some(owed) != resource {
+                    sources.push((node, since, Source::Producing(index)));
+                }
+            }
+            for (index, hold) in state.held.iter().enumerate() {
+                if Some(hold.resource) != resource {
+                    sources.push((
+                        Node::Release(hold.class, hold.mode),
+                        hold.since,
+                        Source::Hold(index),
+                    ));
+                }
+            }
+            if let Some((executor, since)) = state.busy {
+                sources.push((Node::Free(executor), since, Source::Busy));
             }
         }
-        for hold in holds.iter().filter(|h| Some(h.resource) != resource) {
-            let owed = Owed::Hold {
-                resource: hold.resource,
-                mode: hold.mode,
-                site: hold.site.clone(),
-            };
-            edges.push((Node::Release(hold.class, hold.mode), hold.since, owed));
-        }
-        if let Some((executor, since)) = busy {
-            edges.push((Node::Free(executor), since, Owed::Work));
-        }
-        for (source, since, owed) in edges {
+        for &(source, since, ref which) in &sources {
             // A worker waiting for a free worker of its own pool is a cycle of one.
             if source == target && !matches!(source, Node::Free(_)) {
                 continue;
             }
+            if !first && !self.graph.wants(source, target, thread, timed) {
+                continue;
+            }
+            let owed = {
+                let state = &self.threads[&thread];
+                match *which {
+                    Source::Producing(index) => Owed::Producer {
+                        resource: state.producing[index].0,
+                    },
+                    Source::Hold(index) => Owed::Hold {
+                        resource: state.held[index].resource,
+                        mode: state.held[index].mode,
+                        site: state.held[index].site.clone(),
+                    },
+                    Source::Busy => Owed::Work,
+                }
+            };
             let evidence = self.evidence(thread, seq, since, site.clone(), wait, owed, timed);
             if first {
                 self.graph.add_first(source, target, evidence);
@@ -560,6 +618,7 @@ impl Predictor {
                 self.graph.add(source, target, evidence);
             }
         }
+        self.scratch = sources;
     }
 
     fn wait_begin(
@@ -574,7 +633,7 @@ impl Predictor {
         let node = match wait {
             WaitKind::Lock(mode) => {
                 if self.thread(thread).pending_lock != Some(resource) {
-                    self.lock_wait(thread, resource, mode, seq, site, timed);
+                    self.lock_wait(thread, resource, mode, seq, site, timed, true);
                     self.thread(thread).pending_lock = Some(resource);
                 }
                 let class = self.classes.of(resource, ResourceKind::Mutex);
@@ -590,7 +649,7 @@ impl Predictor {
             }
             WaitKind::ReadRecursive => {
                 if self.thread(thread).pending_lock != Some(resource) {
-                    self.lock_wait(thread, resource, LockMode::Shared, seq, site, timed);
+                    self.lock_wait(thread, resource, LockMode::Shared, seq, site, timed, false);
                     self.thread(thread).pending_lock = Some(resource);
                 }
                 return;
@@ -678,27 +737,44 @@ impl Predictor {
     /// The thread produces `node`: it depends on what the thread waited for since it
     /// began its current job (or last produced `node`), and on the job's pickup.
     fn produce(&mut self, thread: ThreadKey, node: Node, seq: u64, site: Option<Site>) {
-        let (window, busy, last) = {
+        let (last, busy, count) = {
             let state = self.thread(thread);
             let last = state.produced.insert(node, seq).unwrap_or(0);
-            (state.window.clone(), state.busy, last)
+            (last, state.busy, state.window.len())
         };
-        for (target, mut evidence) in window {
-            if evidence.seq > last && target != node {
-                evidence.owed = Owed::Produced {
-                    site: site.clone(),
-                    seq,
-                };
-                self.graph.add(node, target, evidence);
+        for index in 0..count {
+            let waited = &self.threads[&thread].window[index];
+            if waited.seq <= last
+                || waited.node == node
+                || !self.graph.wants(node, waited.node, thread, waited.timed)
+            {
+                continue;
             }
-        }
-        if let Some((executor, since)) = busy {
-            let owed = Owed::InJob {
+            let waited = waited.clone();
+            let owed = Owed::Produced {
                 site: site.clone(),
                 seq,
             };
-            let evidence = self.evidence(thread, seq, since, site, "produce", owed, false);
-            self.graph.add(node, Node::Free(executor), evidence);
+            let evidence = self.evidence(
+                thread,
+                waited.seq,
+                waited.seq,
+                waited.site,
+                waited.wait,
+                owed,
+                waited.timed,
+            );
+            self.graph.add(node, waited.node, evidence);
+        }
+        if let Some((executor, since)) = busy {
+            if self.graph.wants(node, Node::Free(executor), thread, false) {
+                let owed = Owed::InJob {
+                    site: site.clone(),
+                    seq,
+                };
+                let evidence = self.evidence(thread, seq, since, site, "produce", owed, false);
+                self.graph.add(node, Node::Free(executor), evidence);
+            }
         }
     }
 
@@ -722,7 +798,7 @@ impl Predictor {
                     node,
                     Some(open.resource),
                     open.seq,
-                    open.site.clone(),
+                    &open.site,
                     wait,
                     open.timed,
                     true,
@@ -746,14 +822,22 @@ impl Predictor {
                     .get(&node)
                     .copied()
                     .unwrap_or(0);
-                for (target, evidence) in &window {
-                    if evidence.seq > last && *target != node {
-                        let mut evidence = evidence.clone();
-                        evidence.owed = Owed::Produced {
+                for waited in &window {
+                    if waited.seq > last && waited.node != node {
+                        let owed = Owed::Produced {
                             site: None,
                             seq: u64::MAX,
                         };
-                        self.graph.add(node, *target, evidence);
+                        let evidence = self.evidence(
+                            *thread,
+                            waited.seq,
+                            waited.seq,
+                            waited.site.clone(),
+                            waited.wait,
+                            owed,
+                            waited.timed,
+                        );
+                        self.graph.add(node, waited.node, evidence);
                     }
                 }
             }
