@@ -5,9 +5,7 @@
 
 use crate::read::{self, ReadError};
 use std::path::PathBuf;
-use waitgraph_core::model::{
-    Event, EventKind, ResourceInfo, ResourceKey, ThreadInfo, ThreadKey, TraceLine,
-};
+use waitgraph_core::model::{ResourceInfo, ResourceKey, ThreadInfo, ThreadKey, TraceLine};
 use waitgraph_core::predict::Predictor;
 use waitgraph_core::report::{Mode, Report};
 
@@ -51,71 +49,10 @@ fn rekey(index: usize, line: TraceLine) -> TraceLine {
             key: r(info.key),
             ..info
         }),
-        TraceLine::Event(event) => {
-            let kind = match event.kind {
-                EventKind::LockRequested { resource, mode } => EventKind::LockRequested {
-                    resource: r(resource),
-                    mode,
-                },
-                EventKind::LockAcquired { resource, mode } => EventKind::LockAcquired {
-                    resource: r(resource),
-                    mode,
-                },
-                EventKind::LockReleased { resource, mode } => EventKind::LockReleased {
-                    resource: r(resource),
-                    mode,
-                },
-                EventKind::WaitBegin {
-                    resource,
-                    wait,
-                    timed,
-                } => EventKind::WaitBegin {
-                    resource: r(resource),
-                    wait,
-                    timed,
-                },
-                EventKind::WaitEnd { resource, end } => EventKind::WaitEnd {
-                    resource: r(resource),
-                    end,
-                },
-                EventKind::Notify { resource, all } => EventKind::Notify {
-                    resource: r(resource),
-                    all,
-                },
-                EventKind::BarrierArrive { resource, parties } => EventKind::BarrierArrive {
-                    resource: r(resource),
-                    parties,
-                },
-                EventKind::Send { resource } => EventKind::Send {
-                    resource: r(resource),
-                },
-                EventKind::JobQueued { job, executor } => EventKind::JobQueued {
-                    job: r(job),
-                    executor: r(executor),
-                },
-                EventKind::JobStarted { job, executor } => EventKind::JobStarted {
-                    job: r(job),
-                    executor: r(executor),
-                },
-                EventKind::JobFinished { job, executor } => EventKind::JobFinished {
-                    job: r(job),
-                    executor: r(executor),
-                },
-                EventKind::Fork { child } => EventKind::Fork { child: t(child) },
-                EventKind::Join { child } => EventKind::Join { child: t(child) },
-                EventKind::Read { resource } => EventKind::Read {
-                    resource: r(resource),
-                },
-                EventKind::Write { resource } => EventKind::Write {
-                    resource: r(resource),
-                },
-                other => other,
-            };
-            TraceLine::Event(Event {
-                thread: t(event.thread),
-                kind,
-                ..event
-            })
+        TraceLine::Event(mut event) => {
+            event.thread = t(event.thread);
+            event.kind.rekey(t, r);
+            TraceLine::Event(event)
         }
         other => other,
     }

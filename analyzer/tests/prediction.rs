@@ -664,3 +664,30 @@ fn a_wait_under_a_lock_is_a_warning_and_waits_without_locks_are_not() {
     assert_eq!(findings[0].severity, Severity::Warning);
     assert!(findings[0].summary.contains("`state`"));
 }
+
+#[test]
+fn an_order_in_one_run_and_its_reverse_in_another_are_a_cycle() {
+    let dir = std::env::temp_dir().join(format!("waitgraph-two-runs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (first, second) = (dir.join("first.std"), dir.join("second.std"));
+    // The same thread name in both runs: two different threads all the same.
+    std::fs::write(
+        &first,
+        "T0|acq(a)|1\nT0|acq(b)|2\nT0|rel(b)|3\nT0|rel(a)|4\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &second,
+        "T0|acq(b)|1\nT0|acq(a)|2\nT0|rel(a)|3\nT0|rel(b)|4\n",
+    )
+    .unwrap();
+    let alone = waitgraph_analyzer::analyze::analyze(&[first.clone()]).unwrap();
+    assert_eq!(alone.report.findings, []);
+    let together = waitgraph_analyzer::analyze::analyze(&[first, second]).unwrap();
+    assert_eq!(
+        kinds(&together.report.findings),
+        [FindingKind::LockOrderInversion]
+    );
+    assert_eq!(together.inputs.len(), 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}

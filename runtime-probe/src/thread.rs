@@ -173,8 +173,4 @@ impl hooks::WaitState for ThreadShared {
             None => hooks::Provision::Unknown,
         }
     }
-
-    fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
-        self
-    }
 }

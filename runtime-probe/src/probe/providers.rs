@@ -28,13 +28,21 @@ use std::sync::Arc;
 /// What a primitive's shared state tells a scan: who can end a wait on it (the rows of
 /// the table above that are not locks). Each primitive implements it beside its own code
 /// in `sync/`, so the probe names none of them.
-pub trait WaitState: Any + Send + Sync {
+pub trait WaitState: IntoAny {
     /// Who can end `waiter`'s `wait` on this resource, as `world` saw the threads.
     fn provision(&self, world: &World, waiter: ThreadKey, wait: &WaitRecord) -> Provision;
+}
 
-    /// The state as `Any`, for the attribute's role lookups, which need the concrete
-    /// type (an executor by name, a barrier's round).
+/// A shared state as `Any`, for the attribute's role lookups, which need the concrete
+/// type (an executor by name, a barrier's round). Every `WaitState` has it.
+pub trait IntoAny: Any + Send + Sync {
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
+}
+
+impl<T: Any + Send + Sync> IntoAny for T {
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
+        self
+    }
 }
 
 /// One thread as a scan saw it.

@@ -10,9 +10,7 @@
 //! A host thread never waits for the disk. A trace cut short by a crash keeps every
 //! line written whole; only the last one may be partial.
 
-use crate::model::{
-    Event, EventKind, ResourceKey, ThreadInfo, ThreadKey, TraceEnd, TraceHeader, TraceLine,
-};
+use crate::model::{Event, ResourceKey, ThreadInfo, ThreadKey, TraceEnd, TraceHeader, TraceLine};
 use crate::probe::registry;
 use parking_lot::Mutex;
 use std::cell::RefCell;
@@ -296,7 +294,7 @@ impl Writer {
             write_line(&mut self.out, &TraceLine::Thread(batch.thread))?;
         }
         for event in batch.events {
-            for key in resources_of(&event.kind) {
+            for key in event.kind.resources() {
                 if self.resources.insert(key) {
                     if let Some(info) = registry::describe(key) {
                         write_line(&mut self.out, &TraceLine::Resource(info))?;
@@ -319,35 +317,4 @@ impl Writer {
         self.out.get_ref().sync_all()?;
         Ok(self.events)
     }
-}
-
-/// The resources an event names.
-fn resources_of(kind: &EventKind) -> impl Iterator<Item = ResourceKey> {
-    let (first, second) = match kind {
-        EventKind::LockRequested { resource, .. }
-        | EventKind::LockAcquired { resource, .. }
-        | EventKind::LockReleased { resource, .. }
-        | EventKind::WaitBegin { resource, .. }
-        | EventKind::WaitEnd { resource, .. }
-        | EventKind::Notify { resource, .. }
-        | EventKind::BarrierArrive { resource, .. }
-        | EventKind::Send { resource }
-        | EventKind::Read { resource }
-        | EventKind::Write { resource }
-        | EventKind::ProducerDeclared { resource }
-        | EventKind::ProducerDropped { resource }
-        | EventKind::Enroll { resource }
-        | EventKind::Leave { resource } => (Some(*resource), None),
-        EventKind::BarrierFedBy { barrier, executor } => (Some(*barrier), Some(*executor)),
-        EventKind::JobQueued { job, executor }
-        | EventKind::JobStarted { job, executor }
-        | EventKind::JobFinished { job, executor } => (Some(*job), Some(*executor)),
-        EventKind::ThreadStart { .. }
-        | EventKind::ThreadExit
-        | EventKind::Fork { .. }
-        | EventKind::Join { .. }
-        | EventKind::Enter { .. }
-        | EventKind::Exit { .. } => (None, None),
-    };
-    first.into_iter().chain(second).filter(|key| key.0 != 0)
 }

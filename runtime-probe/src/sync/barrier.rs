@@ -341,8 +341,4 @@ impl hooks::WaitState for BarrierShared {
         }
         hooks::Provision::Needs(vec![(missing, candidates)])
     }
-
-    fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
-        self
-    }
 }

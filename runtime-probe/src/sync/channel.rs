@@ -465,8 +465,4 @@ impl hooks::WaitState for ChannelShared {
         }
         hooks::Provision::any(world.live(threads.into_iter()))
     }
-
-    fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
-        self
-    }
 }

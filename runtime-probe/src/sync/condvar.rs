@@ -284,8 +284,4 @@ impl hooks::WaitState for CondvarShared {
             world.live(notifiers.threads.iter().copied().filter(|&t| t != waiter)),
         )
     }
-
-    fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
-        self
-    }
 }

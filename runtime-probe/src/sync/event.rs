@@ -109,8 +109,4 @@ impl hooks::WaitState for EventShared {
     ) -> hooks::Provision {
         hooks::Provision::any(world.live(self.producers.lock().iter().copied()))
     }
-
-    fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
-        self
-    }
 }

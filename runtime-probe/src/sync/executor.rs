@@ -353,10 +353,6 @@ impl hooks::WaitState for ExecutorShared {
     ) -> hooks::Provision {
         hooks::Provision::any(world.live(self.members.lock().iter().copied()))
     }
-
-    fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
-        self
-    }
 }
 
 /// A job still queued needs any worker of its executor; a running one, its worker.
@@ -376,9 +372,5 @@ impl hooks::WaitState for JobShared {
             JobStatus::Running(_) => hooks::Provision::Unknown,
             JobStatus::Done | JobStatus::Cancelled => hooks::Provision::Free,
         }
-    }
-
-    fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
-        self
     }
 }

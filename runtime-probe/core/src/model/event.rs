@@ -136,6 +136,88 @@ pub enum EventKind {
     },
 }
 
+impl EventKind {
+    /// The resources the event names (a job's event names the job and its executor).
+    pub fn resources(&self) -> impl Iterator<Item = ResourceKey> {
+        let (first, second) = match self {
+            EventKind::LockRequested { resource, .. }
+            | EventKind::LockAcquired { resource, .. }
+            | EventKind::LockReleased { resource, .. }
+            | EventKind::WaitBegin { resource, .. }
+            | EventKind::WaitEnd { resource, .. }
+            | EventKind::Notify { resource, .. }
+            | EventKind::BarrierArrive { resource, .. }
+            | EventKind::Send { resource }
+            | EventKind::Read { resource }
+            | EventKind::Write { resource }
+            | EventKind::ProducerDeclared { resource }
+            | EventKind::ProducerDropped { resource }
+            | EventKind::Enroll { resource }
+            | EventKind::Leave { resource } => (Some(*resource), None),
+            EventKind::BarrierFedBy { barrier, executor } => (Some(*barrier), Some(*executor)),
+            EventKind::JobQueued { job, executor }
+            | EventKind::JobStarted { job, executor }
+            | EventKind::JobFinished { job, executor } => (Some(*job), Some(*executor)),
+            EventKind::ThreadStart { .. }
+            | EventKind::ThreadExit
+            | EventKind::Fork { .. }
+            | EventKind::Join { .. }
+            | EventKind::Enter { .. }
+            | EventKind::Exit { .. } => (None, None),
+        };
+        first.into_iter().chain(second).filter(|key| key.0 != 0)
+    }
+
+    /// Renumbers the resources and threads the event names (what keeps the keys of
+    /// several traces apart when they are analysed together).
+    pub fn rekey(
+        &mut self,
+        thread: impl Fn(ThreadKey) -> ThreadKey,
+        resource: impl Fn(ResourceKey) -> ResourceKey,
+    ) {
+        match self {
+            EventKind::LockRequested { resource: r, .. }
+            | EventKind::LockAcquired { resource: r, .. }
+            | EventKind::LockReleased { resource: r, .. }
+            | EventKind::WaitBegin { resource: r, .. }
+            | EventKind::WaitEnd { resource: r, .. }
+            | EventKind::Notify { resource: r, .. }
+            | EventKind::BarrierArrive { resource: r, .. }
+            | EventKind::Send { resource: r }
+            | EventKind::Read { resource: r }
+            | EventKind::Write { resource: r }
+            | EventKind::ProducerDeclared { resource: r }
+            | EventKind::ProducerDropped { resource: r }
+            | EventKind::Enroll { resource: r }
+            | EventKind::Leave { resource: r } => *r = resource(*r),
+            EventKind::BarrierFedBy {
+                barrier: a,
+                executor: b,
+            }
+            | EventKind::JobQueued {
+                job: a,
+                executor: b,
+            }
+            | EventKind::JobStarted {
+                job: a,
+                executor: b,
+            }
+            | EventKind::JobFinished {
+                job: a,
+                executor: b,
+            } => {
+                *a = resource(*a);
+                *b = resource(*b);
+            }
+            EventKind::Fork { child } | EventKind::Join { child } => *child = thread(*child),
+            EventKind::ThreadStart { .. }
+            | EventKind::ThreadExit
+            | EventKind::Enter { .. }
+            | EventKind::Exit { .. } => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
