@@ -56,6 +56,7 @@ fn lines(events: &[Event]) -> Vec<String> {
             EventKind::JobQueued { executor, .. } => format!("queued {}", label(executor)),
             EventKind::JobStarted { executor, .. } => format!("started {}", label(executor)),
             EventKind::JobFinished { executor, .. } => format!("finished {}", label(executor)),
+            EventKind::Enroll { resource } => format!("enroll {}", label(resource)),
             other => format!("{other:?}"),
         })
         .collect()
@@ -738,6 +739,8 @@ fn job_schedules_and_waits_for_name_the_executor_and_the_target() {
             "queued attribute-workers",
             "exit attribute::schedule_a_job",
             "enter attribute::a_job",
+            // The `job` role: the thread serves the executor from now on.
+            "enroll attribute-workers",
             "started attribute-workers",
             "finished attribute-workers",
             "exit attribute::a_job",
