@@ -808,19 +808,22 @@ fn every_deadlock_caught_live_is_found_in_its_trace() {
         ));
         let outcome = run_child_recording("child", scenario, DEADLINE, Some(&trace));
         let live = outcome.deadlock();
-        let stuck: Vec<&str> = live
+        // Every wait of the predicted cycle is one the watchdog saw a thread stuck in.
+        let stuck: Vec<(&str, &str)> = live
             .cycle
             .iter()
             .chain(&live.also_deadlocked)
             .chain(&live.victims)
-            .map(|s| s.thread.as_str())
+            .map(|s| (s.thread.as_str(), s.waits_for.resource.as_str()))
             .collect();
         let prediction = predict_from(&trace);
         let _ = std::fs::remove_file(&trace);
         let found = prediction.findings.iter().any(|f| {
             f.confirmed
                 && f.severity == waitgraph::report::Severity::Error
-                && f.cycle.iter().all(|s| stuck.contains(&s.thread.as_str()))
+                && f.cycle
+                    .iter()
+                    .all(|s| stuck.contains(&(s.thread.as_str(), s.waits_for.resource.as_str())))
         });
         if !found {
             missed.push(format!(

@@ -138,28 +138,24 @@ fn scenarios_that_hang_are_found_in_their_traces_as_the_watchdog_saw_them() {
             .iter()
             .find(|f| f.kind == FindingKind::Deadlock)
             .expect("a live deadlock");
-        // The same waits, by threads the watchdog saw stuck (of a pool's workers blocked
-        // alike, the two may name different ones).
-        let resources = |steps: &[waitgraph::report::Step]| {
-            let mut names: Vec<String> =
-                steps.iter().map(|s| s.waits_for.resource.clone()).collect();
-            names.sort_unstable();
-            names
-        };
-        let stuck: Vec<&str> = live
+        // Every wait of the predicted cycle is one the watchdog saw a thread stuck in
+        // (of a pool's workers blocked alike, or of two cycles through the same knot,
+        // the two may pick different ones).
+        let stuck: Vec<(&str, &str)> = live
             .cycle
             .iter()
             .chain(&live.also_deadlocked)
             .chain(&live.victims)
-            .map(|s| s.thread.as_str())
+            .map(|s| (s.thread.as_str(), s.waits_for.resource.as_str()))
             .collect();
         let (status, report) = analyze(&trace);
         assert_eq!(status, Some(1), "{scenario}");
         let agreed = report.findings.iter().any(|f| {
             f.confirmed
                 && f.severity == Severity::Error
-                && resources(&f.cycle) == resources(&live.cycle)
-                && f.cycle.iter().all(|s| stuck.contains(&s.thread.as_str()))
+                && f.cycle
+                    .iter()
+                    .all(|s| stuck.contains(&(s.thread.as_str(), s.waits_for.resource.as_str())))
         });
         assert!(agreed, "{scenario}: live {live:#?}, offline {report:#?}");
     }
