@@ -681,7 +681,7 @@ fn an_order_in_one_run_and_its_reverse_in_another_are_a_cycle() {
         "T0|acq(b)|1\nT0|acq(a)|2\nT0|rel(a)|3\nT0|rel(b)|4\n",
     )
     .unwrap();
-    let alone = waitgraph_analyzer::analyze::analyze(&[first.clone()]).unwrap();
+    let alone = waitgraph_analyzer::analyze::analyze(std::slice::from_ref(&first)).unwrap();
     assert_eq!(alone.report.findings, []);
     let together = waitgraph_analyzer::analyze::analyze(&[first, second]).unwrap();
     assert_eq!(
