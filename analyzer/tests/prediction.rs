@@ -98,6 +98,29 @@ fn an_inversion_ordered_by_fork_or_join_is_not_reported() {
 }
 
 #[test]
+fn an_inversion_ordered_by_a_wake_up_is_not_reported() {
+    // T1 waits until T0 notifies, and T0 notifies after its own a -> b: T1's b -> a
+    // comes after, in every interleaving where T1 waits.
+    let waited = predict_std(
+        "T1|acq(l)|1\nT1|rel(l)|2\nT1|wait(l)|3\n\
+         T0|acq(a)|4\nT0|acq(b)|5\nT0|rel(b)|6\nT0|rel(a)|7\n\
+         T0|acq(l)|8\nT0|notify(l)|9\nT0|rel(l)|10\n\
+         T1|req(l)|11\nT1|acq(l)|12\nT1|rel(l)|13\n\
+         T1|acq(b)|14\nT1|acq(a)|15\nT1|rel(a)|16\nT1|rel(b)|17\n",
+    );
+    assert_eq!(waited, []);
+    // Notified before its a -> b: no order between the two, reported.
+    let notified_first = predict_std(
+        "T1|acq(l)|1\nT1|rel(l)|2\nT1|wait(l)|3\n\
+         T0|acq(l)|4\nT0|notify(l)|5\nT0|rel(l)|6\n\
+         T0|acq(a)|7\nT0|acq(b)|8\nT0|rel(b)|9\nT0|rel(a)|10\n\
+         T1|req(l)|11\nT1|acq(l)|12\nT1|rel(l)|13\n\
+         T1|acq(b)|14\nT1|acq(a)|15\nT1|rel(a)|16\nT1|rel(b)|17\n",
+    );
+    assert_eq!(kinds(&notified_first), [FindingKind::LockOrderInversion]);
+}
+
+#[test]
 fn one_thread_taking_two_locks_in_both_orders_is_not_reported() {
     let findings = predict_std(
         "T0|acq(a)|1\nT0|acq(b)|2\nT0|rel(b)|3\nT0|rel(a)|4\n\

@@ -26,14 +26,14 @@
 //! | filter | a cycle is dropped when |
 //! |---|---|
 //! | threads | its waits all come from one thread, and it passes through no executor |
-//! | fork / join | two of its waits are ordered by a fork or a join (they never overlap) |
+//! | fork / join / wake-up | two of its waits are ordered by a fork, a join, or a notification (send, job completion) that ended a wait (they never overlap) |
 //! | gate lock | every wait of it happens under one lock instance held exclusively |
 //! | k of n | it is only a pool and a barrier its own jobs arrive at, and the barrier needs no more arrivals than the pool has workers |
 //! | timeouts | (kept, as a warning) one of its waits is timed: a bounded stall |
 //!
-//! What it knowingly misses: an order imposed by a wake-up or through a shared variable
-//! is not used to drop a cycle (so such a cycle is reported: a false alarm, documented in
-//! `docs/PREDICTION.md`); a cycle between two instances of one lock class; a send waiting
+//! What it knowingly misses: an order imposed only through a shared variable (a flag
+//! read without a wait) is not used to drop a cycle (so such a cycle is reported: a false
+//! alarm, documented in `docs/PREDICTION.md`); a cycle between two instances of one lock class; a send waiting
 //! for room in a full channel; a `try_lock` is taken for a lock that could block.
 //!
 //! The analysis is one streaming pass ([`Predictor::feed`], then [`Predictor::finish`]);
@@ -276,12 +276,12 @@ impl Predictor {
             } => self.wait_begin(thread, resource, wait, timed, seq, site),
             EventKind::WaitEnd { resource, end } => self.wait_end(thread, resource, end, seq),
             EventKind::Notify { resource, .. } => {
-                self.last_signal.insert(resource, seq);
+                self.signal(thread, resource, seq);
                 let class = self.classes.of(resource, ResourceKind::Condvar);
                 self.produce(thread, Node::Notify(class), seq, site);
             }
             EventKind::Send { resource } => {
-                self.last_signal.insert(resource, seq);
+                self.signal(thread, resource, seq);
                 let class = self.classes.of(resource, ResourceKind::Channel);
                 self.produce(thread, Node::Send(class), seq, site);
             }
@@ -304,7 +304,8 @@ impl Predictor {
                 state.idle = None;
                 state.window.clear();
             }
-            EventKind::JobFinished { .. } => {
+            EventKind::JobFinished { job, .. } => {
+                self.order.signal(job, thread, seq);
                 let state = self.thread(thread);
                 state.busy = None;
                 state.window.clear();
@@ -382,6 +383,14 @@ impl Predictor {
         if !state.producing.iter().any(|(r, _, _)| *r == resource) {
             state.producing.push((resource, node, seq));
         }
+    }
+
+    /// A notification or send on `resource`: the latest one matters for waits nothing
+    /// ended, every one for the order it puts before the wait it ends.
+    fn signal(&mut self, thread: ThreadKey, resource: ResourceKey, seq: u64) {
+        let last = self.last_signal.entry(resource).or_insert(seq);
+        *last = (*last).max(seq);
+        self.order.signal(resource, thread, seq);
     }
 
     fn thread(&mut self, thread: ThreadKey) -> &mut ThreadState {
@@ -718,10 +727,15 @@ impl Predictor {
         Node::Job(self.classes.of(job, ResourceKind::Job))
     }
 
-    fn wait_end(&mut self, thread: ThreadKey, resource: ResourceKey, _end: WaitEnd, seq: u64) {
+    fn wait_end(&mut self, thread: ThreadKey, resource: ResourceKey, end: WaitEnd, seq: u64) {
         let state = self.thread(thread);
-        if state.open.as_ref().is_some_and(|w| w.resource == resource) {
-            state.open = None;
+        let mut woken_by_signal = false;
+        if let Some(open) = state.open.take_if(|w| w.resource == resource) {
+            woken_by_signal = end == WaitEnd::Woken
+                && matches!(
+                    open.kind,
+                    WaitKind::Condvar | WaitKind::Recv | WaitKind::Job
+                );
         }
         if state.pending_lock == Some(resource) {
             // Woken without taking the lock (a timed wait that gave up).
@@ -731,6 +745,9 @@ impl Predictor {
             // Out of its idle wait, a worker runs the next item.
             state.busy = Some((executor, seq));
             state.window.clear();
+        }
+        if woken_by_signal {
+            self.order.woken(resource, thread, seq);
         }
     }
 
@@ -848,6 +865,14 @@ impl Predictor {
     /// Ends the analysis: cycles, double locks, waits nothing could end.
     pub fn finish(mut self) -> Prediction {
         let blocked = self.blocked_at_end();
+        self.order.settle();
+        if self.order.dropped > 0 {
+            let dropped = self.order.dropped;
+            self.note(format!(
+                "{dropped} wake-ups past the first {} were not used to order events",
+                happens_before::MAX_WAKE_UPS
+            ));
+        }
         if self.classes.undescribed > 0 {
             let count = self.classes.undescribed;
             self.note(format!(
