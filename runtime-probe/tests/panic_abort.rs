@@ -72,3 +72,33 @@ fn deadlocks_are_reported_and_a_panic_holding_a_lock_aborts_cleanly() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn under_abort_a_panicking_callback_or_scan_does_not_end_the_program_or_detection() {
+    for mode in ["callback-panics", "scan-panics"] {
+        let report = std::env::temp_dir().join(format!(
+            "waitgraph-abort-{mode}-{}.json",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_file(&report);
+        let child = run(mode, &report);
+        // Not aborted (status 134): the deadlock after the fault is reported, exit 3.
+        assert_eq!(child.code(), Some(3), "{mode}: {child}");
+        assert!(
+            child
+                .stderr
+                .contains("it is replaced and the watchdog goes on"),
+            "{mode}: {child}"
+        );
+        let text = std::fs::read_to_string(&report).unwrap_or_else(|e| panic!("{e}\n{child}"));
+        let parsed: waitgraph::report::Report = serde_json::from_str(&text).unwrap();
+        assert!(
+            parsed
+                .findings
+                .iter()
+                .any(|f| f.kind == waitgraph::report::FindingKind::Deadlock),
+            "{mode}: {parsed:#?}"
+        );
+        let _ = std::fs::remove_file(&report);
+    }
+}

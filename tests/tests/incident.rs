@@ -338,4 +338,24 @@ fn usage_errors_exit_2() {
         "{}",
         run.output
     );
+    // A report path that cannot be written is said before anything runs, naming it.
+    let dir = std::env::temp_dir();
+    let run = run_demo(
+        &[
+            "run",
+            "--variant",
+            "buggy",
+            "--report",
+            dir.to_str().unwrap(),
+        ],
+        false,
+        DEADLINE,
+    );
+    assert_eq!(run.status, Some(2), "{}", run.output);
+    assert!(
+        run.stderr()
+            .contains(&format!("cannot write the report to {}", dir.display())),
+        "{}",
+        run.output
+    );
 }
