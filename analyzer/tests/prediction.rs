@@ -714,3 +714,49 @@ fn an_order_in_one_run_and_its_reverse_in_another_are_a_cycle() {
     assert_eq!(together.inputs.len(), 2);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn events_the_recorder_lost_leave_no_phantom_hold() {
+    // `a` taken, then its release lost with the rest of a dropped batch: taking it again
+    // after the gap is no double lock.
+    let mut trace = Trace::new();
+    trace
+        .thread(1, "busy")
+        .resource(1, ResourceKind::Mutex, "a")
+        .event(
+            1,
+            EventKind::LockAcquired {
+                resource: r(1),
+                mode: X,
+            },
+        )
+        .event(1, EventKind::Lost { events: 256 })
+        .event(
+            1,
+            EventKind::LockAcquired {
+                resource: r(1),
+                mode: X,
+            },
+        )
+        .event(
+            1,
+            EventKind::LockReleased {
+                resource: r(1),
+                mode: X,
+            },
+        );
+    let mut predictor = Predictor::default();
+    for line in trace.lines.clone() {
+        predictor.feed(line);
+    }
+    let prediction = predictor.finish();
+    assert_eq!(prediction.findings, []);
+    assert!(
+        prediction
+            .notes
+            .iter()
+            .any(|n| n.contains("dropped 256 events")),
+        "{:?}",
+        prediction.notes
+    );
+}

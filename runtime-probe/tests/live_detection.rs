@@ -835,3 +835,38 @@ fn every_deadlock_caught_live_is_found_in_its_trace() {
     }
     assert!(missed.is_empty(), "{}", missed.join("\n\n"));
 }
+
+/// And the other way round: the correct programs above, recorded, predict nothing (no
+/// error; a bounded stall may be a warning).
+#[test]
+fn correct_programs_predict_no_deadlock_from_their_traces() {
+    let mut flagged = Vec::new();
+    for scenario in [
+        "producer_consumer",
+        "busy_pool",
+        "timed_waits",
+        "barrier_completes",
+        "job_with_a_free_worker",
+        "one_sender_alive",
+        "hammer",
+    ] {
+        let trace = std::env::temp_dir().join(format!(
+            "waitgraph-clean-{}-{scenario}.jsonl",
+            std::process::id()
+        ));
+        let outcome = run_child_recording("child", scenario, DEADLINE, Some(&trace));
+        outcome.assert_clean();
+        let prediction = predict_from(&trace);
+        let _ = std::fs::remove_file(&trace);
+        let errors: Vec<_> = prediction
+            .findings
+            .iter()
+            .filter(|f| f.severity == waitgraph::report::Severity::Error)
+            .map(|f| f.describe())
+            .collect();
+        if !errors.is_empty() {
+            flagged.push(format!("{scenario}:\n{}", errors.join("\n")));
+        }
+    }
+    assert!(flagged.is_empty(), "{}", flagged.join("\n\n"));
+}

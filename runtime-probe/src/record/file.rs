@@ -10,7 +10,9 @@
 //! A host thread never waits for the disk. A trace cut short by a crash keeps every
 //! line written whole; only the last one may be partial.
 
-use crate::model::{Event, ResourceKey, ThreadInfo, ThreadKey, TraceEnd, TraceHeader, TraceLine};
+use crate::model::{
+    Event, EventKind, ResourceKey, ThreadInfo, ThreadKey, TraceEnd, TraceHeader, TraceLine,
+};
 use crate::probe::registry;
 use parking_lot::Mutex;
 use std::cell::RefCell;
@@ -42,6 +44,9 @@ type Buffer = Arc<Mutex<ThreadBuffer>>;
 struct ThreadBuffer {
     thread: ThreadInfo,
     events: Vec<Event>,
+    /// Events of this thread dropped since its last batch was written: said by a `Lost`
+    /// event before its next one, so a reader knows its view of the thread has a hole.
+    lost: u64,
 }
 
 /// Events of one thread, in order.
@@ -223,6 +228,15 @@ pub(crate) fn push(event: Event) {
         }
         let (_, buffer) = mine.as_ref()?;
         let mut buffer = buffer.lock();
+        if buffer.lost > 0 && buffer.events.is_empty() {
+            let events = std::mem::take(&mut buffer.lost);
+            buffer.events.push(Event {
+                seq: event.seq,
+                thread,
+                kind: EventKind::Lost { events },
+                site: None,
+            });
+        }
         buffer.events.push(event);
         Some((buffer.events.len() >= BATCH).then(|| Batch {
             thread: buffer.thread.clone(),
@@ -230,7 +244,16 @@ pub(crate) fn push(event: Event) {
         }))
     });
     match full {
-        Ok(Some(Some(batch))) => hand_over(batch),
+        Ok(Some(Some(batch))) => {
+            let count = batch.events.len() as u64;
+            if !hand_over(batch) {
+                let _ = MINE.try_with(|mine| {
+                    if let Some((_, buffer)) = mine.borrow().as_ref() {
+                        buffer.lock().lost += count;
+                    }
+                });
+            }
+        }
         Ok(Some(None)) => {}
         // No recording any more, or the thread is being torn down.
         Ok(None) | Err(_) => {
@@ -247,12 +270,14 @@ fn register(generation: u64, key: ThreadKey) -> Option<Buffer> {
     let buffer = Arc::new(Mutex::new(ThreadBuffer {
         thread: ThreadInfo { key, name },
         events: Vec::with_capacity(BATCH),
+        lost: 0,
     }));
     sink.buffers.push(buffer.clone());
     Some(buffer)
 }
 
-fn hand_over(batch: Batch) {
+/// Gives a full batch to the writer; false (and counted) when it had to be dropped.
+fn hand_over(batch: Batch) -> bool {
     let count = batch.events.len() as u64;
     let sent = match SINK.lock().as_ref() {
         Some(sink) => match sink.batches.try_send(batch) {
@@ -264,6 +289,7 @@ fn hand_over(batch: Batch) {
     if !sent {
         DROPPED.fetch_add(count, Relaxed);
     }
+    sent
 }
 
 fn write_line(out: &mut impl Write, line: &TraceLine) -> io::Result<()> {

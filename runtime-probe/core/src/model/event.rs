@@ -20,6 +20,7 @@ use std::borrow::Cow;
 /// | `Fork` / `Join` | the parent / the joiner | the child starts after the fork; the joiner goes on after the child's end (happens-before) |
 /// | `Read` / `Write` | an access to a shared variable (traces from other tools) | ordering through memory |
 /// | `Enter` / `Exit` | instrumented functions | context for reports |
+/// | `Lost` | the recorder, first in a thread's events after some of them were dropped | what the thread held and did is unknown from here back |
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
     /// Monotonic order within one recording.
@@ -134,6 +135,10 @@ pub enum EventKind {
     Exit {
         function: Cow<'static, str>,
     },
+    /// `events` of this thread, just before this point, were dropped by the recorder.
+    Lost {
+        events: u64,
+    },
 }
 
 impl EventKind {
@@ -163,7 +168,8 @@ impl EventKind {
             | EventKind::Fork { .. }
             | EventKind::Join { .. }
             | EventKind::Enter { .. }
-            | EventKind::Exit { .. } => (None, None),
+            | EventKind::Exit { .. }
+            | EventKind::Lost { .. } => (None, None),
         };
         first.into_iter().chain(second).filter(|key| key.0 != 0)
     }
@@ -213,7 +219,8 @@ impl EventKind {
             EventKind::ThreadStart { .. }
             | EventKind::ThreadExit
             | EventKind::Enter { .. }
-            | EventKind::Exit { .. } => {}
+            | EventKind::Exit { .. }
+            | EventKind::Lost { .. } => {}
         }
     }
 }

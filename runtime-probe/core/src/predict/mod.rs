@@ -184,6 +184,8 @@ pub struct Predictor {
     notes: Vec<String>,
     events: u64,
     truncated: bool,
+    /// Events the recorder dropped (said by `Lost` events).
+    lost: u64,
     /// Reused for what a thread owes at each wait (no allocation per event).
     scratch: Vec<(Node, u64, Source)>,
 }
@@ -373,6 +375,19 @@ impl Predictor {
             }
             EventKind::Exit { .. } => {
                 self.thread(thread).contexts.pop();
+            }
+            EventKind::Lost { events } => {
+                // What it held and did before is unknown: forget it rather than guess
+                // (a missed edge, never a phantom hold).
+                let state = self.thread(thread);
+                state.held.clear();
+                state.pending_lock = None;
+                state.open = None;
+                state.busy = None;
+                state.idle = None;
+                state.window.clear();
+                state.contexts.clear();
+                self.lost += events;
             }
         }
     }
@@ -877,6 +892,12 @@ impl Predictor {
             let count = self.classes.undescribed;
             self.note(format!(
                 "{count} resources were named by events but never described; they are named by their keys"
+            ));
+        }
+        if self.lost > 0 {
+            let lost = self.lost;
+            self.note(format!(
+                "the recorder dropped {lost} events; the threads they belonged to were followed afresh after each gap (a cycle through the gap can be missed, never made up)"
             ));
         }
         if self.truncated {
