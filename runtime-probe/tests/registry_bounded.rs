@@ -62,3 +62,14 @@ fn every_kind_of_resource_leaves_the_registry_when_dropped() {
         assert_eq!(handle.join().unwrap(), n);
     });
 }
+
+/// The million for threads too (each costs an OS thread: a minute or so, so ignored by
+/// default): `cargo test --release -p waitgraph --test registry_bounded -- --ignored`.
+#[test]
+#[ignore = "a million OS threads: cargo test --release -p waitgraph --test registry_bounded -- --ignored"]
+fn a_million_joined_threads_leave_no_entry() {
+    leaves_no_entry("joined threads", MILLION, |n| {
+        let handle = waitgraph::thread::spawn(move || n);
+        assert_eq!(handle.join().unwrap(), n);
+    });
+}
