@@ -1,8 +1,11 @@
 //! The fuzzers' seed corpus (`analyzer/fuzz/corpus/<target>/`), replayed on stable in
-//! every test run: no input panics, and every error about a line says which.
+//! every test run: no input panics, every error about a line says which, and reading
+//! through detection yields exactly what the detected format's reader yields alone.
 
 use std::path::{Path, PathBuf};
-use waitgraph_analyzer::read::{self, JsonLinesReader, ReadError, StdReader, TraceReader};
+use waitgraph_analyzer::read::{
+    self, Format, JsonLinesReader, ReadError, ReadSummary, StdReader, TraceReader,
+};
 
 fn corpus_files() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
@@ -25,26 +28,36 @@ fn check(file: &Path, error: &ReadError) {
     assert!(!error.message.is_empty(), "{}", file.display());
 }
 
-/// Reads to the end; returns the lines yielded and whether it ended in an error.
-fn drain(file: &Path, reader: &mut dyn TraceReader) -> (usize, bool) {
-    let mut lines = 0;
+/// What a reader yielded, to the end (lines as their debug text), and its summary.
+struct Outcome {
+    lines: Vec<String>,
+    failed: bool,
+    summary: ReadSummary,
+}
+
+fn drain(file: &Path, reader: &mut dyn TraceReader) -> Outcome {
+    let mut lines = Vec::new();
+    let mut failed = false;
     while let Some(line) = reader.next() {
         match line {
-            Ok(_) => lines += 1,
+            Ok(line) => lines.push(format!("{line:?}")),
             Err(error) => {
                 check(file, &error);
-                assert!(
-                    reader.next().is_none(),
-                    "{}: went on after an error",
-                    file.display()
-                );
-                return (lines, true);
+                let more = reader.next();
+                assert!(more.is_none(), "{}: went on after an error", file.display());
+                lines.push(error.to_string());
+                failed = true;
+                break;
             }
         }
     }
     let summary = reader.summary();
-    assert!(summary.events as usize <= lines, "{}", file.display());
-    (lines, false)
+    assert!(summary.events as usize <= lines.len(), "{}", file.display());
+    Outcome {
+        lines,
+        failed,
+        summary,
+    }
 }
 
 #[test]
@@ -56,16 +69,25 @@ fn every_corpus_file_reads_to_the_end_without_a_panic() {
         let data = std::fs::read(file).unwrap();
         let outcome = std::panic::catch_unwind(|| {
             let path = Path::new("corpus");
-            let detected = match read::from_reader(path, &data[..]) {
-                Ok(mut reader) => drain(file, &mut reader).1,
+            let json_lines = drain(file, &mut JsonLinesReader::new(path, &data[..]));
+            let std = drain(file, &mut StdReader::new(path, &data[..]));
+            match read::from_reader(path, &data[..]) {
+                Ok(mut reader) => {
+                    let detected = drain(file, &mut reader);
+                    let direct = match reader.format() {
+                        Format::JsonLines => json_lines,
+                        Format::Std => std,
+                        other => panic!("no reader here for {other:?}"),
+                    };
+                    assert_eq!(detected.lines, direct.lines, "{}", file.display());
+                    assert_eq!(detected.summary, direct.summary, "{}", file.display());
+                    detected.failed
+                }
                 Err(error) => {
                     check(file, &error);
                     true
                 }
-            };
-            drain(file, &mut JsonLinesReader::new(path, &data[..]));
-            drain(file, &mut StdReader::new(path, &data[..]));
-            detected
+            }
         });
         match outcome {
             Ok(true) => refused += 1,

@@ -14,7 +14,7 @@
 //! | format | what writes it | told by its first non-blank line | what a reader yields |
 //! |---|---|---|---|
 //! | [`Format::JsonLines`] | waitgraph's recorder (`waitgraph::record::TraceFile`), the documented interchange format | a JSON object whose first key is `trace` (or another trace line's: `event`..., then the header is said to be missing) | the file's lines as they are ([`TraceLine`]) |
-//! | [`Format::Std`] | RAPID, SPDOffline and other academic tools: `T<thread>\|op(arg)\|location` | `T<digits>\|` | a synthesized header, each thread and resource described at its first mention, one event per line |
+//! | [`Format::Std`] | RAPID, SPDOffline and other academic tools: `T<thread>\|op(arg)\|location` | `T<digits>\|` (blanks allowed around `T<digits>`) | a synthesized header, each thread and resource described at its first mention, one event per line |
 //! | (binary) | the recorder's binary format, to come | its magic bytes (see `detect.rs`) | |
 //!
 //! What is not a trace is refused with what it looks like: an empty file, binary data, a
@@ -24,14 +24,15 @@
 //!
 //! Readers yield lines in file order, never sorted (the recorder writes per-thread
 //! batches: order by `seq`, or process per thread). Memory is one line
-//! ([`MAX_LINE`]) plus, for STD, the tables of names seen (bounded, see below).
+//! ([`MAX_LINE`]; the STD reader keeps a second copy of it while it updates its tables)
+//! plus, for STD, the tables of names seen (bounded, see below).
 //!
 //! ## Errors
 //!
 //! | input | result |
 //! |---|---|
 //! | a malformed line | a [`ReadError`] with the line, the column and what was expected; the reader then ends |
-//! | the last line cut short (no newline and not readable) | not an error: every complete line is yielded and [`ReadSummary::truncated`] says which line lost how many bytes |
+//! | the last line cut short (no newline and not readable) | not an error: every complete line is yielded and [`ReadSummary::truncated`] says which line it was and how many bytes of it were left out (a cut that still reads, an STD location cut short, cannot be told and is kept) |
 //! | a line longer than [`MAX_LINE`] bytes | an error, without reading it whole |
 //! | JSON lines: a header with a newer schema than [`TRACE_SCHEMA`](waitgraph_core::model::TRACE_SCHEMA) | an error saying so |
 //! | JSON lines: no header first, a second header, a line after `end` | an error |
@@ -61,7 +62,9 @@
 //! too. An event's `seq` is its line number (a synthesized `WaitEnd` shares its line's,
 //! and comes first), its site is the trace file, the line, column 0, and the location
 //! token as the function. Fields are trimmed of surrounding blanks; the location may be
-//! empty (no function then).
+//! empty (no function then). Names are any text without `|` (an argument may hold
+//! parentheses: `r(f(x))` reads `f(x)`); only the first line's thread must look like
+//! `T<digits>`, for detection.
 
 mod detect;
 mod jsonl;
