@@ -226,7 +226,17 @@ impl Trace {
         self
     }
 
+    /// As a finished recording: its end line last.
     fn predict(&self) -> Vec<Finding> {
+        let end = TraceLine::End(TraceEnd {
+            events: self.seq,
+            dropped: 0,
+        });
+        predict_lines(self.lines.iter().cloned().chain([end]))
+    }
+
+    /// As a recording that was never finished (no end line).
+    fn predict_unfinished(&self) -> Vec<Finding> {
         predict_lines(self.lines.clone())
     }
 }
@@ -616,6 +626,8 @@ fn a_condvar_wait_nothing_notified_is_an_orphaned_wait() {
         "{findings:#?}"
     );
     assert_eq!(findings[0].cycle[0].thread, "waiter");
+    // A recording that was not finished lost its threads' last events: no conclusion.
+    assert_eq!(trace.predict_unfinished(), []);
     // Notified after: not orphaned (the notification may simply not have been seen yet).
     trace.event(
         2,

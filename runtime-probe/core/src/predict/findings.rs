@@ -522,7 +522,8 @@ fn orphaned(p: &Predictor, blocked: &[(ThreadKey, OpenWait)], found: &[Finding])
         .collect();
     let mut findings = Vec::new();
     for (thread, open) in blocked {
-        if on_confirmed.contains(&thread.0) || open.kind != WaitKind::Condvar {
+        // A timed wait ends by itself: never orphaned.
+        if on_confirmed.contains(&thread.0) || open.kind != WaitKind::Condvar || open.timed {
             continue;
         }
         let later = p

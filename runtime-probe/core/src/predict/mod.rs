@@ -184,6 +184,8 @@ pub struct Predictor {
     notes: Vec<String>,
     events: u64,
     truncated: bool,
+    /// Threads of traces that ended with their end line.
+    ended: std::collections::HashSet<ThreadKey>,
     /// Events the recorder dropped (said by `Lost` events).
     lost: u64,
     /// Reused for what a thread owes at each wait (no allocation per event).
@@ -200,7 +202,13 @@ impl Predictor {
     /// order between threads, but each thread's in its own order).
     pub fn feed(&mut self, line: TraceLine) {
         match line {
-            TraceLine::Trace(_) | TraceLine::End(_) => {}
+            TraceLine::Trace(_) => {}
+            // A recording finished whole: where its threads were left is where they
+            // were (a trace without its end line has lost its threads' last buffers).
+            TraceLine::End(_) => {
+                let ended = self.threads.keys().copied().collect::<Vec<_>>();
+                self.ended.extend(ended);
+            }
             TraceLine::Thread(info) => {
                 let state = self.threads.entry(info.key).or_default();
                 if state.name.is_none() {
@@ -816,8 +824,18 @@ impl Predictor {
         let blocked: Vec<(ThreadKey, OpenWait)> = self
             .threads
             .iter()
+            .filter(|(key, _)| self.ended.contains(key))
             .filter_map(|(&key, state)| state.open.clone().map(|w| (key, w)))
             .collect();
+        let unfinished = self
+            .threads
+            .iter()
+            .any(|(key, state)| state.open.is_some() && !self.ended.contains(key));
+        if unfinished {
+            self.note(
+                "a trace has no end line (its recording was not finished): where its threads were last seen waiting is not taken as where they hung".into(),
+            );
+        }
         for (thread, open) in &blocked {
             // The wait the run ended in is the evidence a report shows first.
             if let Some(node) = open.node {
