@@ -36,7 +36,7 @@ use crate::model::{ResourceKey, ThreadKey};
 use std::collections::{HashMap, VecDeque};
 
 /// Wake-ups (and, separately, signals) kept at most.
-pub const MAX_WAKE_UPS: usize = 1 << 20;
+pub const MAX_WAKE_UPS: usize = 1 << 16;
 
 #[derive(Default)]
 pub struct HappensBefore {
