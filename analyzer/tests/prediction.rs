@@ -772,3 +772,85 @@ fn events_the_recorder_lost_leave_no_phantom_hold() {
         prediction.notes
     );
 }
+
+/// The incident's end state: main holds the gil and spins on a barrier the pool's jobs
+/// arrive at; `workers-0`, in a job, waits for the gil. With `idle` workers left idle.
+fn incident_left_waiting(idle: u64) -> Vec<Finding> {
+    let mut trace = Trace::new();
+    trace
+        .thread(1, "main")
+        .thread(2, "workers-0")
+        .resource(1, ResourceKind::Mutex, "gil")
+        .resource(10, ResourceKind::Executor, "workers")
+        .resource(11, ResourceKind::Job, "job on workers")
+        .resource(20, ResourceKind::Barrier, "workers-exit")
+        .event(
+            2,
+            EventKind::JobStarted {
+                job: r(11),
+                executor: r(10),
+            },
+        )
+        .event(
+            1,
+            EventKind::LockAcquired {
+                resource: r(1),
+                mode: X,
+            },
+        )
+        .event(
+            1,
+            EventKind::BarrierFedBy {
+                barrier: r(20),
+                executor: r(10),
+            },
+        )
+        .event(
+            1,
+            EventKind::WaitBegin {
+                resource: r(20),
+                wait: WaitKind::Spin,
+                timed: false,
+            },
+        )
+        .event(
+            2,
+            EventKind::WaitBegin {
+                resource: r(1),
+                wait: WaitKind::Lock(X),
+                timed: false,
+            },
+        );
+    for worker in 0..idle {
+        let key = 3 + worker;
+        trace.thread(key, &format!("idle-{worker}")).event(
+            key,
+            EventKind::WaitBegin {
+                resource: r(10),
+                wait: WaitKind::Idle,
+                timed: false,
+            },
+        );
+    }
+    trace.predict()
+}
+
+#[test]
+fn a_cycle_is_confirmed_only_when_its_threads_could_not_go_on() {
+    let hung = incident_left_waiting(0);
+    assert_eq!(
+        kinds(&hung),
+        [FindingKind::QueuedWorkSelfStall],
+        "{hung:#?}"
+    );
+    assert!(hung[0].confirmed, "every worker busy: it hung");
+    // An idle worker could have taken an admin job and arrived: the run had not hung
+    // yet, though the cycle is still a prediction.
+    let not_yet = incident_left_waiting(1);
+    assert_eq!(
+        kinds(&not_yet),
+        [FindingKind::QueuedWorkSelfStall],
+        "{not_yet:#?}"
+    );
+    assert!(!not_yet[0].confirmed);
+}

@@ -30,6 +30,15 @@ fn blocking(evidence: &Evidence) -> bool {
 }
 
 pub(super) fn report(p: &Predictor, blocked: &[(ThreadKey, OpenWait)]) -> Vec<Finding> {
+    // Only the threads that could not go on are where the run hung.
+    let stuck = super::stuck_at_end::stuck(p, blocked);
+    let left_waiting = blocked;
+    let stuck: Vec<(ThreadKey, OpenWait)> = blocked
+        .iter()
+        .filter(|(thread, _)| stuck.contains(thread))
+        .cloned()
+        .collect();
+    let blocked = stuck.as_slice();
     let mut findings = Vec::new();
     let mut reported: Vec<BTreeSet<Node>> = Vec::new();
     let mut on_cycles: HashSet<Node> = HashSet::new();
@@ -53,7 +62,9 @@ pub(super) fn report(p: &Predictor, blocked: &[(ThreadKey, OpenWait)]) -> Vec<Fi
     }
     findings.extend(double_locks(p, blocked));
     findings.extend(under_lock(p, &on_cycles));
-    findings.extend(orphaned(p, blocked, &findings));
+    // Whether anything later could have ended a wait is about the trace, not about who
+    // was stuck: every wait it ended in counts.
+    findings.extend(orphaned(p, left_waiting, &findings));
     findings
 }
 

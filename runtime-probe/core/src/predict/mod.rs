@@ -45,6 +45,7 @@ pub mod dependency_graph;
 pub mod elementary_cycles;
 mod findings;
 pub mod happens_before;
+mod stuck_at_end;
 
 use crate::model::{
     Event, EventKind, LockMode, ResourceKey, ResourceKind, Site, ThreadKey, TraceLine, WaitEnd,
