@@ -9,9 +9,10 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Finds deadlocks and stalls that lock-order checkers cannot see.
+/// Finds deadlocks and stalls that lock-order checkers cannot see: `analyze` predicts
+/// them from recorded runs, including runs that did not hang.
 #[derive(Parser)]
-#[command(name = "waitgraph", version, about, long_about = None)]
+#[command(name = "waitgraph", version, long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

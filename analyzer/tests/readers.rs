@@ -544,9 +544,7 @@ fn a_report_given_by_mistake_is_named() {
         assert!(error.line.is_some(), "{error}");
         assert!(
             error.message.starts_with("this is a waitgraph report")
-                && error
-                    .message
-                    .contains("`waitgraph report <file>` renders it"),
+                && error.message.contains("a trace is what a recording writes"),
             "{error}"
         );
     }

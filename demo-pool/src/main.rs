@@ -336,7 +336,7 @@ fn incident_variant(variant: Variant, dir: &Path, passed_on: &[String]) -> (Stri
     let deadlock_expected = matches!(variant, Variant::Buggy | Variant::Reordered);
     print!("{:<13} ", variant.name());
     match child {
-        Some((Some(3), _)) => {
+        Some((Some(3), _, _)) => {
             let finding = live
                 .as_ref()
                 .and_then(|r| r.findings.iter().find(|f| f.kind == FindingKind::Deadlock));
@@ -349,7 +349,7 @@ fn incident_variant(variant: Variant, dir: &Path, passed_on: &[String]) -> (Stri
             }
             ("caught live".into(), deadlock_expected && finding.is_some())
         }
-        Some((Some(0), stdout)) => {
+        Some((Some(0), stdout, _)) => {
             println!("completed in {elapsed:.1} s");
             for line in stdout.lines() {
                 println!("              {line}");
@@ -391,11 +391,16 @@ fn incident_variant(variant: Variant, dir: &Path, passed_on: &[String]) -> (Stri
                     }
                 },
                 Variant::Timeout => {
+                    let predicted = match warnings {
+                        0 => "no stall".to_string(),
+                        1 => "1 bounded stall (a warning)".to_string(),
+                        n => format!("{n} bounded stalls (warnings)"),
+                    };
                     let how = if bounded {
-                        println!("              the bound turned the hang into an error (the command failed, queries went on)");
+                        println!("              the bound turned the hang into an error (the command failed, queries went on); its trace predicts {predicted}, no deadlock");
                         "hit the race; the bound made it an error"
                     } else {
-                        println!("              the race was not hit in this run; its trace predicts {warnings} bounded stall(s) (warnings), no deadlock");
+                        println!("              the race was not hit in this run; its trace predicts {predicted}, no deadlock");
                         "race missed; predicted as a bounded stall"
                     };
                     (how.into(), errors.is_empty())
@@ -412,8 +417,9 @@ fn incident_variant(variant: Variant, dir: &Path, passed_on: &[String]) -> (Stri
                 }
             }
         }
-        Some((code, _)) => {
-            println!("unexpected exit status {code:?} after {elapsed:.1} s");
+        Some((code, _, stderr)) => {
+            println!("unexpected exit status {code:?} after {elapsed:.1} s; its standard error:");
+            indent(&stderr);
             (format!("exit {code:?}"), false)
         }
         None => {
@@ -429,26 +435,42 @@ fn indent(text: &str) {
     }
 }
 
-/// Runs a child, killing it after a deadline. `None` when killed; else its status and
-/// standard output.
+/// Runs a child, killing it after a deadline. `None` when killed; else its status,
+/// standard output and standard error (kept, not passed through: the summary says what
+/// matters, and shows the child's own words only when something went wrong).
 trait OutputWithDeadline {
-    fn output_with_deadline(&mut self, deadline: Duration) -> Option<(Option<i32>, String)>;
+    fn output_with_deadline(&mut self, deadline: Duration)
+        -> Option<(Option<i32>, String, String)>;
 }
 
 impl OutputWithDeadline for Command {
-    fn output_with_deadline(&mut self, deadline: Duration) -> Option<(Option<i32>, String)> {
+    fn output_with_deadline(
+        &mut self,
+        deadline: Duration,
+    ) -> Option<(Option<i32>, String, String)> {
         use std::io::Read;
-        let mut child = self.stdout(std::process::Stdio::piped()).spawn().ok()?;
-        let mut stdout = child.stdout.take()?;
-        let reader = std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stdout.read_to_string(&mut text);
-            text
-        });
+        let mut child = self
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .ok()?;
+        let read_all = |mut pipe: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = pipe.read_to_string(&mut text);
+                text
+            })
+        };
+        let stdout = read_all(Box::new(child.stdout.take()?));
+        let stderr = read_all(Box::new(child.stderr.take()?));
         let started = Instant::now();
         loop {
             if let Ok(Some(status)) = child.try_wait() {
-                return Some((status.code(), reader.join().unwrap_or_default()));
+                return Some((
+                    status.code(),
+                    stdout.join().unwrap_or_default(),
+                    stderr.join().unwrap_or_default(),
+                ));
             }
             if started.elapsed() > deadline {
                 let _ = child.kill();

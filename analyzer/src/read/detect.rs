@@ -160,7 +160,7 @@ fn not_a_trace_object<R: BufRead>(
 fn describe_object(path: &Path, window: &[u8], line: u64, key: &str, column: u64) -> ReadError {
     let has = |needle: &[u8]| window.windows(needle.len()).any(|w| w == needle);
     let message = if key == "schema" && has(b"\"findings\"") {
-        "this is a waitgraph report (a JSON object with \"schema\" and \"findings\"), not a trace: `waitgraph report <file>` renders it; a trace is what a recording writes (waitgraph::record::TraceFile)".to_string()
+        "this is a waitgraph report (a JSON object with \"schema\" and \"findings\"), not a trace: a trace is what a recording writes (`demo-pool run --trace FILE`, waitgraph::record::TraceFile)".to_string()
     } else {
         format!(
             "a JSON object whose first key is `{}`, not a trace; {EXPECTED}",

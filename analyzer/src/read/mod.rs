@@ -18,7 +18,7 @@
 //! | (binary) | the recorder's binary format, to come | its magic bytes (see `detect.rs`) | |
 //!
 //! What is not a trace is refused with what it looks like: an empty file, binary data, a
-//! waitgraph report (`waitgraph report` renders those), some other JSON or text.
+//! waitgraph report, some other JSON or text.
 //!
 //! ## Streaming
 //!

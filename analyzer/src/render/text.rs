@@ -48,7 +48,11 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out, "{line}")?;
         }
         if !finding.scenario.is_empty() {
-            writeln!(out, "   = an interleaving that hangs:")?;
+            let outcome = match finding.severity {
+                Severity::Error => "hangs",
+                Severity::Warning => "stalls (until a timed wait gives up)",
+            };
+            writeln!(out, "   = an interleaving that {outcome}:")?;
             for line in &finding.scenario {
                 writeln!(out, "       {line}")?;
             }

@@ -415,7 +415,12 @@ fn scenario(p: &Predictor, links: &[Link]) -> Vec<String> {
         };
         lines.push(line);
     }
-    lines.push("none of them can go on: each waits for what the next one owes".to_string());
+    lines.push(if links.iter().any(|l| l.evidence.timed) {
+        "none of them can go on until a timed wait gives up: each waits for what the next one owes"
+            .to_string()
+    } else {
+        "none of them can go on: each waits for what the next one owes".to_string()
+    });
     lines
         .into_iter()
         .enumerate()

@@ -666,7 +666,7 @@ impl Predictor {
         let node = match wait {
             WaitKind::Lock(mode) => {
                 if self.thread(thread).pending_lock != Some(resource) {
-                    self.lock_wait(thread, resource, mode, seq, site, timed, true);
+                    self.lock_wait(thread, resource, mode, seq, site.clone(), timed, true);
                     self.thread(thread).pending_lock = Some(resource);
                 }
                 let class = self.classes.of(resource, ResourceKind::Mutex);
@@ -675,7 +675,7 @@ impl Predictor {
                     node: Some(Node::Release(class, LockMode::Exclusive)),
                     kind: wait,
                     seq,
-                    site: None,
+                    site,
                     timed,
                 });
                 return;
