@@ -39,9 +39,18 @@ enum Command {
     },
 }
 
-/// Runs the command line `args` (the program name first).
-pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
-    let cli = match Cli::try_parse_from(args) {
+/// Runs the command line `args` (the program name first); `bin_name` is how help and
+/// errors name the command (`waitgraph`, or `cargo waitgraph`).
+pub fn main(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+    bin_name: &'static str,
+) -> ExitCode {
+    use clap::{CommandFactory, FromArgMatches};
+    let parsed = Cli::command()
+        .bin_name(bin_name)
+        .try_get_matches_from(args)
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
@@ -73,6 +82,19 @@ pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
             }
             if let Err(error) = write_out(&analysis.report, format, out.as_ref()) {
                 return fail(&error);
+            }
+            if let Some(path) = &out {
+                // The report went to a file: say what is in it.
+                let findings = &analysis.report.findings;
+                let errors = findings
+                    .iter()
+                    .filter(|f| f.severity == waitgraph_core::report::Severity::Error)
+                    .count();
+                eprintln!(
+                    "waitgraph: {errors} errors, {} warnings; report written to {}",
+                    findings.len() - errors,
+                    path.display()
+                );
             }
             if analysis.report.findings.is_empty() {
                 ExitCode::SUCCESS

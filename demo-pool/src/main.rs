@@ -222,8 +222,8 @@ fn run_one(options: &Options) -> ExitCode {
 }
 
 fn scenario(args: &[String]) -> ExitCode {
-    let Some(name) = args.first() else {
-        return usage("scenario needs a name (see `demo-pool scenarios`)");
+    let Some(name) = args.first().filter(|name| !name.starts_with('-')) else {
+        return usage("scenario needs a name first (see `demo-pool scenarios`): scenario NAME [--report FILE] [--trace FILE]");
     };
     let (mut report, mut trace) = (None, None);
     let mut rest = args[1..].iter();

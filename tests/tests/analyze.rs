@@ -239,5 +239,15 @@ fn the_command_line_explains_itself_and_works_under_cargo() {
     assert_eq!(output.code(), Some(0), "{output}");
     let report: Report = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert!(report.findings.is_empty());
+    assert!(
+        output
+            .stderr
+            .contains("0 errors, 0 warnings; report written to"),
+        "{output}"
+    );
+    let mut help = std::process::Command::new(analyzer_bin_dir().join("cargo-waitgraph"));
+    help.args(["waitgraph", "--help"]);
+    let output = waitgraph_child_process::run(&mut help, Duration::from_secs(60));
+    assert!(output.stdout.contains("Usage: cargo waitgraph"), "{output}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -6,5 +6,5 @@ fn main() -> std::process::ExitCode {
     if args.get(1).is_some_and(|word| word == "waitgraph") {
         args.remove(1);
     }
-    waitgraph_analyzer::cli::main(args)
+    waitgraph_analyzer::cli::main(args, "cargo waitgraph")
 }
