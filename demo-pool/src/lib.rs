@@ -10,7 +10,6 @@ pub mod coordinator;
 pub mod data;
 pub mod footprint;
 pub mod pool;
-pub mod predicted;
 pub mod run;
 pub mod scenarios;
 pub mod shard;

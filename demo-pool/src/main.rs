@@ -355,7 +355,7 @@ fn incident_variant(variant: Variant, dir: &Path, passed_on: &[String]) -> (Stri
                 println!("              {line}");
             }
             let bounded = stdout.contains("command failed");
-            let prediction = match demo_pool::predicted::predict(&trace) {
+            let prediction = match waitgraph::record::predict(&trace) {
                 Ok(prediction) => prediction,
                 Err(error) => {
                     println!(

@@ -195,6 +195,27 @@ impl Sink {
     }
 }
 
+/// What the prediction engine finds in a trace this recorder wrote (JSON lines), as
+/// `waitgraph analyze` would: for a program that wants the verdict on its own recording
+/// (the demo's `incident`, tests). A line that does not parse (the last one, cut by a
+/// process that died) ends the reading; everything before it is analysed. The analyzer
+/// reads every format, with errors naming file, line and column.
+pub fn predict(path: impl AsRef<Path>) -> io::Result<crate::predict::Prediction> {
+    use std::io::BufRead;
+    let file = std::io::BufReader::new(File::open(path)?);
+    let mut predictor = crate::predict::Predictor::default();
+    for line in file.lines() {
+        match serde_json::from_str::<TraceLine>(&line?) {
+            Ok(line) => predictor.feed(line),
+            Err(_) => {
+                predictor.mark_truncated();
+                break;
+            }
+        }
+    }
+    Ok(predictor.finish())
+}
+
 /// Finishes the running recording, if any: what the watchdog does before it exits the
 /// process on a deadlock, so the trace of a hung run ends whole.
 fn finish_running() -> Result<(), String> {

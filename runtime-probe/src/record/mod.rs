@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 mod file;
 
-pub use file::{TraceFile, TraceSummary};
+pub use file::{predict, TraceFile, TraceSummary};
 
 /// How many captures and file recordings are running in the process: the hooks' one
 /// cheap check.

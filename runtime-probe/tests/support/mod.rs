@@ -137,19 +137,9 @@ pub fn child_scenario() -> Option<(String, waitgraph::WatchdogHandle)> {
     Some((scenario, watchdog))
 }
 
-/// What the prediction engine finds in a trace the recorder wrote (JSON lines).
+/// What the prediction engine finds in a trace the recorder wrote.
 pub fn predict_from(trace: &std::path::Path) -> waitgraph::predict::Prediction {
-    use std::io::BufRead;
-    let file = std::io::BufReader::new(std::fs::File::open(trace).expect("the trace"));
-    let mut predictor = waitgraph::predict::Predictor::default();
-    for line in file.lines() {
-        let line = line.expect("a line");
-        match serde_json::from_str(&line) {
-            Ok(line) => predictor.feed(line),
-            Err(_) => predictor.mark_truncated(),
-        }
-    }
-    predictor.finish()
+    waitgraph::record::predict(trace).expect("the trace")
 }
 
 /// In the child, after a scenario that must complete: exit 0 if the watchdog found
