@@ -8,6 +8,7 @@
 //! |---|---|
 //! | [`model`] | ids, sites, classes, kinds of wait, events, function contexts, the trace format |
 //! | [`report`] | the findings model every mode reports in (JSON schema 1) |
+//! | [`binary`] | the binary trace format: encoder, streaming reader |
 //! | [`graph`] | algorithms over AND / OR / k-of-n wait-for graphs, one per file |
 //!
 //! ```
@@ -20,6 +21,7 @@
 //! assert_eq!(reduce(&graph), vec![false, false]);
 //! ```
 
+pub mod binary;
 pub mod graph;
 pub mod model;
 pub mod predict;

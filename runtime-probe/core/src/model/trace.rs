@@ -33,6 +33,11 @@ pub struct TraceHeader {
     pub schema: u32,
     pub tool: Cow<'static, str>,
     pub version: Cow<'static, str>,
+    /// When the recording began, in nanoseconds since the Unix epoch. Present when each
+    /// event's `seq` is its time: nanoseconds since that instant, on a monotonic clock,
+    /// strictly increasing within a thread (events of two threads may share one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_unix_nanos: Option<u64>,
 }
 
 impl TraceHeader {
@@ -41,6 +46,7 @@ impl TraceHeader {
             schema: TRACE_SCHEMA,
             tool: Cow::Borrowed("waitgraph"),
             version: Cow::Borrowed(env!("CARGO_PKG_VERSION")),
+            started_unix_nanos: None,
         }
     }
 }
