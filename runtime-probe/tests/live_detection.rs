@@ -803,7 +803,7 @@ fn every_deadlock_caught_live_is_found_in_its_trace() {
         "scoped_ab_ba",
     ] {
         let trace = std::env::temp_dir().join(format!(
-            "waitgraph-agree-{}-{scenario}.jsonl",
+            "waitgraph-agree-{}-{scenario}.trace",
             std::process::id()
         ));
         let outcome = run_child_recording("child", scenario, DEADLINE, Some(&trace));
@@ -858,6 +858,13 @@ fn correct_programs_predict_no_deadlock_from_their_traces() {
         outcome.assert_clean();
         let prediction = predict_from(&trace);
         let _ = std::fs::remove_file(&trace);
+        // The trace ended whole at exit (not an empty file that predicts nothing).
+        assert!(
+            prediction.events > 0 && !prediction.notes.iter().any(|n| n.contains("cut")),
+            "{scenario}: {} events, notes {:?}",
+            prediction.events,
+            prediction.notes
+        );
         let errors: Vec<_> = prediction
             .findings
             .iter()

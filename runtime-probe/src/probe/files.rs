@@ -69,12 +69,23 @@ fn create_temp(dir: &Path, target: &Path) -> io::Result<(PathBuf, File)> {
 
 /// Writes `value` as pretty JSON to `path`, atomically (see the table above).
 pub fn write_json(path: &Path, value: &impl serde::Serialize) -> io::Result<()> {
+    write_atomically(path, |file| {
+        serde_json::to_writer_pretty(&mut *file, value).map_err(io::Error::other)?;
+        file.write_all(b"\n")
+    })
+}
+
+/// Writes `path` whole with `write`, atomically (see the table above): a reader sees the
+/// old file or the new one, never a part.
+pub fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut File) -> io::Result<()>,
+) -> io::Result<()> {
     let dir = directory_of(path);
     std::fs::create_dir_all(dir).map_err(|e| at(dir, "cannot create the directory", e))?;
     let (temp, mut file) = create_temp(dir, path)?;
     let written = (|| {
-        serde_json::to_writer_pretty(&mut file, value).map_err(io::Error::other)?;
-        file.write_all(b"\n")?;
+        write(&mut file)?;
         file.sync_all()?;
         std::fs::rename(&temp, path)
     })();

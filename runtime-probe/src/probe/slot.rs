@@ -393,6 +393,7 @@ pub fn with_current<R>(f: impl FnOnce(&ThreadSlot) -> R) -> Option<R> {
 
 #[cold]
 fn register_current() -> Option<Arc<ThreadSlot>> {
+    crate::record::start_from_environment();
     // Through `OWNER` first: once it is destroyed (thread-local teardown) nothing is
     // registered, so a late event cannot leave a live slot that nobody retires.
     OWNER

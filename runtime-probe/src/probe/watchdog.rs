@@ -656,10 +656,18 @@ impl Runner {
             let over = kept.len().saturating_sub(self.config.max_findings);
             kept.drain(..over);
         }
+        let reported = !findings.is_empty();
         for finding in findings {
             self.shared
                 .notifier
                 .send(Notice::Finding(Box::new(finding)));
+        }
+        if reported {
+            for hook in ON_REPORT.lock().iter() {
+                if let Err(error) = hook() {
+                    self.shared.notifier.send(Notice::Fault(error));
+                }
+            }
         }
         if deadlock {
             if let Some(code) = self.config.exit_code {
@@ -723,6 +731,13 @@ fn wait_chain(scan: &Scan, start: usize) -> Vec<usize> {
 /// What must happen before an exit on a deadlock (a running trace finished whole),
 /// registered by whoever needs it, so that the watchdog names none of them.
 static BEFORE_EXIT: Mutex<Vec<ExitHook>> = Mutex::new(Vec::new());
+static ON_REPORT: Mutex<Vec<ExitHook>> = Mutex::new(Vec::new());
+
+/// Runs `hook` each time the watchdog reports new findings (a flight recorder writes
+/// what led to them); `Err` is said on standard error.
+pub(crate) fn on_report(hook: ExitHook) {
+    ON_REPORT.lock().push(hook);
+}
 
 type ExitHook = fn() -> Result<(), String>;
 

@@ -1,77 +1,198 @@
 //! Recording every thread's events to a file: the trace the offline analyzer reads.
 //!
+//! Two ways to keep events, one per recording:
+//!
+//! | mode | made by | memory | what reaches the file |
+//! |---|---|---|---|
+//! | streaming | [`TraceFile::create`], `WAITGRAPH_TRACE=path` | each thread's open batch, and at most [`QUEUE`] full batches waiting for the writer | every event, as it comes |
+//! | flight recorder | [`TraceFile::flight_recorder`], `WAITGRAPH_TRACE=path` with `WAITGRAPH_TRACE_LAST=N` | the last `N` events of every thread (and of the last [`DEPARTED_RINGS`] threads that ended) | the last `N` events of every thread, written whole each time the watchdog reports, on [`TraceFile::dump`], at [`TraceFile::finish`] and before the process exits |
+//!
+//! Streaming, step by step:
+//!
 //! | step | who | cost |
 //! |---|---|---|
-//! | an event | the thread it happened on | a push onto its own buffer (a lock nobody else takes but `finish`) |
-//! | a full buffer (`BATCH` events) | that thread | handed to the writer thread; dropped and counted if the writer is `QUEUE` batches behind |
-//! | writing | the writer thread | thread and resource descriptions first, then the events, one JSON object per line |
-//! | `finish` | the caller | every buffer drained, an `end` line, the file flushed and synced |
+//! | an event | the thread it happened on | its time read, a push onto its own buffer (a lock nobody else takes but the writer, every [`SWEEP`] or when told) |
+//! | a full buffer ([`BATCH`] events) | that thread | moved to the thread's ready list and the writer woken; dropped and counted if [`QUEUE`] batches already wait |
+//! | writing | the writer thread | each thread's ready batches and open buffer, in the thread's order: thread and resource descriptions first, then the events |
+//! | `finish` | the caller | every buffer drained, an `end` record, the file flushed and synced |
 //!
 //! A host thread never waits for the disk. A trace cut short by a crash keeps every
-//! line written whole; only the last one may be partial.
+//! record written whole. The format follows the file name: `.jsonl` or `.json` gives
+//! JSON lines, anything else the binary format ([`waitgraph_core::binary`]).
+//!
+//! Events carry no shared counter: each one's `seq` is its time in nanoseconds since the
+//! recording's clock began ([`super::clock`]), nudged forward by a nanosecond when one
+//! thread reads the same time twice. The header says when that was on the wall clock.
 
+use super::clock;
 use crate::model::{
     Event, EventKind, ResourceKey, ThreadInfo, ThreadKey, TraceEnd, TraceHeader, TraceLine,
 };
 use crate::probe::registry;
 use parking_lot::Mutex;
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
-use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::thread::{JoinHandle, Thread};
+use std::time::Duration;
+use waitgraph_core::binary::{Encoder, IdHasher};
 
 /// Events a thread buffers before handing them to the writer.
-const BATCH: usize = 256;
-/// Batches the writer may be behind before new ones are dropped (and counted).
-const QUEUE: usize = 256;
+pub const BATCH: usize = 1024;
+/// Full batches that may wait for the writer, over all threads, before new ones are
+/// dropped (and counted): 64 Ki events, about 8 MiB.
+pub const QUEUE: usize = 64;
+/// How often the writer takes what threads buffer even when no batch is full.
+pub const SWEEP: Duration = Duration::from_millis(100);
+/// Threads that ended whose last events a flight recorder keeps.
+pub const DEPARTED_RINGS: usize = 256;
 
 /// Whether a file recording is running: read by the hooks (after `active()`).
 static RECORDING: AtomicBool = AtomicBool::new(false);
 /// Which recording a thread's buffer belongs to.
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 static DROPPED: AtomicU64 = AtomicU64::new(0);
+/// Full batches waiting for the writer.
+static QUEUED: AtomicUsize = AtomicUsize::new(0);
 static SINK: Mutex<Option<Sink>> = Mutex::new(None);
 
 type Buffer = Arc<Mutex<ThreadBuffer>>;
 
-/// One thread's events not yet handed to the writer, with who the thread is (named
-/// while it runs: it may be gone by the time its last events are written).
-struct ThreadBuffer {
-    thread: ThreadInfo,
-    events: Vec<Event>,
-    /// Events of this thread dropped since its last batch was written: said by a `Lost`
-    /// event before its next one, so a reader knows its view of the thread has a hole.
-    lost: u64,
+/// The file formats a recording can write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TraceFormat {
+    /// [`waitgraph_core::binary`]: about 3 bytes an event, read at tens of millions of
+    /// events a second.
+    Binary,
+    /// One JSON object per line ([`TraceLine`]): for reading by eye and other tools.
+    JsonLines,
 }
 
-/// Events of one thread, in order.
-struct Batch {
+impl TraceFormat {
+    /// JSON lines for a `.jsonl` or `.json` file, binary for anything else.
+    pub fn for_path(path: &Path) -> TraceFormat {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("jsonl" | "json") => TraceFormat::JsonLines,
+            _ => TraceFormat::Binary,
+        }
+    }
+}
+
+/// One thread's events not yet written, with who the thread is (named while it runs: it
+/// may be gone by the time its last events are written).
+struct ThreadBuffer {
     thread: ThreadInfo,
+    /// Streaming: the open batch. Flight recorder: a ring, oldest at `head`.
     events: Vec<Event>,
+    head: usize,
+    /// A flight recorder's events per thread; 0 when streaming.
+    ring: usize,
+    /// Streaming: the writer, woken when a batch is full.
+    writer: Option<Thread>,
+    /// Streaming: full batches waiting for the writer, oldest first.
+    ready: VecDeque<Vec<Event>>,
+    /// Events of this thread dropped (streaming) or overwritten (flight recorder) that
+    /// no `Lost` event has said yet.
+    lost: u64,
+    last_seq: u64,
+}
+
+impl ThreadBuffer {
+    /// The events in order, oldest first, a `Lost` event before them if some were lost.
+    fn take_ring(&self) -> Vec<Event> {
+        let mut events = Vec::with_capacity(self.events.len() + 1);
+        if self.lost > 0 {
+            if let Some(first) = self.events.get(self.head) {
+                events.push(lost(first.thread, first.seq, self.lost));
+            }
+        }
+        events.extend(self.events[self.head..].iter().cloned());
+        events.extend(self.events[..self.head].iter().cloned());
+        events
+    }
+}
+
+fn lost(thread: ThreadKey, seq: u64, events: u64) -> Event {
+    Event {
+        seq: seq.saturating_sub(1),
+        thread,
+        kind: EventKind::Lost { events },
+        site: None,
+    }
+}
+
+enum Keep {
+    Stream {
+        writer: JoinHandle<io::Result<Written>>,
+        wake: Thread,
+        stop: Arc<AtomicBool>,
+        /// The buffers the writer's last pass takes, once the recording stopped.
+        left: Arc<Mutex<Vec<Buffer>>>,
+    },
+    Last {
+        per_thread: usize,
+    },
 }
 
 struct Sink {
     generation: u64,
-    batches: SyncSender<Batch>,
+    keep: Keep,
     buffers: Vec<Buffer>,
-    writer: JoinHandle<io::Result<u64>>,
+    /// Flight recorder: rings of threads that ended, oldest first.
+    departed: VecDeque<Buffer>,
     path: PathBuf,
+    format: TraceFormat,
+}
+
+/// This thread's buffer in the running recording; handed over when the thread ends.
+struct Mine {
+    generation: u64,
+    buffer: Buffer,
+}
+
+impl Drop for Mine {
+    fn drop(&mut self) {
+        let mut sink = SINK.lock();
+        let Some(sink) = sink.as_mut().filter(|s| s.generation == self.generation) else {
+            return;
+        };
+        if let Some(at) = sink
+            .buffers
+            .iter()
+            .position(|b| Arc::ptr_eq(b, &self.buffer))
+        {
+            let buffer = sink.buffers.swap_remove(at);
+            match sink.keep {
+                // The writer takes what it still holds on its next sweep.
+                Keep::Stream { ref wake, .. } => {
+                    sink.departed.push_back(buffer);
+                    wake.unpark();
+                }
+                Keep::Last { .. } => {
+                    if sink.departed.len() == DEPARTED_RINGS {
+                        sink.departed.pop_front();
+                    }
+                    sink.departed.push_back(buffer);
+                }
+            }
+        }
+    }
 }
 
 thread_local! {
-    static MINE: RefCell<Option<(u64, Buffer)>> = const { RefCell::new(None) };
+    static MINE: RefCell<Option<Mine>> = const { RefCell::new(None) };
 }
 
 /// A recording of every thread's events to a file, until [`finish`](TraceFile::finish).
 /// One at a time per process.
 ///
 /// ```no_run
-/// let trace = waitgraph::record::TraceFile::create("target/waitgraph/run.trace.jsonl")?;
+/// let trace = waitgraph::record::TraceFile::create("target/waitgraph/run.trace")?;
 /// // ... the program runs ...
 /// let written = trace.finish()?;
 /// println!("{} events, {} dropped", written.events, written.dropped);
@@ -80,28 +201,446 @@ thread_local! {
 #[must_use = "a recording runs until it is finished"]
 pub struct TraceFile {
     path: PathBuf,
+    generation: u64,
 }
 
-/// What a finished recording wrote.
+/// What a finished recording (or a flight recorder's dump) wrote.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TraceSummary {
     pub path: PathBuf,
     pub events: u64,
     pub dropped: u64,
+    /// The file's size.
+    pub bytes: u64,
+}
+
+/// What the writer wrote.
+struct Written {
+    events: u64,
+    bytes: u64,
 }
 
 impl TraceFile {
-    /// Creates (truncates) the file and starts recording. Fails if the file cannot be
+    /// Creates (truncates) the file and starts streaming every event to it, in the
+    /// format its name says ([`TraceFormat::for_path`]). Fails if the file cannot be
     /// created or another recording is running.
     pub fn create(path: impl AsRef<Path>) -> io::Result<TraceFile> {
+        let path = path.as_ref();
+        TraceFile::create_as(path, TraceFormat::for_path(path))
+    }
+
+    /// [`create`](TraceFile::create), in the format given.
+    pub fn create_as(path: impl AsRef<Path>, format: TraceFormat) -> io::Result<TraceFile> {
         let path = path.as_ref().to_path_buf();
         let mut sink = SINK.lock();
-        if sink.is_some() {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                "a trace recording is already running",
-            ));
+        refuse_second(&sink)?;
+        let out = TraceWriter::create(&path, format)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let left = Arc::new(Mutex::new(Vec::new()));
+        let generation = GENERATION.load(Relaxed) + 1;
+        let writer = {
+            let (stop, left) = (stop.clone(), left.clone());
+            std::thread::Builder::new()
+                .name("waitgraph-trace".into())
+                .spawn(move || stream(out, generation, &stop, &left))?
+        };
+        let wake = writer.thread().clone();
+        let keep = Keep::Stream {
+            writer,
+            wake,
+            stop,
+            left,
+        };
+        begin(&mut sink, keep, path.clone(), format);
+        Ok(TraceFile { path, generation })
+    }
+
+    /// Starts a flight recorder: every thread keeps its last `events_per_thread` events
+    /// in memory (at least one), and the file is written whole, in the format its name
+    /// says, each time the watchdog reports a finding, on [`dump`](TraceFile::dump), at
+    /// [`finish`](TraceFile::finish) and before the process exits (after `main`
+    /// returns, or when the watchdog ends a deadlocked process). Nothing is written
+    /// before that.
+    pub fn flight_recorder(
+        path: impl AsRef<Path>,
+        events_per_thread: usize,
+    ) -> io::Result<TraceFile> {
+        let path = path.as_ref().to_path_buf();
+        let mut sink = SINK.lock();
+        refuse_second(&sink)?;
+        crate::probe::files::check_writable(&path)?;
+        let per_thread = events_per_thread.max(1);
+        let format = TraceFormat::for_path(&path);
+        let generation = begin(&mut sink, Keep::Last { per_thread }, path.clone(), format);
+        Ok(TraceFile { path, generation })
+    }
+
+    /// The file being written.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Flight recorder: writes every thread's last events to the file now (replacing
+    /// what an earlier dump wrote) and goes on recording. Streaming: writes out what
+    /// threads buffer, so the file holds every event so far.
+    pub fn dump(&self) -> io::Result<TraceSummary> {
+        dump_running(Some(self.generation))
+            .unwrap_or_else(|| Err(io::Error::other("the recording was already finished")))
+    }
+
+    /// Stops recording, writes what every thread still buffers and the `end` record,
+    /// and syncs the file.
+    pub fn finish(self) -> io::Result<TraceSummary> {
+        match stop(Some(self.generation)) {
+            Some(sink) => sink.write_out(),
+            None => Err(io::Error::other("the recording was already finished")),
         }
+    }
+}
+
+impl Drop for TraceFile {
+    /// A recording dropped without `finish` is finished all the same (errors ignored).
+    fn drop(&mut self) {
+        if let Some(sink) = stop(Some(self.generation)) {
+            let _ = sink.write_out();
+        }
+    }
+}
+
+fn refuse_second(sink: &Option<Sink>) -> io::Result<()> {
+    match sink {
+        Some(_) => Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "a trace recording is already running",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Makes `keep` the running recording; its generation.
+fn begin(sink: &mut Option<Sink>, keep: Keep, path: PathBuf, format: TraceFormat) -> u64 {
+    clock::start();
+    registry::keep_departed(true);
+    static HOOKS: std::sync::Once = std::sync::Once::new();
+    HOOKS.call_once(|| {
+        crate::probe::watchdog::before_exit(finish_running);
+        crate::probe::watchdog::on_report(dump_on_report);
+        at_exit::register(finish_at_exit);
+    });
+    // Recordings start under the sink's lock: one at a time.
+    let generation = GENERATION.fetch_add(1, Relaxed) + 1;
+    DROPPED.store(0, Relaxed);
+    QUEUED.store(0, Relaxed);
+    *sink = Some(Sink {
+        generation,
+        keep,
+        buffers: Vec::new(),
+        departed: VecDeque::new(),
+        path,
+        format,
+    });
+    RECORDING.store(true, Release);
+    super::activate();
+    generation
+}
+
+impl Sink {
+    /// Streaming: tells the writer to take every buffer and end the file, and waits for
+    /// it. Flight recorder: writes the rings.
+    fn write_out(self) -> io::Result<TraceSummary> {
+        let result = match self.keep {
+            Keep::Stream {
+                writer,
+                wake,
+                stop: stopping,
+                ..
+            } => {
+                stopping.store(true, Release);
+                wake.unpark();
+                writer
+                    .join()
+                    .map_err(|_| io::Error::other("the trace writer panicked"))
+                    .and_then(|written| written)
+                    .map(|written| TraceSummary {
+                        path: self.path.clone(),
+                        events: written.events,
+                        dropped: DROPPED.load(Relaxed),
+                        bytes: written.bytes,
+                    })
+            }
+            Keep::Last { .. } => write_rings(
+                &self.path,
+                self.format,
+                self.buffers.iter().chain(&self.departed),
+            ),
+        };
+        registry::keep_departed(false);
+        result
+    }
+}
+
+/// Writes a flight recorder's rings to `path`, whole (a new file renamed over the old).
+fn write_rings<'a>(
+    path: &Path,
+    format: TraceFormat,
+    buffers: impl Iterator<Item = &'a Buffer>,
+) -> io::Result<TraceSummary> {
+    let rings: Vec<(ThreadInfo, Vec<Event>)> = buffers
+        .map(|buffer| {
+            let buffer = buffer.lock();
+            (buffer.thread.clone(), buffer.take_ring())
+        })
+        .collect();
+    let mut written = Written {
+        events: 0,
+        bytes: 0,
+    };
+    crate::probe::files::write_atomically(path, |file| {
+        let mut out = TraceWriter::new(BufWriter::with_capacity(256 << 10, file), format)?;
+        for (thread, events) in rings {
+            out.events(&thread, events)?;
+        }
+        written = out.end()?;
+        Ok(())
+    })?;
+    Ok(TraceSummary {
+        path: path.to_path_buf(),
+        events: written.events,
+        dropped: DROPPED.load(Relaxed),
+        bytes: written.bytes,
+    })
+}
+
+/// The streaming writer thread of recording `generation`: sweeps every buffer when
+/// woken (a batch filled, a thread ended, the recording stopped) or every [`SWEEP`].
+fn stream(
+    mut out: TraceWriter<BufWriter<File>>,
+    generation: u64,
+    stopping: &AtomicBool,
+    left: &Mutex<Vec<Buffer>>,
+) -> io::Result<Written> {
+    loop {
+        let last = stopping.load(Acquire);
+        let buffers = match SINK.lock().as_mut() {
+            Some(sink) if sink.generation == generation => {
+                let mut buffers = sink.buffers.clone();
+                buffers.extend(sink.departed.drain(..));
+                buffers
+            }
+            // Stopped: `stop` left the buffers here.
+            _ => std::mem::take(&mut *left.lock()),
+        };
+        for buffer in &buffers {
+            let (thread, batches) = {
+                let mut buffer = buffer.lock();
+                let mut batches = std::mem::take(&mut buffer.ready);
+                QUEUED.fetch_sub(batches.len(), Relaxed);
+                if !buffer.events.is_empty() {
+                    batches.push_back(std::mem::take(&mut buffer.events));
+                }
+                (buffer.thread.clone(), batches)
+            };
+            for batch in batches {
+                out.events(&thread, batch)?;
+            }
+        }
+        if last {
+            return out.end();
+        }
+        out.flush()?;
+        std::thread::park_timeout(SWEEP);
+    }
+}
+
+/// Finishes the running recording, if any: what the watchdog does before it exits the
+/// process on a deadlock, so the trace of a hung run ends whole.
+fn finish_running() -> Result<(), String> {
+    match stop(None).map(Sink::write_out) {
+        Some(Err(error)) => Err(format!("could not finish the trace: {error}")),
+        _ => Ok(()),
+    }
+}
+
+/// The process is exiting normally (`main` returned, `std::process::exit`): a recording
+/// nobody finished ends whole.
+extern "C" fn finish_at_exit() {
+    if let Some(Err(error)) = stop(None).map(Sink::write_out) {
+        eprintln!("waitgraph: could not finish the trace: {error}");
+    }
+}
+
+/// The watchdog reported a finding: a flight recorder writes what led to it.
+fn dump_on_report() -> Result<(), String> {
+    match dump_running(None) {
+        Some(Err(error)) => Err(format!("could not write the flight recorder: {error}")),
+        _ => Ok(()),
+    }
+}
+
+/// Dumps the running flight recorder (of `generation`, if given); a streaming
+/// recording's writer is told to write out what threads buffer.
+fn dump_running(generation: Option<u64>) -> Option<io::Result<TraceSummary>> {
+    let (path, format, buffers) = {
+        let sink = SINK.lock();
+        let sink = sink
+            .as_ref()
+            .filter(|s| generation.is_none_or(|g| g == s.generation))?;
+        match &sink.keep {
+            Keep::Stream { .. } if generation.is_none() => return None,
+            Keep::Stream { .. } => return Some(Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "a streaming recording writes every event as it comes: dump is a flight recorder's",
+            ))),
+            Keep::Last { .. } => (
+                sink.path.clone(),
+                sink.format,
+                sink.buffers
+                    .iter()
+                    .chain(&sink.departed)
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            ),
+        }
+    };
+    Some(write_rings(&path, format, buffers.iter()))
+}
+
+/// Ends the running recording (of `generation`, if given) and returns it.
+fn stop(generation: Option<u64>) -> Option<Sink> {
+    let mut sink = SINK.lock();
+    if sink
+        .as_ref()
+        .is_none_or(|s| generation.is_some_and(|g| g != s.generation))
+    {
+        return None;
+    }
+    let mut sink = sink.take()?;
+    RECORDING.store(false, Release);
+    super::deactivate();
+    // The writer sweeps the sink, which is gone: its last pass takes the buffers here.
+    if let Keep::Stream { left, .. } = &sink.keep {
+        let mut left = left.lock();
+        left.append(&mut sink.buffers);
+        left.extend(sink.departed.drain(..));
+    }
+    Some(sink)
+}
+
+/// Whether a file recording runs (the hooks' second check, after `active()`).
+#[inline]
+pub(crate) fn recording() -> bool {
+    RECORDING.load(Relaxed)
+}
+
+/// Adds `event` to the current thread's buffer (its `seq` made later than the thread's
+/// last), handing a full batch to the writer.
+pub(crate) fn push(mut event: Event) {
+    let generation = GENERATION.load(Relaxed);
+    let thread = event.thread;
+    let pushed = MINE.try_with(|mine| {
+        let mut mine = mine.borrow_mut();
+        if !matches!(&*mine, Some(m) if m.generation == generation) {
+            let buffer = register(generation, thread)?;
+            *mine = Some(Mine { generation, buffer });
+        }
+        let mine = mine.as_ref()?;
+        let mut buffer = mine.buffer.lock();
+        event.seq = event.seq.max(buffer.last_seq + 1);
+        buffer.last_seq = event.seq;
+        if let Appended::Full = append(&mut buffer, event) {
+            if let Some(writer) = &buffer.writer {
+                writer.unpark();
+            }
+        }
+        Some(())
+    });
+    match pushed {
+        Ok(Some(())) => {}
+        // No recording any more, or the thread is being torn down.
+        Ok(None) | Err(_) => {
+            DROPPED.fetch_add(1, Relaxed);
+        }
+    }
+}
+
+enum Appended {
+    Kept,
+    /// A batch is ready for the writer.
+    Full,
+}
+
+fn append(buffer: &mut ThreadBuffer, event: Event) -> Appended {
+    let capacity = buffer.ring;
+    if capacity > 0 {
+        if buffer.events.len() < capacity {
+            buffer.events.push(event);
+        } else {
+            buffer.events[buffer.head] = event;
+            buffer.head = (buffer.head + 1) % capacity;
+            buffer.lost += 1;
+        }
+        return Appended::Kept;
+    }
+    if buffer.lost > 0 && buffer.events.is_empty() {
+        let events = std::mem::take(&mut buffer.lost);
+        buffer.events.push(lost(event.thread, event.seq, events));
+    }
+    buffer.events.push(event);
+    if buffer.events.len() < BATCH {
+        return Appended::Kept;
+    }
+    let batch = std::mem::replace(&mut buffer.events, Vec::with_capacity(BATCH));
+    if QUEUED.fetch_add(1, Relaxed) >= QUEUE {
+        QUEUED.fetch_sub(1, Relaxed);
+        DROPPED.fetch_add(batch.len() as u64, Relaxed);
+        buffer.lost += batch.len() as u64;
+        return Appended::Kept;
+    }
+    buffer.ready.push_back(batch);
+    Appended::Full
+}
+
+/// A new buffer for this thread in the running recording.
+fn register(generation: u64, key: ThreadKey) -> Option<Buffer> {
+    let name = std::thread::current().name().map(str::to_owned);
+    let mut sink = SINK.lock();
+    let sink = sink.as_mut().filter(|sink| sink.generation == generation)?;
+    let (events, ring, writer) = match &sink.keep {
+        Keep::Stream { wake, .. } => (Vec::with_capacity(BATCH), 0, Some(wake.clone())),
+        Keep::Last { per_thread } => (Vec::with_capacity(*per_thread), *per_thread, None),
+    };
+    let buffer = Arc::new(Mutex::new(ThreadBuffer {
+        thread: ThreadInfo { key, name },
+        events,
+        head: 0,
+        ring,
+        writer,
+        ready: VecDeque::new(),
+        lost: 0,
+        last_seq: 0,
+    }));
+    sink.buffers.push(buffer.clone());
+    Some(buffer)
+}
+
+/// Writes trace lines in one format, describing each thread and resource before the
+/// first event that names it.
+struct TraceWriter<W: Write> {
+    out: W,
+    encoding: Encoding,
+    threads: HashSet<ThreadKey, IdHasher>,
+    resources: HashSet<ResourceKey, IdHasher>,
+    events: u64,
+    bytes: u64,
+}
+
+enum Encoding {
+    Binary { encoder: Encoder, bytes: Vec<u8> },
+    JsonLines { line: Vec<u8> },
+}
+
+impl TraceWriter<BufWriter<File>> {
+    fn create(path: &Path, format: TraceFormat) -> io::Result<Self> {
         // Errors name the path: "Is a directory" alone does not say which.
         let named = |error: io::Error| {
             io::Error::new(
@@ -112,98 +651,134 @@ impl TraceFile {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(named)?;
         }
-        let mut file = BufWriter::new(File::create(&path).map_err(named)?);
-        write_line(&mut file, &TraceLine::Trace(TraceHeader::current())).map_err(named)?;
-        let (batches, received) = sync_channel::<Batch>(QUEUE);
-        let writer = std::thread::Builder::new()
-            .name("waitgraph-trace".into())
-            .spawn(move || {
-                let mut writer = Writer::new(file);
-                for batch in received {
-                    writer.write(batch)?;
-                }
-                writer.end()
-            })?;
-        registry::keep_departed(true);
-        static FINISHED_BEFORE_EXIT: std::sync::Once = std::sync::Once::new();
-        FINISHED_BEFORE_EXIT.call_once(|| crate::probe::watchdog::before_exit(finish_running));
-        let generation = GENERATION.fetch_add(1, Relaxed) + 1;
-        DROPPED.store(0, Relaxed);
-        *sink = Some(Sink {
-            generation,
-            batches,
-            buffers: Vec::new(),
-            writer,
-            path: path.clone(),
-        });
-        RECORDING.store(true, Release);
-        super::activate();
-        Ok(TraceFile { path })
-    }
-
-    /// The file being written.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Stops recording, writes what every thread still buffers and the `end` line, and
-    /// syncs the file.
-    pub fn finish(self) -> io::Result<TraceSummary> {
-        match stop() {
-            Some(sink) => sink.write_out(),
-            None => Err(io::Error::other("the recording was already finished")),
-        }
+        let file = BufWriter::with_capacity(256 << 10, File::create(path).map_err(named)?);
+        TraceWriter::new(file, format).map_err(named)
     }
 }
 
-impl Drop for TraceFile {
-    /// A recording dropped without `finish` is finished all the same (errors ignored).
-    fn drop(&mut self) {
-        if let Some(sink) = stop() {
-            let _ = sink.write_out();
+impl<W: Write> TraceWriter<W> {
+    fn new(out: W, format: TraceFormat) -> io::Result<Self> {
+        let header = TraceHeader {
+            started_unix_nanos: Some(clock::epoch_unix_nanos()),
+            ..TraceHeader::current()
+        };
+        let encoding = match format {
+            TraceFormat::Binary => {
+                let mut bytes = Vec::with_capacity(128 << 10);
+                let encoder = Encoder::start(&header, &mut bytes);
+                Encoding::Binary { encoder, bytes }
+            }
+            TraceFormat::JsonLines => Encoding::JsonLines { line: Vec::new() },
+        };
+        let mut writer = TraceWriter {
+            out,
+            encoding,
+            threads: HashSet::default(),
+            resources: HashSet::default(),
+            events: 0,
+            bytes: 0,
+        };
+        if matches!(writer.encoding, Encoding::JsonLines { .. }) {
+            writer.line(&TraceLine::Trace(header))?;
         }
+        Ok(writer)
     }
-}
 
-impl Sink {
-    /// Hands every thread's remaining events to the writer and waits for it to finish.
-    fn write_out(self) -> io::Result<TraceSummary> {
-        for buffer in &self.buffers {
-            let batch = {
-                let mut buffer = buffer.lock();
-                Batch {
-                    thread: buffer.thread.clone(),
-                    events: std::mem::take(&mut buffer.events),
+    fn line(&mut self, line: &TraceLine) -> io::Result<()> {
+        match &mut self.encoding {
+            Encoding::Binary { encoder, bytes } => {
+                encoder.line(line, bytes);
+                if bytes.len() >= 64 << 10 {
+                    self.bytes += bytes.len() as u64;
+                    self.out.write_all(bytes)?;
+                    bytes.clear();
                 }
-            };
-            if !batch.events.is_empty() && self.batches.send(batch).is_err() {
-                break;
+                Ok(())
+            }
+            Encoding::JsonLines { line: text } => {
+                text.clear();
+                serde_json::to_writer(&mut *text, line)?;
+                text.push(b'\n');
+                self.bytes += text.len() as u64;
+                self.out.write_all(text)
             }
         }
-        drop(self.batches);
-        let events = self
-            .writer
-            .join()
-            .map_err(|_| io::Error::other("the trace writer panicked"));
-        registry::keep_departed(false);
-        let events = events??;
-        Ok(TraceSummary {
-            path: self.path,
-            events,
+    }
+
+    /// `thread`'s events, in its order.
+    fn events(&mut self, thread: &ThreadInfo, events: Vec<Event>) -> io::Result<()> {
+        if self.threads.insert(thread.key) {
+            self.line(&TraceLine::Thread(thread.clone()))?;
+        }
+        for event in events {
+            for key in event.kind.resources() {
+                if !self.resources.contains(&key) {
+                    self.resources.insert(key);
+                    if let Some(info) = registry::describe(key) {
+                        self.line(&TraceLine::Resource(info))?;
+                    }
+                }
+            }
+            match &mut self.encoding {
+                // Most events: no `TraceLine` built, no copy.
+                Encoding::Binary { encoder, bytes } if bytes.len() < 64 << 10 => {
+                    encoder.event(&event, bytes)
+                }
+                _ => self.line(&TraceLine::Event(event))?,
+            }
+            self.events += 1;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if let Encoding::Binary { bytes, .. } = &mut self.encoding {
+            self.bytes += bytes.len() as u64;
+            self.out.write_all(bytes)?;
+            bytes.clear();
+        }
+        self.out.flush()
+    }
+
+    fn end(mut self) -> io::Result<Written> {
+        let end = TraceEnd {
+            events: self.events,
             dropped: DROPPED.load(Relaxed),
+        };
+        self.line(&TraceLine::End(end))?;
+        self.flush()?;
+        Ok(Written {
+            events: self.events,
+            bytes: self.bytes,
         })
     }
 }
 
-/// What the prediction engine finds in a trace this recorder wrote (JSON lines), as
+/// What the prediction engine finds in a trace this recorder wrote (either format), as
 /// `waitgraph analyze` would: for a program that wants the verdict on its own recording
-/// (the demo's `incident`, tests). A line that does not parse (the last one, cut by a
-/// process that died) ends the reading; everything before it is analysed. The analyzer
-/// reads every format, with errors naming file, line and column.
+/// (the demo's `incident`, tests). A record cut short (the last one, by a process that
+/// died) ends the reading; everything before it is analysed. The analyzer reads every
+/// format, with errors naming file, line and column.
 pub fn predict(path: impl AsRef<Path>) -> io::Result<crate::predict::Prediction> {
-    use std::io::BufRead;
-    let file = std::io::BufReader::new(File::open(path)?);
+    use std::io::{BufRead, Read};
+    let mut file = std::io::BufReader::with_capacity(64 << 10, File::open(path)?);
     let mut predictor = crate::predict::Predictor::default();
+    if waitgraph_core::binary::is_binary(file.fill_buf()?) {
+        let mut reader = waitgraph_core::binary::Reader::new(file.by_ref());
+        for line in &mut reader {
+            match line {
+                Ok(line) => predictor.feed(line),
+                Err(_) => {
+                    predictor.mark_truncated();
+                    break;
+                }
+            }
+        }
+        if reader.cut().is_some() {
+            predictor.mark_truncated();
+        }
+        return Ok(predictor.finish());
+    }
     for line in file.lines() {
         match serde_json::from_str::<TraceLine>(&line?) {
             Ok(line) => predictor.feed(line),
@@ -216,152 +791,44 @@ pub fn predict(path: impl AsRef<Path>) -> io::Result<crate::predict::Prediction>
     Ok(predictor.finish())
 }
 
-/// Finishes the running recording, if any: what the watchdog does before it exits the
-/// process on a deadlock, so the trace of a hung run ends whole.
-fn finish_running() -> Result<(), String> {
-    match stop().map(Sink::write_out) {
-        Some(Err(error)) => Err(format!("could not finish the trace: {error}")),
-        _ => Ok(()),
-    }
-}
-
-fn stop() -> Option<Sink> {
-    let sink = SINK.lock().take()?;
-    RECORDING.store(false, Release);
-    super::deactivate();
-    Some(sink)
-}
-
-/// Whether a file recording runs (the hooks' second check, after `active()`).
-#[inline]
-pub(crate) fn recording() -> bool {
-    RECORDING.load(Relaxed)
-}
-
-/// Adds `event` to the current thread's buffer, handing a full one to the writer.
-pub(crate) fn push(event: Event) {
-    let generation = GENERATION.load(Relaxed);
-    let thread = event.thread;
-    let full = MINE.try_with(|mine| {
-        let mut mine = mine.borrow_mut();
-        if !matches!(&*mine, Some((seen, _)) if *seen == generation) {
-            *mine = Some((generation, register(generation, thread)?));
-        }
-        let (_, buffer) = mine.as_ref()?;
-        let mut buffer = buffer.lock();
-        if buffer.lost > 0 && buffer.events.is_empty() {
-            let events = std::mem::take(&mut buffer.lost);
-            buffer.events.push(Event {
-                seq: event.seq,
-                thread,
-                kind: EventKind::Lost { events },
-                site: None,
-            });
-        }
-        buffer.events.push(event);
-        Some((buffer.events.len() >= BATCH).then(|| Batch {
-            thread: buffer.thread.clone(),
-            events: std::mem::take(&mut buffer.events),
-        }))
-    });
-    match full {
-        Ok(Some(Some(batch))) => {
-            let count = batch.events.len() as u64;
-            if !hand_over(batch) {
-                let _ = MINE.try_with(|mine| {
-                    if let Some((_, buffer)) = mine.borrow().as_ref() {
-                        buffer.lock().lost += count;
-                    }
-                });
-            }
-        }
-        Ok(Some(None)) => {}
-        // No recording any more, or the thread is being torn down.
-        Ok(None) | Err(_) => {
-            DROPPED.fetch_add(1, Relaxed);
-        }
-    }
-}
-
-/// A new buffer for this thread in the running recording.
-fn register(generation: u64, key: ThreadKey) -> Option<Buffer> {
-    let name = std::thread::current().name().map(str::to_owned);
-    let mut sink = SINK.lock();
-    let sink = sink.as_mut().filter(|sink| sink.generation == generation)?;
-    let buffer = Arc::new(Mutex::new(ThreadBuffer {
-        thread: ThreadInfo { key, name },
-        events: Vec::with_capacity(BATCH),
-        lost: 0,
-    }));
-    sink.buffers.push(buffer.clone());
-    Some(buffer)
-}
-
-/// Gives a full batch to the writer; false (and counted) when it had to be dropped.
-fn hand_over(batch: Batch) -> bool {
-    let count = batch.events.len() as u64;
-    let sent = match SINK.lock().as_ref() {
-        Some(sink) => match sink.batches.try_send(batch) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
-        },
-        None => false,
-    };
-    if !sent {
-        DROPPED.fetch_add(count, Relaxed);
-    }
-    sent
-}
-
-fn write_line(out: &mut impl Write, line: &TraceLine) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, line)?;
-    out.write_all(b"\n")
-}
-
-/// The writer thread's state: what it has described already.
-struct Writer {
-    out: BufWriter<File>,
-    threads: HashSet<ThreadKey>,
-    resources: HashSet<ResourceKey>,
-    events: u64,
-}
-
-impl Writer {
-    fn new(out: BufWriter<File>) -> Writer {
-        Writer {
-            out,
-            threads: HashSet::new(),
-            resources: HashSet::new(),
-            events: 0,
-        }
-    }
-
-    fn write(&mut self, batch: Batch) -> io::Result<()> {
-        if self.threads.insert(batch.thread.key) {
-            write_line(&mut self.out, &TraceLine::Thread(batch.thread))?;
-        }
-        for event in batch.events {
-            for key in event.kind.resources() {
-                if self.resources.insert(key) {
-                    if let Some(info) = registry::describe(key) {
-                        write_line(&mut self.out, &TraceLine::Resource(info))?;
-                    }
-                }
-            }
-            write_line(&mut self.out, &TraceLine::Event(event))?;
-            self.events += 1;
-        }
-        Ok(())
-    }
-
-    fn end(mut self) -> io::Result<u64> {
-        let end = TraceEnd {
-            events: self.events,
-            dropped: DROPPED.load(Relaxed),
+/// `WAITGRAPH_TRACE=path` (and `WAITGRAPH_TRACE_LAST=N` for a flight recorder): a
+/// recording started without code changes, at the first event of the process's first
+/// instrumented thread, and finished when the process exits. Errors are said once on
+/// standard error; the program runs on unrecorded.
+pub(crate) fn start_from_environment() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let Some(path) = std::env::var_os("WAITGRAPH_TRACE").filter(|p| !p.is_empty()) else {
+            return;
         };
-        write_line(&mut self.out, &TraceLine::End(end))?;
-        self.out.flush()?;
-        self.out.get_ref().sync_all()?;
-        Ok(self.events)
+        let started = match std::env::var("WAITGRAPH_TRACE_LAST") {
+            Ok(last) => match last.trim().parse::<usize>() {
+                Ok(per_thread) if per_thread > 0 => TraceFile::flight_recorder(&path, per_thread),
+                _ => Err(io::Error::other(format!(
+                    "WAITGRAPH_TRACE_LAST={last:?}: expected a number of events per thread, 1 or more"
+                ))),
+            },
+            Err(_) => TraceFile::create(&path),
+        };
+        match started {
+            // Finished at exit (or by the watchdog), like a `TraceFile` never dropped.
+            Ok(trace) => std::mem::forget(trace),
+            Err(error) => eprintln!("waitgraph: WAITGRAPH_TRACE: {error}; not recording"),
+        }
+    });
+}
+
+mod at_exit {
+    /// Runs `hook` when the process exits normally (C `atexit`: after `main` returns or
+    /// on `std::process::exit`).
+    pub fn register(hook: extern "C" fn()) {
+        extern "C" {
+            fn atexit(hook: extern "C" fn()) -> std::ffi::c_int;
+        }
+        // SAFETY: `atexit` is in every C runtime Rust links against on the platforms it
+        // supports; it stores a plain function pointer with no captured state.
+        unsafe {
+            atexit(hook);
+        }
     }
 }

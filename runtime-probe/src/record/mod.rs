@@ -28,16 +28,19 @@
 use crate::model::{Event, EventKind, Site, ThreadKey};
 use std::cell::RefCell;
 use std::panic::Location;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
+mod clock;
 mod file;
 
-pub use file::{predict, TraceFile, TraceSummary};
+pub(crate) use file::start_from_environment;
+pub use file::{
+    predict, TraceFile, TraceFormat, TraceSummary, BATCH, DEPARTED_RINGS, QUEUE, SWEEP,
+};
 
 /// How many captures and file recordings are running in the process: the hooks' one
 /// cheap check.
 static ACTIVE: AtomicUsize = AtomicUsize::new(0);
-static SEQUENCE: AtomicU64 = AtomicU64::new(0);
 
 thread_local! {
     static BUFFER: RefCell<Option<Vec<Event>>> = const { RefCell::new(None) };
@@ -109,7 +112,8 @@ pub(crate) fn emit(thread: ThreadKey, kind: EventKind, site: Option<&'static Loc
         site
     });
     let event = Event {
-        seq: SEQUENCE.fetch_add(1, Relaxed),
+        // Its time: no counter shared between threads (see `clock`).
+        seq: clock::now(),
         thread,
         kind,
         site,
@@ -133,6 +137,7 @@ pub(crate) fn emit(thread: ThreadKey, kind: EventKind, site: Option<&'static Loc
 
 /// A capture or a file recording started: the hooks' cheap check now passes.
 fn activate() {
+    clock::start();
     ACTIVE.fetch_add(1, Relaxed);
 }
 

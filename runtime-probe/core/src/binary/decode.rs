@@ -1,7 +1,7 @@
 //! Reading binary records back into [`TraceLine`]s: [`Decoder`] works on bytes in
 //! memory (no I/O), [`Reader`] streams any [`Read`] through it.
 
-use super::encode::Fast;
+use super::encode::IdHasher;
 use super::{intern::intern, tag, varint, MAGIC, MAX_RECORD, VERSION};
 use crate::model::{
     Class, Event, EventKind, LockMode, ResourceInfo, ResourceKey, ResourceKind, Site, ThreadInfo,
@@ -66,7 +66,7 @@ pub struct Decoder {
     ended: bool,
     strings: Vec<Cow<'static, str>>,
     sites: Vec<Site>,
-    last_seq: HashMap<ThreadKey, u64, Fast>,
+    last_seq: HashMap<ThreadKey, u64, IdHasher>,
     offset: u64,
     records: u64,
 }

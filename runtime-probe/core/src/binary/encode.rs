@@ -14,12 +14,12 @@ use std::hash::{BuildHasherDefault, Hasher};
 /// last `seq`. Appends to a caller's buffer, so the caller decides when bytes reach a file.
 #[derive(Default)]
 pub struct Encoder {
-    strings: HashMap<Box<str>, u64, Fast>,
-    sites: HashMap<Site, u64, Fast>,
+    strings: HashMap<Box<str>, u64, IdHasher>,
+    sites: HashMap<Site, u64, IdHasher>,
     /// Sites whose file and function are `'static` (the probe's): found by address,
     /// without hashing their text. An address of a `'static` string is never reused.
-    static_sites: HashMap<StaticSite, u64, Fast>,
-    last_seq: HashMap<ThreadKey, u64, Fast>,
+    static_sites: HashMap<StaticSite, u64, IdHasher>,
+    last_seq: HashMap<ThreadKey, u64, IdHasher>,
     /// Where the record being written starts (its tag), for its length.
     open: usize,
 }
@@ -301,9 +301,10 @@ pub(super) fn resource_kind(kind: ResourceKind) -> u8 {
 /// default SipHash costs more than the rest of encoding an event. Not for keys an
 /// adversary picks (the encoder hashes what its own program produced).
 #[derive(Default, Clone, Copy)]
-pub(super) struct FastHasher(u64);
+pub struct FastHasher(u64);
 
-pub(super) type Fast = BuildHasherDefault<FastHasher>;
+/// Builds [`FastHasher`]s: for maps keyed by ids and addresses.
+pub type IdHasher = BuildHasherDefault<FastHasher>;
 
 impl Hasher for FastHasher {
     fn finish(&self) -> u64 {

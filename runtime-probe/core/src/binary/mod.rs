@@ -81,7 +81,7 @@ mod intern;
 mod varint;
 
 pub use decode::{Cut, DecodeError, Decoded, Decoder, Reader};
-pub use encode::Encoder;
+pub use encode::{Encoder, FastHasher, IdHasher};
 
 /// The first bytes of every binary trace.
 pub const MAGIC: [u8; 8] = *b"\x89WGTRACE";

@@ -152,6 +152,26 @@ fn can_close(p: &Predictor, edges: &[(Node, Node, &[Evidence])], chosen: &[&Evid
             }
         }
     }
+    // A free worker is missing only when every worker runs a job stuck on the cycle:
+    // a pool with more workers than the run's jobs that waited for the cycle's events
+    // always has one left.
+    // (Not through a barrier: its arrivals hold workers too, while they wait at it.)
+    let nodes: Vec<Node> = edges.iter().map(|&(from, _, _)| from).collect();
+    let through_barrier = nodes.iter().any(|node| matches!(node, Node::Arrive(_)));
+    for &(from, _, _) in edges.iter().filter(|_| !through_barrier) {
+        if let Node::Free(executor) = from {
+            let workers = p.classes.info(executor).workers.len();
+            let stuck_runs: std::collections::HashSet<(ThreadKey, u64)> = nodes
+                .iter()
+                .filter_map(|&node| p.busy_waits.get(&(executor, node)))
+                .flatten()
+                .copied()
+                .collect();
+            if workers > 0 && stuck_runs.len() < workers {
+                return false;
+            }
+        }
+    }
     // One lock held by every waiting thread around its wait lets one in at a time.
     if threads.len() >= 2 {
         let mut common: Option<BTreeSet<_>> = None;

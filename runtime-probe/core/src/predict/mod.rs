@@ -28,7 +28,7 @@
 //! | threads | its waits all come from one thread, and it passes through no executor |
 //! | fork / join / wake-up | two of its waits are ordered by a fork, a join, or a notification (send, job completion) that ended a wait (they never overlap) |
 //! | gate lock | every wait of it happens under one lock instance held exclusively |
-//! | k of n | it is only a pool and a barrier its own jobs arrive at, and the barrier needs no more arrivals than the pool has workers |
+//! | k of n | it is only a pool and a barrier its own jobs arrive at, and the barrier needs no more arrivals than the pool has workers; or it needs a free worker of a pool that has more workers than the run had jobs of it waiting for the cycle's events (one worker is always left; not said of cycles through a barrier, whose arrivals hold workers while they wait) |
 //! | timeouts | (kept, as a warning) one of its waits is timed: a bounded stall |
 //!
 //! What it knowingly misses: an order imposed only through a shared variable (a flag
@@ -191,7 +191,14 @@ pub struct Predictor {
     lost: u64,
     /// Reused for what a thread owes at each wait (no allocation per event).
     scratch: Vec<(Node, u64, Source)>,
+    /// Per executor and event waited for, the job runs of the executor that waited for
+    /// it (a run is its worker and when it began; at most [`JOB_RUNS`] kept): a cycle
+    /// through a free worker needs as many such runs as the executor has workers.
+    busy_waits: HashMap<(ClassId, Node), std::collections::HashSet<(ThreadKey, u64)>>,
 }
+
+/// Job runs counted per executor and event waited for: past this, as many as any pool.
+pub(crate) const JOB_RUNS: usize = 1024;
 
 /// The longest cycle searched for, in event classes.
 const MAX_CYCLE: usize = 8;
@@ -620,6 +627,10 @@ impl Predictor {
             }
             if let Some((executor, since)) = state.busy {
                 sources.push((Node::Free(executor), since, Source::Busy));
+                let runs = self.busy_waits.entry((executor, target)).or_default();
+                if runs.len() < JOB_RUNS {
+                    runs.insert((thread, since));
+                }
             }
         }
         for &(source, since, ref which) in &sources {
