@@ -30,8 +30,14 @@ USAGE:
         --shrink-at under-load|idle   (default under-load)
         --no-content        clients send only searches that load no fields
         --report FILE       where the watchdog writes its report
-        --trace FILE        record every thread's events to FILE (JSON lines; finished
-                            before the watchdog exits on a deadlock)
+        --trace FILE        record every thread's events to FILE (binary; JSON lines if
+                            it ends in .jsonl; finished before the watchdog exits on
+                            a deadlock)
+        --trace-last N      with --trace: a flight recorder, keeping each thread's last
+                            N events, written when the watchdog reports and at the end
+        --predict           the watchdog also predicts, in the running program: each
+                            potential cycle is reported once, as a warning, while the
+                            run goes on (as WAITGRAPH_PREDICT=1 does)
         --gate N            (tests) hold N queries between the spec lock and the gil
                             until the shrink has begun
         --load-for MS       load before and after the command (default 300)
@@ -126,10 +132,15 @@ fn parse_run(args: &[String]) -> Result<Options, String> {
                     Duration::from_millis(number(flag, value()?, 0, 3_600_000)? as u64)
             }
             "--watch-memory" => options.watch_memory = true,
+            "--trace-last" => options.trace_last = Some(number(flag, value()?, 1, 1 << 24)?),
+            "--predict" => options.predict = true,
             other => return Err(format!("unknown option `{other}`")),
         }
     }
     options.variant = variant.ok_or("--variant is required")?;
+    if options.trace_last.is_some() && options.trace.is_none() {
+        return Err("--trace-last needs --trace FILE".into());
+    }
     Ok(options)
 }
 
@@ -143,8 +154,14 @@ fn number(flag: &str, text: &str, min: usize, max: usize) -> Result<usize, Strin
 }
 
 /// The watchdog, or the reason it cannot write its report (exit 2 before anything runs).
-fn start_watchdog(report: Option<&Path>) -> Result<waitgraph::WatchdogHandle, ExitCode> {
+fn start_watchdog(
+    report: Option<&Path>,
+    predict: bool,
+) -> Result<waitgraph::WatchdogHandle, ExitCode> {
     let mut builder = waitgraph::Watchdog::builder().exit_on_deadlock(3);
+    if predict {
+        builder = builder.predict(true);
+    }
     if let Some(report) = report {
         builder = builder.report_file(report);
     }
@@ -155,15 +172,14 @@ fn start_watchdog(report: Option<&Path>) -> Result<waitgraph::WatchdogHandle, Ex
 }
 
 fn run_one(options: &Options) -> ExitCode {
-    let _watchdog = match start_watchdog(options.report.as_deref()) {
-        Ok(watchdog) => watchdog,
-        Err(code) => return code,
-    };
+    // The trace first: the watchdog's prediction then reads its events.
     let trace = match options
         .trace
         .as_deref()
-        .map(waitgraph::record::TraceFile::create)
-    {
+        .map(|path| match options.trace_last {
+            Some(last) => waitgraph::record::TraceFile::flight_recorder(path, last),
+            None => waitgraph::record::TraceFile::create(path),
+        }) {
         None => None,
         Some(Ok(trace)) => Some(trace),
         Some(Err(error)) => {
@@ -171,7 +187,21 @@ fn run_one(options: &Options) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let watchdog = match start_watchdog(options.report.as_deref(), options.predict) {
+        Ok(watchdog) => watchdog,
+        Err(code) => return code,
+    };
     let outcome = run(options);
+    if options.predict {
+        // One more look at the last events, then what was predicted.
+        std::thread::sleep(waitgraph::record::live::CHECK_EVERY + waitgraph::record::SWEEP * 2);
+        let predicted = watchdog
+            .findings()
+            .into_iter()
+            .filter(|f| !f.confirmed)
+            .count();
+        println!("prediction: {predicted} potential cycles reported while the run went on");
+    }
     if let Some(trace) = trace {
         match trace.finish() {
             Ok(written) => println!(
@@ -241,7 +271,7 @@ fn scenario(args: &[String]) -> ExitCode {
     let Some(scenario) = catalogue().into_iter().find(|s| s.name == name) else {
         return usage(&format!("no scenario named `{name}`"));
     };
-    let _watchdog = match start_watchdog(report.as_deref()) {
+    let _watchdog = match start_watchdog(report.as_deref(), false) {
         Ok(watchdog) => watchdog,
         Err(code) => return code,
     };

@@ -46,6 +46,11 @@ pub struct Options {
     /// Sample the registry size and resident memory through the run, and fail it if they
     /// grow (`run --watch-memory`).
     pub watch_memory: bool,
+    /// Keep only each thread's last this many events (a flight recorder), written when
+    /// the watchdog reports and at the end.
+    pub trace_last: Option<usize>,
+    /// The watchdog also predicts, in the running program.
+    pub predict: bool,
 }
 
 impl Default for Options {
@@ -65,6 +70,8 @@ impl Default for Options {
             load_for: Duration::from_millis(300),
             revive_blocking: None,
             watch_memory: false,
+            trace_last: None,
+            predict: false,
         }
     }
 }

@@ -27,7 +27,7 @@ fn record(c: &mut Criterion) {
         .warm_up_time(std::time::Duration::from_millis(500))
         .measurement_time(std::time::Duration::from_secs(2));
     group.bench_function("probe-on", |b| b.iter(|| pairs(&lock)));
-    let path = std::env::temp_dir().join(format!("waitgraph-bench-{}.jsonl", std::process::id()));
+    let path = std::env::temp_dir().join(format!("waitgraph-bench-{}.trace", std::process::id()));
     let trace = waitgraph::record::TraceFile::create(&path).expect("create the trace");
     group.bench_function("recording-to-file", |b| b.iter(|| pairs(&lock)));
     let written = trace.finish().expect("finish the trace");

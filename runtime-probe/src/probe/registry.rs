@@ -231,12 +231,12 @@ pub fn keep_departed(keep: bool) {
 }
 
 /// What a trace says about a resource: the live entry's description, or the one kept
-/// since it departed.
+/// since it departed (kept, not taken: a flight recorder describes it in every dump).
 pub fn describe(key: ResourceKey) -> Option<ResourceInfo> {
     if let Some(entry) = resource(key) {
         return Some(entry.info.clone());
     }
-    DEPARTED.lock().infos.remove(&key.0)
+    DEPARTED.lock().infos.get(&key.0).cloned()
 }
 
 pub fn resource_count() -> usize {

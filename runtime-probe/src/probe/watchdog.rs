@@ -59,6 +59,8 @@ impl Watchdog {
             backtrace_wait: Duration::from_millis(500),
             dump_file: None,
             max_findings: MAX_FINDINGS,
+            predict: std::env::var("WAITGRAPH_PREDICT")
+                .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes" | "on")),
         }
     }
 }
@@ -76,6 +78,7 @@ pub struct WatchdogBuilder {
     backtrace_wait: Duration,
     dump_file: Option<PathBuf>,
     max_findings: usize,
+    predict: bool,
 }
 
 impl WatchdogBuilder {
@@ -141,6 +144,17 @@ impl WatchdogBuilder {
         self
     }
 
+    /// Also predicts: every event goes to the trace analyzer's engine inside the program
+    /// (see [`record::live`](crate::record::live)), and each potential cycle it finds,
+    /// one another interleaving could close, is reported once, as a warning, while the
+    /// run goes on. Off by default; `WAITGRAPH_PREDICT=1` turns it on without code
+    /// changes. A running streaming [`TraceFile`](crate::record::TraceFile) feeds it; a
+    /// flight recorder cannot (it keeps too little), and is said so.
+    pub fn predict(mut self, predict: bool) -> Self {
+        self.predict = predict;
+        self
+    }
+
     /// Starts the watchdog thread. A report file that cannot be written is said on
     /// standard error, naming the path, and the watchdog runs without it; use
     /// [`try_start`](Self::try_start) to stop there instead.
@@ -179,6 +193,12 @@ impl WatchdogBuilder {
     }
 
     fn launch(self) -> WatchdogHandle {
+        if self.predict {
+            if let Err(error) = crate::record::live::start() {
+                eprintln!("waitgraph: cannot predict: {error}");
+                registry::probe_error();
+            }
+        }
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             findings: Mutex::new(Vec::new()),
@@ -399,6 +419,7 @@ impl Runner {
             new_findings.extend(found);
         }
         new_findings.extend(self.stalls(&scan, &deadlocked_threads));
+        new_findings.extend(crate::record::take_predicted());
         self.previously_stuck = stuck_now;
         if !new_findings.is_empty() {
             self.publish(new_findings, deadlock, &scan);

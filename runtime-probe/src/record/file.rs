@@ -235,23 +235,7 @@ impl TraceFile {
         let mut sink = SINK.lock();
         refuse_second(&sink)?;
         let out = TraceWriter::create(&path, format)?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let left = Arc::new(Mutex::new(Vec::new()));
-        let generation = GENERATION.load(Relaxed) + 1;
-        let writer = {
-            let (stop, left) = (stop.clone(), left.clone());
-            std::thread::Builder::new()
-                .name("waitgraph-trace".into())
-                .spawn(move || stream(out, generation, &stop, &left))?
-        };
-        let wake = writer.thread().clone();
-        let keep = Keep::Stream {
-            writer,
-            wake,
-            stop,
-            left,
-        };
-        begin(&mut sink, keep, path.clone(), format);
+        let generation = start_stream(&mut sink, Some(out), path.clone(), format)?;
         Ok(TraceFile { path, generation })
     }
 
@@ -307,8 +291,40 @@ impl Drop for TraceFile {
     }
 }
 
+/// Starts a streaming recording: its writer thread writes to `out` (if any) and feeds
+/// the in-process prediction (if on). Its generation.
+fn start_stream(
+    sink: &mut Option<Sink>,
+    out: Option<TraceWriter<BufWriter<File>>>,
+    path: PathBuf,
+    format: TraceFormat,
+) -> io::Result<u64> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let left = Arc::new(Mutex::new(Vec::new()));
+    let generation = GENERATION.load(Relaxed) + 1;
+    let writer = {
+        let (stop, left) = (stop.clone(), left.clone());
+        std::thread::Builder::new()
+            .name("waitgraph-trace".into())
+            .spawn(move || stream(out, generation, &stop, &left))?
+    };
+    let wake = writer.thread().clone();
+    let keep = Keep::Stream {
+        writer,
+        wake,
+        stop,
+        left,
+    };
+    Ok(begin(sink, keep, path, format))
+}
+
 fn refuse_second(sink: &Option<Sink>) -> io::Result<()> {
     match sink {
+        Some(sink) if sink.path.as_os_str().is_empty() => Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "the watchdog's in-process prediction is recording already: start the trace \
+             before the watchdog, and the prediction reads the trace's events",
+        )),
         Some(_) => Err(io::Error::new(
             io::ErrorKind::AlreadyExists,
             "a trace recording is already running",
@@ -414,7 +430,7 @@ fn write_rings<'a>(
 /// The streaming writer thread of recording `generation`: sweeps every buffer when
 /// woken (a batch filled, a thread ended, the recording stopped) or every [`SWEEP`].
 fn stream(
-    mut out: TraceWriter<BufWriter<File>>,
+    mut out: Option<TraceWriter<BufWriter<File>>>,
     generation: u64,
     stopping: &AtomicBool,
     left: &Mutex<Vec<Buffer>>,
@@ -441,13 +457,25 @@ fn stream(
                 (buffer.thread.clone(), batches)
             };
             for batch in batches {
-                out.events(&thread, batch)?;
+                let batch = super::live::feed(&thread, batch, out.is_some());
+                if let Some(out) = &mut out {
+                    out.events(&thread, batch)?;
+                }
             }
         }
+        super::live::check(last);
         if last {
-            return out.end();
+            return match out {
+                Some(out) => out.end(),
+                None => Ok(Written {
+                    events: 0,
+                    bytes: 0,
+                }),
+            };
         }
-        out.flush()?;
+        if let Some(out) = &mut out {
+            out.flush()?;
+        }
         std::thread::park_timeout(SWEEP);
     }
 }
@@ -467,6 +495,7 @@ extern "C" fn finish_at_exit() {
     if let Some(Err(error)) = stop(None).map(Sink::write_out) {
         eprintln!("waitgraph: could not finish the trace: {error}");
     }
+    super::live::say_unreported();
 }
 
 /// The watchdog reported a finding: a flight recorder writes what led to it.
@@ -816,6 +845,20 @@ pub(crate) fn start_from_environment() {
             Err(error) => eprintln!("waitgraph: WAITGRAPH_TRACE: {error}; not recording"),
         }
     });
+}
+
+/// Makes sure events flow to the in-process prediction: a streaming recording without a
+/// file when none runs (a running one feeds it already; a flight recorder cannot).
+pub(crate) fn record_for_prediction() -> io::Result<()> {
+    start_from_environment();
+    let mut sink = SINK.lock();
+    match sink.as_ref().map(|s| &s.keep) {
+        Some(Keep::Stream { .. }) => Ok(()),
+        Some(Keep::Last { .. }) => Err(io::Error::other(
+            "a flight recorder is running, and prediction needs every event: no prediction",
+        )),
+        None => start_stream(&mut sink, None, PathBuf::new(), TraceFormat::Binary).map(|_| ()),
+    }
 }
 
 mod at_exit {

@@ -32,11 +32,13 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 mod clock;
 mod file;
+pub mod live;
 
 pub(crate) use file::start_from_environment;
 pub use file::{
     predict, TraceFile, TraceFormat, TraceSummary, BATCH, DEPARTED_RINGS, QUEUE, SWEEP,
 };
+pub(crate) use live::take_predicted;
 
 /// How many captures and file recordings are running in the process: the hooks' one
 /// cheap check.

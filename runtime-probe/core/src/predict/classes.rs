@@ -49,7 +49,7 @@ pub enum Node {
 }
 
 /// Every class of one trace, and which class each instance is.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Classes {
     ids: HashMap<(ResourceKind, Class), ClassId>,
     infos: Vec<ClassInfo>,

@@ -74,7 +74,7 @@ impl Evidence {
     }
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct DependencyGraph {
     pub graph: DiGraphMap<Node, ()>,
     evidence: HashMap<(Node, Node), Vec<Evidence>>,

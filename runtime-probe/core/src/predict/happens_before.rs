@@ -38,7 +38,7 @@ use std::collections::{HashMap, VecDeque};
 /// Wake-ups (and, separately, signals) kept at most.
 pub const MAX_WAKE_UPS: usize = 1 << 16;
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct HappensBefore {
     /// thread -> (events up to this seq, come before, this thread, from this seq on)
     edges: HashMap<ThreadKey, Vec<(u64, ThreadKey, u64)>>,

@@ -89,6 +89,7 @@ struct Hold {
 
 /// What a thread owes, by where it is in the thread's state (built into evidence only
 /// when the graph wants it).
+#[derive(Clone)]
 enum Source {
     Producing(usize),
     Hold(usize),
@@ -116,7 +117,7 @@ struct OpenWait {
     timed: bool,
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct ThreadState {
     name: Option<String>,
     held: Vec<Hold>,
@@ -172,7 +173,7 @@ struct ThreadState {
 /// assert_eq!(prediction.findings.len(), 1);
 /// assert_eq!(prediction.findings[0].kind, FindingKind::LockOrderInversion);
 /// ```
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Predictor {
     classes: Classes,
     graph: DependencyGraph,
@@ -927,7 +928,7 @@ impl Predictor {
         if self.lost > 0 {
             let lost = self.lost;
             self.note(format!(
-                "the recorder dropped {lost} events; the threads they belonged to were followed afresh after each gap (a cycle through the gap can be missed, never made up)"
+                "{lost} events are not in the trace (dropped by the recorder, or older than a flight recorder keeps); the threads they belonged to were followed afresh after each gap (a cycle through the gap can be missed, never made up)"
             ));
         }
         if self.truncated {
