@@ -20,7 +20,7 @@ pub struct Input {
     pub path: PathBuf,
     pub format: read::Format,
     pub events: u64,
-    /// How many bytes of a last line cut short were left out.
+    /// How many bytes of a last line (record, in a binary trace) cut short were left out.
     pub truncated: Option<u64>,
 }
 

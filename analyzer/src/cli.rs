@@ -22,8 +22,8 @@ struct Cli {
 enum Command {
     /// Predicts deadlocks from recorded runs, including runs that did not hang.
     ///
-    /// Reads traces written by `waitgraph::record::TraceFile` (JSON lines) or in
-    /// RAPID's STD format (detected from the content) and reports every cycle of
+    /// Reads traces written by `waitgraph::record::TraceFile` (binary or JSON lines)
+    /// or in RAPID's STD format (detected from the content) and reports every cycle of
     /// waits another interleaving can close. Exit status: 0 nothing found, 1
     /// findings, 2 an error.
     Analyze {
@@ -74,8 +74,9 @@ pub fn main(
             for input in &analysis.inputs {
                 if let Some(bytes) = input.truncated {
                     eprintln!(
-                        "waitgraph: warning: {} was cut short: its last line ({bytes} bytes) was left out; {} complete events were analysed",
+                        "waitgraph: warning: {} was cut short: its last {} ({bytes} bytes) was left out; {} complete events were analysed",
                         input.path.display(),
+                        input.format.unit(),
                         input.events
                     );
                 }

@@ -2,7 +2,7 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | [`read`] | streaming readers of every trace format (JSON lines, RAPID's STD), the format told from the content |
+//! | [`read`] | streaming readers of every trace format (waitgraph's binary and JSON lines, RAPID's STD), the format told from the content |
 //! | [`trace`] | loading a trace written by `waitgraph::record::TraceFile` whole, with precise errors |
 //! | [`analyze`] | traces in, the prediction engine (`waitgraph_core::predict`), a report out |
 //! | [`render`] | one printer per output format over the one findings model |

@@ -8,9 +8,11 @@ use waitgraph::model::{
     ThreadKey, TraceHeader, TraceLine, WaitEnd, WaitKind,
 };
 use waitgraph_analyzer::read::{
-    self, Format, JsonLinesReader, ReadError, StdReader, TraceReader, Truncated, MAX_LINE,
+    self, BinaryReader, Format, JsonLinesReader, ReadError, StdReader, TraceReader, Truncated,
+    MAX_LINE,
 };
 use waitgraph_analyzer::trace;
+use waitgraph_core::binary::{Encoder, MAGIC, VERSION};
 
 const HEADER: &str = r#"{"trace":{"schema":1,"tool":"waitgraph","version":"0.1.0"}}"#;
 const THREAD: &str = r#"{"thread":{"key":1,"name":"main"}}"#;
@@ -609,7 +611,7 @@ fn binary_and_other_files_say_what_they_look_like() {
     let error = error_of("notes.txt", "\nhello world\n");
     assert_eq!(
         error.to_string(),
-        "notes.txt:2:1: text in no trace format known here: `hello world`; expected a trace: waitgraph's JSON lines (a first line {\"trace\":{..}}) or STD lines such as `T0|acq(l)|12`"
+        "notes.txt:2:1: text in no trace format known here: `hello world`; expected a trace: waitgraph's binary format or JSON lines (a first line {\"trace\":{..}}), or STD lines such as `T0|acq(l)|12`"
     );
     let error = read::open(Path::new("/nonexistent/waitgraph/trace"))
         .err()
@@ -628,6 +630,7 @@ fn errors_display_path_line_and_column() {
         path: "a/b.std".into(),
         line: Some(3),
         column: Some(7),
+        byte: None,
         message: "expected x, found y".into(),
     };
     assert_eq!(error.to_string(), "a/b.std:3:7: expected x, found y");
@@ -641,6 +644,21 @@ fn errors_display_path_line_and_column() {
         ..error
     };
     assert_eq!(error.to_string(), "a/b.std: expected x, found y");
+    // A binary trace's: the byte where the record starts, and the record.
+    let error = ReadError {
+        line: Some(56),
+        byte: Some(1234),
+        ..error
+    };
+    assert_eq!(
+        error.to_string(),
+        "a/b.std: byte 1234 (record 56): expected x, found y"
+    );
+    let error = ReadError {
+        line: None,
+        ..error
+    };
+    assert_eq!(error.to_string(), "a/b.std: byte 1234: expected x, found y");
 }
 
 #[test]
@@ -650,4 +668,282 @@ fn readers_take_any_buf_read() {
     }
     assert_eq!(lines_of(STD.as_bytes()), 23);
     assert_eq!(lines_of(BufReader::with_capacity(1, STD.as_bytes())), 23);
+}
+
+// ---- binary ---------------------------------------------------------------------------
+
+/// The lines of a small trace with a lock-order inversion, as the recorder gives them.
+fn binary_lines() -> Vec<TraceLine> {
+    let x = LockMode::Exclusive;
+    let (a, b) = (ResourceKey(7), ResourceKey(8));
+    let mut lines = vec![
+        TraceLine::Trace(TraceHeader::current()),
+        thread(1, "main"),
+        thread(2, "worker"),
+        resource(7, ResourceKind::Mutex, "a", 1),
+        resource(8, ResourceKind::Mutex, "b", 2),
+    ];
+    let mut seq = 0;
+    for (thread, first, second) in [(1, a, b), (2, b, a)] {
+        for kind in [
+            EventKind::LockAcquired {
+                resource: first,
+                mode: x,
+            },
+            EventKind::LockAcquired {
+                resource: second,
+                mode: x,
+            },
+            EventKind::LockReleased {
+                resource: second,
+                mode: x,
+            },
+            EventKind::LockReleased {
+                resource: first,
+                mode: x,
+            },
+        ] {
+            seq += 1;
+            lines.push(event(seq, thread, "step", kind));
+        }
+    }
+    lines.push(TraceLine::End(waitgraph::model::TraceEnd {
+        events: 8,
+        dropped: 0,
+    }));
+    lines
+}
+
+fn encode(lines: &[TraceLine]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let TraceLine::Trace(header) = &lines[0] else {
+        panic!("a header first")
+    };
+    let mut encoder = Encoder::start(header, &mut bytes);
+    for line in &lines[1..] {
+        encoder.line(line, &mut bytes);
+    }
+    bytes
+}
+
+/// Where each record ends in `bytes`, the magic and version first: read back with the
+/// reader's own counts, one record at a time.
+fn record_ends(bytes: &[u8]) -> Vec<usize> {
+    let mut ends = vec![MAGIC.len() + 2];
+    let mut at = ends[0];
+    while at < bytes.len() {
+        let mut length = 0usize;
+        let mut used = 0;
+        loop {
+            let byte = bytes[at + 1 + used];
+            length |= usize::from(byte & 0x7f) << (7 * used);
+            used += 1;
+            if byte < 0x80 {
+                break;
+            }
+        }
+        at += 1 + used + length;
+        ends.push(at);
+    }
+    ends
+}
+
+#[test]
+fn a_binary_trace_is_told_by_its_magic_and_yields_its_lines() {
+    let lines = binary_lines();
+    let bytes = encode(&lines);
+    let records = record_ends(&bytes).len() as u64 - 1;
+    // Read whole, through detection, and through inputs that give a few bytes at a time
+    // (records then span the input's buffer; the magic may come in pieces).
+    for capacity in [1, 2, 3, 7, 11, 64, 1 << 16] {
+        let mut reader = read::from_reader(
+            Path::new("t.wgtrace"),
+            BufReader::with_capacity(capacity, &bytes[..]),
+        )
+        .unwrap();
+        assert_eq!(reader.format(), Format::Binary);
+        let (read, summary) = drain(&mut *reader);
+        assert_eq!(read, lines, "capacity {capacity}");
+        let summary = summary.unwrap();
+        assert_eq!(summary.events, 8);
+        assert_eq!(summary.lines, records, "records, definitions included");
+        assert!(records > lines.len() as u64);
+        assert_eq!(summary.truncated, None);
+    }
+    let (read, _) = drain(&mut BinaryReader::new(Path::new("t"), &bytes[..]));
+    assert_eq!(read, lines);
+    // From a file, and loaded whole.
+    let path = temp_path("inversion.wgtrace");
+    std::fs::write(&path, &bytes).unwrap();
+    let loaded = trace::load(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(loaded.events.len(), 8);
+    assert_eq!(loaded.threads.len(), 2);
+    assert!(!loaded.truncated);
+}
+
+#[test]
+fn a_binary_trace_cut_anywhere_keeps_every_complete_record() {
+    let lines = binary_lines();
+    let bytes = encode(&lines);
+    let ends = record_ends(&bytes);
+    for at in 1..bytes.len() {
+        for capacity in [3, 1 << 16] {
+            let input = BufReader::with_capacity(capacity, &bytes[..at]);
+            let (read, summary) = read_all_binary(input);
+            // Records whole before the cut, and the one it falls in.
+            let whole = ends.iter().filter(|&&end| end <= at).count();
+            if whole <= 1 {
+                // No header record: an error at byte 0 or at the header's byte.
+                let error = summary.unwrap_err();
+                assert_eq!(error.byte, Some(if whole == 0 { 0 } else { 10 }), "{error}");
+                assert!(read.is_empty());
+                continue;
+            }
+            let cut = (at - ends[whole - 1]) as u64;
+            let summary = summary.unwrap();
+            assert_eq!(summary.lines, whole as u64 - 1, "cut at {at}");
+            let expected = if cut > 0 {
+                Some(Truncated {
+                    line: whole as u64,
+                    bytes: cut,
+                })
+            } else {
+                None
+            };
+            assert_eq!(summary.truncated, expected, "cut at {at}");
+            assert_eq!(&lines[..read.len()], &read[..], "cut at {at}");
+            assert!(!read.is_empty());
+        }
+    }
+}
+
+fn read_all_binary(input: impl BufRead) -> (Vec<TraceLine>, Result<read::ReadSummary, ReadError>) {
+    let mut reader = read::from_reader(Path::new("cut.wgtrace"), input).unwrap();
+    assert_eq!(reader.format(), Format::Binary);
+    drain(&mut *reader)
+}
+
+#[test]
+fn a_malformed_binary_record_says_its_byte_and_record() {
+    let lines = binary_lines();
+    let mut bytes = encode(&lines[..5]);
+    let at = bytes.len() as u64;
+    let records = record_ends(&bytes).len() as u64 - 1;
+    // An event naming function string 70, which was never defined: `enter` (tag 16 + 22),
+    // thread 1, seq +1, string 70, no site.
+    bytes.extend_from_slice(&[16 + 22, 4, 1, 2, 70, 0]);
+    let (read, error) = read_all("bad.wgtrace", &bytes);
+    let error = error.unwrap_err();
+    assert_eq!(read, lines[..5]);
+    assert_eq!(
+        (error.byte, error.line, error.column),
+        (Some(at), Some(records + 1), None)
+    );
+    assert!(
+        error.to_string().starts_with(&format!(
+            "bad.wgtrace: byte {at} (record {}): event record: string 70 is not defined (",
+            records + 1
+        )),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_newer_binary_version_or_schema_is_refused_clearly() {
+    let lines = binary_lines();
+    let mut bytes = encode(&lines);
+    bytes[MAGIC.len()..MAGIC.len() + 2].copy_from_slice(&(VERSION + 1).to_le_bytes());
+    let error = error_of("new.wgtrace", &bytes);
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "new.wgtrace: byte 0: format version {}, but this reader knows versions 1 to {VERSION} \
+             (a newer waitgraph wrote it: upgrade to read it)",
+            VERSION + 1
+        )
+    );
+    let mut newer = lines.clone();
+    newer[0] = TraceLine::Trace(TraceHeader {
+        schema: 9,
+        ..TraceHeader::current()
+    });
+    let error = error_of("schema.wgtrace", encode(&newer));
+    assert_eq!(
+        error.to_string(),
+        "schema.wgtrace: byte 10 (record 1): trace schema 9 is newer than this analyzer reads (1); update waitgraph"
+    );
+}
+
+#[test]
+fn other_binary_data_is_still_refused_and_ours_is_not() {
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01";
+    let error = error_of("image.png", png);
+    assert!(
+        error
+            .message
+            .starts_with("binary data (starting 89 50 4e 47"),
+        "{error}"
+    );
+    // Our magic but one byte: other data.
+    let mut near = encode(&binary_lines());
+    near[3] = b'X';
+    let error = error_of("near", &near);
+    assert!(
+        error
+            .message
+            .starts_with("binary data (starting 89 57 47 58"),
+        "{error}"
+    );
+    // The magic cut short: a binary trace cut short, said so.
+    let error = error_of("stub.wgtrace", &MAGIC[..3]);
+    assert_eq!(
+        error.to_string(),
+        "stub.wgtrace: byte 0: cut short in its magic and version: expected 10 bytes, found 3"
+    );
+    // The magic and version alone: no header.
+    let error = error_of("bare.wgtrace", &encode(&binary_lines())[..10]);
+    assert_eq!(
+        error.to_string(),
+        "bare.wgtrace: byte 10 (record 1): expected the header record, found the end of the file"
+    );
+}
+
+#[test]
+fn a_recorded_binary_trace_reads_as_its_json_lines_twin_would() {
+    use waitgraph::record::TraceFile;
+    // Anything but `.jsonl` / `.json` is recorded in the binary format.
+    let path = temp_path("recorded.wgtrace");
+    let recording = TraceFile::create(&path).unwrap();
+    let lock = std::sync::Arc::new(waitgraph::sync::Mutex::named("shared", 0u64));
+    let workers: Vec<_> = (0..3)
+        .map(|_| {
+            let lock = lock.clone();
+            waitgraph::thread::spawn(move || {
+                for _ in 0..200 {
+                    *lock.lock() += 1;
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    let written = recording.finish().unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let mut reader = read::open(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(reader.format(), Format::Binary);
+    let (lines, summary) = drain(&mut *reader);
+    let summary = summary.unwrap();
+    assert_eq!(summary.events, written.events);
+    assert_eq!(summary.truncated, None);
+    assert!(matches!(lines.first(), Some(TraceLine::Trace(_))));
+    assert!(matches!(lines.last(), Some(TraceLine::End(end)) if end.events == written.events));
+    assert!(written.events >= 1200, "{} events", written.events);
+    // Cut in its last record: every complete one is kept.
+    let (cut, summary) = read_all_binary(&bytes[..bytes.len() - 1]);
+    let summary = summary.unwrap();
+    assert_eq!(cut[..], lines[..lines.len() - 1]);
+    assert!(summary.truncated.is_some());
 }

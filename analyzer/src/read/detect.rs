@@ -1,8 +1,8 @@
-//! Telling the format from the content: the first non-blank line.
+//! Telling the format from the content: the first bytes, then the first non-blank line.
 //!
-//! | first non-blank line | format |
+//! | the input starts with | format |
 //! |---|---|
-//! | (the binary format's magic bytes: to come, see [`sniff`]) | binary |
+//! | the binary format's magic bytes `\x89WGTRACE` (or a part of them, then its end: a binary trace cut short, which its reader says), told by [`binary`] before any line is read | binary |
 //! | a JSON object whose first key is `trace` | JSON lines |
 //! | a JSON object whose first key is another trace line's (`event`...) | JSON lines (whose reader says the header is missing) |
 //! | `T<digits>\|` (blanks allowed around `T<digits>`) | STD |
@@ -10,11 +10,12 @@
 
 use super::lines::{LineError, Lines};
 use super::{Format, ReadError, MAX_LINE};
-use std::io::BufRead;
+use std::io::{BufRead, Chain, Cursor, Read};
 use std::path::Path;
+use waitgraph_core::binary::MAGIC;
 
 /// What every refusal says was expected.
-const EXPECTED: &str = "expected a trace: waitgraph's JSON lines (a first line {\"trace\":{..}}) or STD lines such as `T0|acq(l)|12`";
+const EXPECTED: &str = "expected a trace: waitgraph's binary format or JSON lines (a first line {\"trace\":{..}}), or STD lines such as `T0|acq(l)|12`";
 
 /// How much of a JSON file is looked at to say what it is, when it is not a trace.
 const JSON_WINDOW: usize = 64 << 10;
@@ -30,6 +31,51 @@ enum Look {
     OtherJson(&'static str),
     Binary,
     Text,
+}
+
+/// `input` with nothing consumed: what [`binary`] had to take out of it to see the first
+/// bytes (only when the input gave fewer than the magic's at a time) goes first again.
+pub(crate) type Peeked<R> = Chain<Cursor<Vec<u8>>, R>;
+
+/// Whether `input` starts with the binary format's magic bytes, looked at in the input's
+/// buffer; the input is given back as it was. An input that ends inside the magic is
+/// binary too (its reader says it was cut short); one that differs from it anywhere is
+/// not.
+pub(crate) fn binary<R: BufRead>(
+    path: &Path,
+    mut input: R,
+) -> Result<(bool, Peeked<R>), ReadError> {
+    let mut kept = Vec::new();
+    let binary = loop {
+        let buffer = match input.fill_buf() {
+            Ok(buffer) => buffer,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => {
+                return Err(ReadError::at(
+                    path,
+                    1,
+                    None,
+                    format!("cannot read: {error}"),
+                ))
+            }
+        };
+        let want = &MAGIC[kept.len()..];
+        let seen = &buffer[..buffer.len().min(want.len())];
+        if seen != &want[..seen.len()] {
+            break false;
+        }
+        if seen.len() == want.len() {
+            break true;
+        }
+        if buffer.is_empty() {
+            break !kept.is_empty();
+        }
+        // A short read that may still be the magic: keep it aside and read on.
+        kept.extend_from_slice(buffer);
+        let taken = buffer.len();
+        input.consume(taken);
+    };
+    Ok((binary, Read::chain(Cursor::new(kept), input)))
 }
 
 /// Reads up to the first non-blank line, says which format it starts, and leaves that
@@ -172,8 +218,8 @@ fn describe_object(path: &Path, window: &[u8], line: u64, key: &str, column: u64
 
 /// What `text` (a first non-blank line, or the start of one) looks like.
 fn sniff(text: &[u8]) -> Look {
-    // The binary format's magic bytes go first, when it comes:
-    // if text.starts_with(BINARY_MAGIC) { return Look::Trace(Format::Binary); }
+    // The binary format's magic bytes were looked for before (`binary`): what is left of
+    // binary data here is refused below.
     let start = text
         .iter()
         .position(|b| !b.is_ascii_whitespace())

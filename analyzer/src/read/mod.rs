@@ -15,17 +15,24 @@
 //! |---|---|---|---|
 //! | [`Format::JsonLines`] | waitgraph's recorder (`waitgraph::record::TraceFile`), the documented interchange format | a JSON object whose first key is `trace` (or another trace line's: `event`..., then the header is said to be missing) | the file's lines as they are ([`TraceLine`]) |
 //! | [`Format::Std`] | RAPID, SPDOffline and other academic tools: `T<thread>\|op(arg)\|location` | `T<digits>\|` (blanks allowed around `T<digits>`) | a synthesized header, each thread and resource described at its first mention, one event per line |
-//! | (binary) | the recorder's binary format, to come | its magic bytes (see `detect.rs`) | |
+//! | [`Format::Binary`] | waitgraph's recorder, its binary format ([`waitgraph_core::binary`]) | its first bytes: the magic `\x89WGTRACE` (looked at before any line is read) | the trace's lines; strings and sites are definitions the decoder keeps, not lines |
 //!
-//! What is not a trace is refused with what it looks like: an empty file, binary data, a
-//! waitgraph report, some other JSON or text.
+//! What is not a trace is refused with what it looks like: an empty file, binary data
+//! other than a binary trace, a waitgraph report, some other JSON or text.
 //!
 //! ## Streaming
 //!
 //! Readers yield lines in file order, never sorted (the recorder writes per-thread
 //! batches: order by `seq`, or process per thread). Memory is one line
 //! ([`MAX_LINE`]; the STD reader keeps a second copy of it while it updates its tables)
-//! plus, for STD, the tables of names seen (bounded, see below).
+//! plus, for STD, the tables of names seen (bounded, see below). The binary reader
+//! reads 64 KiB at a time, more only to hold one whole record (at most
+//! [`MAX_RECORD`](waitgraph_core::binary::MAX_RECORD)), plus the strings, sites and
+//! threads the trace defines.
+//!
+//! For a binary trace, a "line" is a record: [`ReadSummary::lines`] counts records
+//! (string and site definitions included, the magic and version not), and
+//! [`Truncated::line`] and [`ReadError::line`] are record numbers, from 1.
 //!
 //! ## Errors
 //!
@@ -39,9 +46,15 @@
 //! | JSON lines: events naming undescribed threads or resources, duplicate descriptions | passed on as they are (the engine warns) |
 //! | STD: an unknown operation | an error naming it and listing the known ones |
 //! | STD: a name longer than [`MAX_NAME`] bytes, more than [`MAX_NAMES`] distinct names or [`MAX_NAME_BYTES`] of them | an error |
+//! | binary: a malformed record (an undefined string or site id, an unknown tag, a field out of range, a length past [`MAX_RECORD`](waitgraph_core::binary::MAX_RECORD)) | a [`ReadError`] with the byte where the record starts, the record and what was wrong; the reader then ends |
+//! | binary: the last record cut short | as for a cut last line: every complete record is yielded, [`ReadSummary::truncated`] gives the record's number and how many of its bytes were there |
+//! | binary: a format version newer than [`VERSION`](waitgraph_core::binary::VERSION), or a header with a newer schema | an error giving both numbers |
+//! | binary: no header record first, a second one, a record after `end` | an error |
 //!
 //! Errors display as `path:line:column: message`; errors about the whole file (it cannot
 //! be opened, it is empty) have no line, and I/O errors and overlong lines no column.
+//! Errors in a binary trace display as `path: byte 1234 (record 56): message` (the byte
+//! where the record starts; `path: byte 0: message` for the magic and version).
 //!
 //! ## STD, mapped to the model
 //!
@@ -66,11 +79,13 @@
 //! parentheses: `r(f(x))` reads `f(x)`); only the first line's thread must look like
 //! `T<digits>`, for detection.
 
+mod binary;
 mod detect;
 mod jsonl;
 mod lines;
 mod rapid;
 
+pub use binary::BinaryReader;
 pub use jsonl::JsonLinesReader;
 pub use rapid::StdReader;
 
@@ -96,6 +111,8 @@ pub enum Format {
     JsonLines,
     /// RAPID's STD format: `T<thread>|op(arg)|location`.
     Std,
+    /// waitgraph's recorder, binary: [`waitgraph_core::binary`].
+    Binary,
 }
 
 impl Format {
@@ -103,6 +120,16 @@ impl Format {
         match self {
             Format::JsonLines => "json-lines",
             Format::Std => "std",
+            Format::Binary => "binary",
+        }
+    }
+
+    /// What the format's [`ReadSummary::lines`] and [`Truncated::line`] count: `line`, or
+    /// `record` for the binary format.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Format::JsonLines | Format::Std => "line",
+            Format::Binary => "record",
         }
     }
 }
@@ -117,10 +144,15 @@ impl fmt::Display for Format {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReadError {
     pub path: PathBuf,
-    /// 1-based; `None` for errors about the file as a whole.
+    /// 1-based; `None` for errors about the file as a whole. In a binary trace, the
+    /// record (`None` for the magic and version, or an I/O error).
     pub line: Option<u64>,
-    /// 1-based, in bytes from the start of the line; `None` when not about one place.
+    /// 1-based, in bytes from the start of the line; `None` when not about one place
+    /// (always, in a binary trace).
     pub column: Option<u64>,
+    /// In a binary trace: where the record (or the part read when it failed) starts, in
+    /// bytes from the start of the file. `None` in text traces.
+    pub byte: Option<u64>,
     pub message: String,
 }
 
@@ -130,6 +162,7 @@ impl ReadError {
             path: path.to_path_buf(),
             line: None,
             column: None,
+            byte: None,
             message: message.into(),
         }
     }
@@ -144,6 +177,23 @@ impl ReadError {
             path: path.to_path_buf(),
             line: Some(line),
             column,
+            byte: None,
+            message: message.into(),
+        }
+    }
+
+    /// In a binary trace: at byte `byte`, in `record` if it is about one.
+    pub(crate) fn at_byte(
+        path: &Path,
+        byte: u64,
+        record: Option<u64>,
+        message: impl Into<String>,
+    ) -> ReadError {
+        ReadError {
+            path: path.to_path_buf(),
+            line: record,
+            column: None,
+            byte: Some(byte),
             message: message.into(),
         }
     }
@@ -152,7 +202,12 @@ impl ReadError {
 impl fmt::Display for ReadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.path.display())?;
-        if let Some(line) = self.line {
+        if let Some(byte) = self.byte {
+            write!(f, ": byte {byte}")?;
+            if let Some(record) = self.line {
+                write!(f, " (record {record})")?;
+            }
+        } else if let Some(line) = self.line {
             write!(f, ":{line}")?;
             if let Some(column) = self.column {
                 write!(f, ":{column}")?;
@@ -164,10 +219,10 @@ impl fmt::Display for ReadError {
 
 impl std::error::Error for ReadError {}
 
-/// The last line, cut short and left out.
+/// The last line (in a binary trace, record), cut short and left out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Truncated {
-    /// Its line number (1-based).
+    /// Its line (record) number, 1-based.
     pub line: u64,
     /// The bytes of it that were there and were left out.
     pub bytes: u64,
@@ -177,11 +232,12 @@ pub struct Truncated {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReadSummary {
     pub format: Format,
-    /// Lines of the file read, blank ones included, a cut last line not.
+    /// Lines of the file read, blank ones included, a cut last line not. In a binary
+    /// trace, records (string and site definitions included, the magic and version not).
     pub lines: u64,
     /// Events yielded.
     pub events: u64,
-    /// The last line was cut short (and left out).
+    /// The last line (record) was cut short (and left out).
     pub truncated: Option<Truncated>,
 }
 
@@ -215,6 +271,11 @@ pub fn from_reader<'a>(
     path_for_errors: &Path,
     input: impl BufRead + 'a,
 ) -> Result<Box<dyn TraceReader + 'a>, ReadError> {
+    // The binary format is told by its first bytes, before the line splitter reads any.
+    let (binary, input) = detect::binary(path_for_errors, input)?;
+    if binary {
+        return Ok(Box::new(BinaryReader::new(path_for_errors, input)));
+    }
     let mut lines = lines::Lines::new(input);
     match detect::detect(path_for_errors, &mut lines)? {
         Format::JsonLines => Ok(Box::new(JsonLinesReader::from_lines(
@@ -222,5 +283,6 @@ pub fn from_reader<'a>(
             lines,
         ))),
         Format::Std => Ok(Box::new(StdReader::from_lines(path_for_errors, lines))),
+        Format::Binary => unreachable!("told before any line is read"),
     }
 }
