@@ -1,11 +1,17 @@
 //! `waitgraph analyze` as a real process on real traces of the demo: the incident is
 //! predicted from runs that did not hang, the fixes are not flagged, every deadlock the
-//! watchdog catches live is found in its trace too, and bad input is an error that says
-//! where.
+//! watchdog catches live is found in its trace too, bad input is an error that says
+//! where, and binary traces read as JSON lines do.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use waitgraph::model::{
+    Class, Event, EventKind, LockMode, ResourceInfo, ResourceKey, ResourceKind, Site, ThreadInfo,
+    ThreadKey, TraceEnd, TraceHeader, TraceLine,
+};
 use waitgraph::report::{Finding, FindingKind, Mode, Report, Severity};
+use waitgraph_core::binary::{Encoder, MAGIC, VERSION};
 use waitgraph_e2e::{analyzer_bin_dir, run_demo, run_waitgraph};
 
 fn temp(name: &str) -> PathBuf {
@@ -249,5 +255,131 @@ fn the_command_line_explains_itself_and_works_under_cargo() {
     help.args(["waitgraph", "--help"]);
     let output = waitgraph_child_process::run(&mut help, Duration::from_secs(60));
     assert!(output.stdout.contains("Usage: cargo waitgraph"), "{output}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A binary trace of two threads taking locks `a` and `b` in opposite orders (one after
+/// the other: the run did not hang), built record by record as the recorder writes them.
+fn binary_inversion() -> Vec<u8> {
+    let site = |line: u32| Site {
+        file: Cow::Borrowed("src/bank.rs"),
+        line,
+        column: 5,
+        function: Some(Cow::Borrowed("transfer")),
+    };
+    let mut bytes = Vec::new();
+    let mut encoder = Encoder::start(&TraceHeader::current(), &mut bytes);
+    for (key, name) in [(1, "teller-1"), (2, "teller-2")] {
+        let thread = ThreadInfo {
+            key: ThreadKey(key),
+            name: Some(name.into()),
+        };
+        encoder.line(&TraceLine::Thread(thread), &mut bytes);
+    }
+    for (key, name) in [(10, "a"), (11, "b")] {
+        let resource = ResourceInfo {
+            key: ResourceKey(key),
+            kind: ResourceKind::Mutex,
+            class: Class::Named(Cow::Borrowed(name)),
+            created: site(key as u32),
+        };
+        encoder.line(&TraceLine::Resource(resource), &mut bytes);
+    }
+    let x = LockMode::Exclusive;
+    let mut seq = 0;
+    for (thread, first, second) in [(1, 10, 11), (2, 11, 10)] {
+        let (first, second) = (ResourceKey(first), ResourceKey(second));
+        for kind in [
+            EventKind::LockAcquired {
+                resource: first,
+                mode: x,
+            },
+            EventKind::LockAcquired {
+                resource: second,
+                mode: x,
+            },
+            EventKind::LockReleased {
+                resource: second,
+                mode: x,
+            },
+            EventKind::LockReleased {
+                resource: first,
+                mode: x,
+            },
+        ] {
+            seq += 1;
+            let event = Event {
+                seq,
+                thread: ThreadKey(thread),
+                kind,
+                site: Some(site(20 + seq as u32)),
+            };
+            encoder.line(&TraceLine::Event(event), &mut bytes);
+        }
+    }
+    encoder.end(
+        &TraceEnd {
+            events: seq,
+            dropped: 0,
+        },
+        &mut bytes,
+    );
+    bytes
+}
+
+#[test]
+fn binary_traces_are_analysed_cut_short_too_and_a_newer_version_is_refused() {
+    let dir = temp("binary");
+    std::fs::create_dir_all(&dir).unwrap();
+    let bytes = binary_inversion();
+    // Whole: the inversion, exit 1; the name says nothing, the content does.
+    let whole = dir.join("bank.trace");
+    std::fs::write(&whole, &bytes).unwrap();
+    let (status, report) = analyze(&whole);
+    assert_eq!(status, Some(1), "{report:#?}");
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::LockOrderInversion)
+        .unwrap_or_else(|| panic!("{report:#?}"));
+    let text = names(finding);
+    for name in ["teller-1", "teller-2", "src/bank.rs"] {
+        assert!(text.contains(name), "{name} in {text}");
+    }
+    let output = run_waitgraph(&["analyze", whole.to_str().unwrap()]);
+    assert_eq!(output.code(), Some(1), "{output}");
+    assert!(
+        output.stdout.contains("error[lock-order-inversion]"),
+        "{output}"
+    );
+    assert!(output.stderr.is_empty(), "{output}");
+    // Cut inside its `end` record: every event is there, and it says what was left out.
+    let cut = dir.join("cut.trace");
+    std::fs::write(&cut, &bytes[..bytes.len() - 2]).unwrap();
+    let output = run_waitgraph(&["analyze", cut.to_str().unwrap()]);
+    assert_eq!(output.code(), Some(1), "{output}");
+    assert!(
+        output.stdout.contains("error[lock-order-inversion]"),
+        "{output}"
+    );
+    let note = format!(
+        "{} was cut short: its last record (2 bytes) was left out; 8 complete events were analysed",
+        cut.display()
+    );
+    assert!(output.stderr.contains(&note), "{output}");
+    // Written by a newer waitgraph: exit 2, the file and both versions named.
+    let newer = dir.join("newer.trace");
+    let mut bumped = bytes.clone();
+    bumped[MAGIC.len()..MAGIC.len() + 2].copy_from_slice(&(VERSION + 1).to_le_bytes());
+    std::fs::write(&newer, &bumped).unwrap();
+    let output = run_waitgraph(&["analyze", newer.to_str().unwrap()]);
+    assert_eq!(output.code(), Some(2), "{output}");
+    let said = format!(
+        "waitgraph: error: {}: byte 0: format version {}, but this reader knows versions 1 to {VERSION} (a newer waitgraph wrote it: upgrade to read it)",
+        newer.display(),
+        VERSION + 1
+    );
+    assert!(output.stderr.contains(&said), "{output}");
+    assert!(output.stdout.is_empty(), "{output}");
     let _ = std::fs::remove_dir_all(&dir);
 }
