@@ -4,17 +4,18 @@
 //!
 //! | mode | made by | memory | what reaches the file |
 //! |---|---|---|---|
-//! | streaming | [`TraceFile::create`], `WAITGRAPH_TRACE=path` | each thread's open batch, and at most [`QUEUE`] full batches waiting for the writer | every event, as it comes |
+//! | streaming | [`TraceFile::create`], `WAITGRAPH_TRACE=path` | each thread's queue ([`QUEUE`] events) | every event, as it comes |
 //! | flight recorder | [`TraceFile::flight_recorder`], `WAITGRAPH_TRACE=path` with `WAITGRAPH_TRACE_LAST=N` | the last `N` events of every thread (and of the last [`DEPARTED_RINGS`] threads that ended) | the last `N` events of every thread, written whole each time the watchdog reports, on [`TraceFile::dump`], at [`TraceFile::finish`] and before the process exits |
 //!
 //! Streaming, step by step:
 //!
 //! | step | who | cost |
 //! |---|---|---|
-//! | an event | the thread it happened on | its time read, a push onto its own buffer (a lock nobody else takes but the writer, every [`SWEEP`] or when told) |
-//! | a full buffer ([`BATCH`] events) | that thread | moved to the thread's ready list and the writer woken; dropped and counted if [`QUEUE`] batches already wait |
-//! | writing | the writer thread | each thread's ready batches and open buffer, in the thread's order: thread and resource descriptions first, then the events |
-//! | `finish` | the caller | every buffer drained, an `end` record, the file flushed and synced |
+//! | an event | the thread it happened on | its time read, a slot written and a release store in its own queue (no lock, no read-modify-write: `queue.rs`) |
+//! | every [`QUEUE`]` / 4` events | that thread | the writer woken (a system call only if it sleeps) |
+//! | a full queue | that thread | the event dropped and counted; its next event that fits says how many (`Lost`) |
+//! | writing | the writer thread, when woken and every [`SWEEP`] | each thread's queue drained in order: sites made from their addresses, thread and resource descriptions first, then the events encoded |
+//! | `finish` | the caller | the writer's last pass over every queue, an `end` record, the file flushed and synced |
 //!
 //! A host thread never waits for the disk. A trace cut short by a crash keeps every
 //! record written whole. The format follows the file name: `.jsonl` or `.json` gives
@@ -25,8 +26,9 @@
 //! thread reads the same time twice. The header says when that was on the wall clock.
 
 use super::clock;
+use super::queue::Queue;
 use crate::model::{
-    Event, EventKind, ResourceKey, ThreadInfo, ThreadKey, TraceEnd, TraceHeader, TraceLine,
+    Context, Event, EventKind, ResourceKey, ThreadInfo, ThreadKey, TraceEnd, TraceHeader, TraceLine,
 };
 use crate::probe::registry;
 use parking_lot::Mutex;
@@ -34,18 +36,19 @@ use std::cell::RefCell;
 use std::collections::{HashSet, VecDeque};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::panic::Location;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
 use std::sync::Arc;
 use std::thread::{JoinHandle, Thread};
 use std::time::Duration;
 use waitgraph_core::binary::{Encoder, IdHasher};
 
-/// Events a thread buffers before handing them to the writer.
-pub const BATCH: usize = 1024;
-/// Full batches that may wait for the writer, over all threads, before new ones are
-/// dropped (and counted): 64 Ki events, about 8 MiB.
-pub const QUEUE: usize = 64;
+/// Events each thread's queue holds (about 64 bytes each): when full, new events are
+/// dropped and counted, and the thread's next event says how many (`Lost`).
+pub const QUEUE: usize = 8192;
+/// The writer is woken each time a thread has queued this many events.
+const WAKE_EVERY: usize = QUEUE / 4;
 /// How often the writer takes what threads buffer even when no batch is full.
 pub const SWEEP: Duration = Duration::from_millis(100);
 /// Threads that ended whose last events a flight recorder keeps.
@@ -56,11 +59,9 @@ static RECORDING: AtomicBool = AtomicBool::new(false);
 /// Which recording a thread's buffer belongs to.
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 static DROPPED: AtomicU64 = AtomicU64::new(0);
-/// Full batches waiting for the writer.
-static QUEUED: AtomicUsize = AtomicUsize::new(0);
 static SINK: Mutex<Option<Sink>> = Mutex::new(None);
 
-type Buffer = Arc<Mutex<ThreadBuffer>>;
+type Buffer = Arc<ThreadBuffer>;
 
 /// The file formats a recording can write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,46 +84,102 @@ impl TraceFormat {
     }
 }
 
+/// An event as its thread records it: the site and the function by address, made into
+/// a [`Site`](crate::model::Site) by whoever writes it.
+#[derive(Clone)]
+pub(crate) struct Raw {
+    pub seq: u64,
+    pub kind: EventKind,
+    pub location: Option<&'static Location<'static>>,
+    pub function: Option<&'static Context>,
+}
+
+impl Raw {
+    fn into_event(self, thread: ThreadKey) -> Event {
+        Event {
+            seq: self.seq,
+            thread,
+            kind: self.kind,
+            site: self.location.map(|location| {
+                let mut site = crate::model::Site::from_location(location);
+                site.function = self.function.map(|context| context.name.clone());
+                site
+            }),
+        }
+    }
+
+    fn lost(seq: u64, events: u64) -> Raw {
+        Raw {
+            seq,
+            kind: EventKind::Lost { events },
+            location: None,
+            function: None,
+        }
+    }
+}
+
 /// One thread's events not yet written, with who the thread is (named while it runs: it
 /// may be gone by the time its last events are written).
 struct ThreadBuffer {
     thread: ThreadInfo,
-    /// Streaming: the open batch. Flight recorder: a ring, oldest at `head`.
-    events: Vec<Event>,
+    kept: Kept,
+}
+
+// One per thread, inside an `Arc`: the queue's padded atomics make the difference.
+#[allow(clippy::large_enum_variant)]
+enum Kept {
+    /// Streaming: a queue only this thread pushes to, drained by the writer.
+    Stream {
+        queue: Queue<Raw>,
+        writer: Thread,
+        /// This thread's last `seq` (only it reads and writes these two).
+        last_seq: AtomicU64,
+        /// Events refused by a full queue that no `Lost` event has said yet.
+        lost: AtomicU64,
+    },
+    /// A flight recorder's ring.
+    Ring(Mutex<Ring>),
+}
+
+/// The last `capacity` events of a thread, oldest at `head`.
+struct Ring {
+    events: Vec<Raw>,
     head: usize,
-    /// A flight recorder's events per thread; 0 when streaming.
-    ring: usize,
-    /// Streaming: the writer, woken when a batch is full.
-    writer: Option<Thread>,
-    /// Streaming: full batches waiting for the writer, oldest first.
-    ready: VecDeque<Vec<Event>>,
-    /// Events of this thread dropped (streaming) or overwritten (flight recorder) that
-    /// no `Lost` event has said yet.
+    capacity: usize,
+    /// Events overwritten.
     lost: u64,
     last_seq: u64,
 }
 
-impl ThreadBuffer {
+impl Ring {
     /// The events in order, oldest first, a `Lost` event before them if some were lost.
-    fn take_ring(&self) -> Vec<Event> {
+    fn take(&self, thread: ThreadKey) -> Vec<Event> {
         let mut events = Vec::with_capacity(self.events.len() + 1);
         if self.lost > 0 {
             if let Some(first) = self.events.get(self.head) {
-                events.push(lost(first.thread, first.seq, self.lost));
+                events.push(Raw::lost(first.seq.saturating_sub(1), self.lost).into_event(thread));
             }
         }
-        events.extend(self.events[self.head..].iter().cloned());
-        events.extend(self.events[..self.head].iter().cloned());
+        let (newer, older) = self.events.split_at(self.head);
+        events.extend(
+            older
+                .iter()
+                .chain(newer)
+                .map(|raw| raw.clone().into_event(thread)),
+        );
         events
     }
-}
 
-fn lost(thread: ThreadKey, seq: u64, events: u64) -> Event {
-    Event {
-        seq: seq.saturating_sub(1),
-        thread,
-        kind: EventKind::Lost { events },
-        site: None,
+    fn push(&mut self, mut raw: Raw) {
+        raw.seq = raw.seq.max(self.last_seq + 1);
+        self.last_seq = raw.seq;
+        if self.events.len() < self.capacity {
+            self.events.push(raw);
+        } else {
+            self.events[self.head] = raw;
+            self.head = (self.head + 1) % self.capacity;
+            self.lost += 1;
+        }
     }
 }
 
@@ -346,7 +403,6 @@ fn begin(sink: &mut Option<Sink>, keep: Keep, path: PathBuf, format: TraceFormat
     // Recordings start under the sink's lock: one at a time.
     let generation = GENERATION.fetch_add(1, Relaxed) + 1;
     DROPPED.store(0, Relaxed);
-    QUEUED.store(0, Relaxed);
     *sink = Some(Sink {
         generation,
         keep,
@@ -402,9 +458,9 @@ fn write_rings<'a>(
     buffers: impl Iterator<Item = &'a Buffer>,
 ) -> io::Result<TraceSummary> {
     let rings: Vec<(ThreadInfo, Vec<Event>)> = buffers
-        .map(|buffer| {
-            let buffer = buffer.lock();
-            (buffer.thread.clone(), buffer.take_ring())
+        .filter_map(|buffer| match &buffer.kept {
+            Kept::Ring(ring) => Some((buffer.thread.clone(), ring.lock().take(buffer.thread.key))),
+            Kept::Stream { .. } => None,
         })
         .collect();
     let mut written = Written {
@@ -435,6 +491,7 @@ fn stream(
     stopping: &AtomicBool,
     left: &Mutex<Vec<Buffer>>,
 ) -> io::Result<Written> {
+    let mut raws = Vec::with_capacity(QUEUE);
     loop {
         let last = stopping.load(Acquire);
         let buffers = match SINK.lock().as_mut() {
@@ -447,20 +504,21 @@ fn stream(
             _ => std::mem::take(&mut *left.lock()),
         };
         for buffer in &buffers {
-            let (thread, batches) = {
-                let mut buffer = buffer.lock();
-                let mut batches = std::mem::take(&mut buffer.ready);
-                QUEUED.fetch_sub(batches.len(), Relaxed);
-                if !buffer.events.is_empty() {
-                    batches.push_back(std::mem::take(&mut buffer.events));
-                }
-                (buffer.thread.clone(), batches)
+            let Kept::Stream { queue, .. } = &buffer.kept else {
+                continue;
             };
-            for batch in batches {
-                let batch = super::live::feed(&thread, batch, out.is_some());
-                if let Some(out) = &mut out {
-                    out.events(&thread, batch)?;
-                }
+            queue.drain_into(&mut raws);
+            if raws.is_empty() {
+                continue;
+            }
+            let thread = &buffer.thread;
+            let batch: Vec<Event> = raws
+                .drain(..)
+                .map(|raw| raw.into_event(thread.key))
+                .collect();
+            let batch = super::live::feed(thread, batch, out.is_some());
+            if let Some(out) = &mut out {
+                out.events(thread, batch)?;
             }
         }
         super::live::check(last);
@@ -561,72 +619,54 @@ pub(crate) fn recording() -> bool {
     RECORDING.load(Relaxed)
 }
 
-/// Adds `event` to the current thread's buffer (its `seq` made later than the thread's
-/// last), handing a full batch to the writer.
-pub(crate) fn push(mut event: Event) {
+/// Adds `raw` to the current thread's queue (its `seq` made later than the thread's
+/// last), waking the writer every [`WAKE_EVERY`] events.
+pub(crate) fn push(thread: ThreadKey, raw: Raw) {
     let generation = GENERATION.load(Relaxed);
-    let thread = event.thread;
     let pushed = MINE.try_with(|mine| {
         let mut mine = mine.borrow_mut();
         if !matches!(&*mine, Some(m) if m.generation == generation) {
             let buffer = register(generation, thread)?;
             *mine = Some(Mine { generation, buffer });
         }
-        let mine = mine.as_ref()?;
-        let mut buffer = mine.buffer.lock();
-        event.seq = event.seq.max(buffer.last_seq + 1);
-        buffer.last_seq = event.seq;
-        if let Appended::Full = append(&mut buffer, event) {
-            if let Some(writer) = &buffer.writer {
-                writer.unpark();
+        let buffer = &mine.as_ref()?.buffer;
+        match &buffer.kept {
+            Kept::Stream {
+                queue,
+                writer,
+                last_seq,
+                lost,
+            } => {
+                let mut raw = raw;
+                raw.seq = raw.seq.max(last_seq.load(Relaxed) + 1);
+                last_seq.store(raw.seq, Relaxed);
+                let unsaid = lost.load(Relaxed);
+                // SAFETY: `MINE` is this thread's own: no other thread pushes to it.
+                let room =
+                    unsaid == 0 || unsafe { queue.push(Raw::lost(raw.seq - 1, unsaid)) }.is_ok();
+                // SAFETY: as above.
+                match room.then(|| unsafe { queue.push(raw) }) {
+                    Some(Ok(pushed)) => {
+                        lost.store(0, Relaxed);
+                        if pushed % WAKE_EVERY == 0 {
+                            writer.unpark();
+                        }
+                    }
+                    _ => {
+                        lost.store(unsaid + 1, Relaxed);
+                        DROPPED.fetch_add(1, Relaxed);
+                        writer.unpark();
+                    }
+                }
             }
+            Kept::Ring(ring) => ring.lock().push(raw),
         }
         Some(())
     });
-    match pushed {
-        Ok(Some(())) => {}
+    if !matches!(pushed, Ok(Some(()))) {
         // No recording any more, or the thread is being torn down.
-        Ok(None) | Err(_) => {
-            DROPPED.fetch_add(1, Relaxed);
-        }
+        DROPPED.fetch_add(1, Relaxed);
     }
-}
-
-enum Appended {
-    Kept,
-    /// A batch is ready for the writer.
-    Full,
-}
-
-fn append(buffer: &mut ThreadBuffer, event: Event) -> Appended {
-    let capacity = buffer.ring;
-    if capacity > 0 {
-        if buffer.events.len() < capacity {
-            buffer.events.push(event);
-        } else {
-            buffer.events[buffer.head] = event;
-            buffer.head = (buffer.head + 1) % capacity;
-            buffer.lost += 1;
-        }
-        return Appended::Kept;
-    }
-    if buffer.lost > 0 && buffer.events.is_empty() {
-        let events = std::mem::take(&mut buffer.lost);
-        buffer.events.push(lost(event.thread, event.seq, events));
-    }
-    buffer.events.push(event);
-    if buffer.events.len() < BATCH {
-        return Appended::Kept;
-    }
-    let batch = std::mem::replace(&mut buffer.events, Vec::with_capacity(BATCH));
-    if QUEUED.fetch_add(1, Relaxed) >= QUEUE {
-        QUEUED.fetch_sub(1, Relaxed);
-        DROPPED.fetch_add(batch.len() as u64, Relaxed);
-        buffer.lost += batch.len() as u64;
-        return Appended::Kept;
-    }
-    buffer.ready.push_back(batch);
-    Appended::Full
 }
 
 /// A new buffer for this thread in the running recording.
@@ -634,20 +674,25 @@ fn register(generation: u64, key: ThreadKey) -> Option<Buffer> {
     let name = std::thread::current().name().map(str::to_owned);
     let mut sink = SINK.lock();
     let sink = sink.as_mut().filter(|sink| sink.generation == generation)?;
-    let (events, ring, writer) = match &sink.keep {
-        Keep::Stream { wake, .. } => (Vec::with_capacity(BATCH), 0, Some(wake.clone())),
-        Keep::Last { per_thread } => (Vec::with_capacity(*per_thread), *per_thread, None),
+    let kept = match &sink.keep {
+        Keep::Stream { wake, .. } => Kept::Stream {
+            queue: Queue::new(QUEUE),
+            writer: wake.clone(),
+            last_seq: AtomicU64::new(0),
+            lost: AtomicU64::new(0),
+        },
+        Keep::Last { per_thread } => Kept::Ring(Mutex::new(Ring {
+            events: Vec::with_capacity(*per_thread),
+            head: 0,
+            capacity: *per_thread,
+            lost: 0,
+            last_seq: 0,
+        })),
     };
-    let buffer = Arc::new(Mutex::new(ThreadBuffer {
+    let buffer = Arc::new(ThreadBuffer {
         thread: ThreadInfo { key, name },
-        events,
-        head: 0,
-        ring,
-        writer,
-        ready: VecDeque::new(),
-        lost: 0,
-        last_seq: 0,
-    }));
+        kept,
+    });
     sink.buffers.push(buffer.clone());
     Some(buffer)
 }

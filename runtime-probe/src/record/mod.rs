@@ -33,11 +33,10 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 mod clock;
 mod file;
 pub mod live;
+mod queue;
 
 pub(crate) use file::start_from_environment;
-pub use file::{
-    predict, TraceFile, TraceFormat, TraceSummary, BATCH, DEPARTED_RINGS, QUEUE, SWEEP,
-};
+pub use file::{predict, TraceFile, TraceFormat, TraceSummary, DEPARTED_RINGS, QUEUE, SWEEP};
 pub(crate) use live::take_predicted;
 
 /// How many captures and file recordings are running in the process: the hooks' one
@@ -105,23 +104,28 @@ pub(crate) fn emit(thread: ThreadKey, kind: EventKind, site: Option<&'static Loc
     if !capturing && !to_file {
         return;
     }
-    let site = site.map(|location| {
-        let mut site = Site::from_location(location);
-        site.function = crate::probe::slot::with_existing(|slot| {
-            slot.innermost_context().map(|context| context.name.clone())
-        })
-        .flatten();
-        site
-    });
-    let event = Event {
-        // Its time: no counter shared between threads (see `clock`).
-        seq: clock::now(),
-        thread,
-        kind,
-        site,
-    };
-    if capturing {
-        let copy = to_file.then(|| event.clone());
+    // The innermost function context, for the site's function (by address: the writer
+    // names it).
+    let function = site
+        .and_then(|_| crate::probe::slot::with_existing(|slot| slot.innermost_context()).flatten());
+    // Its time: no counter shared between threads (see `clock`).
+    let seq = clock::now();
+    let kind = if capturing {
+        let (kind, mine) = if to_file {
+            (Some(kind.clone()), kind)
+        } else {
+            (None, kind)
+        };
+        let event = Event {
+            seq,
+            thread,
+            kind: mine,
+            site: site.map(|location| {
+                let mut site = Site::from_location(location);
+                site.function = function.map(|context| context.name.clone());
+                site
+            }),
+        };
         let _ = BUFFER.try_with(|buffer| {
             if let Ok(mut buffer) = buffer.try_borrow_mut() {
                 if let Some(events) = buffer.as_mut() {
@@ -129,12 +133,22 @@ pub(crate) fn emit(thread: ThreadKey, kind: EventKind, site: Option<&'static Loc
                 }
             }
         });
-        if let Some(event) = copy {
-            file::push(event);
+        match kind {
+            Some(kind) => kind,
+            None => return,
         }
     } else {
-        file::push(event);
-    }
+        kind
+    };
+    file::push(
+        thread,
+        file::Raw {
+            seq,
+            kind,
+            location: site,
+            function,
+        },
+    );
 }
 
 /// A capture or a file recording started: the hooks' cheap check now passes.
