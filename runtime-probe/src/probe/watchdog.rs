@@ -193,17 +193,21 @@ impl WatchdogBuilder {
     }
 
     fn launch(self) -> WatchdogHandle {
-        if self.predict {
-            if let Err(error) = crate::record::live::start() {
-                eprintln!("waitgraph: cannot predict: {error}");
-                registry::probe_error();
-            }
-        }
+        let predicting = self.predict
+            && match crate::record::live::start() {
+                Ok(()) => true,
+                Err(error) => {
+                    eprintln!("waitgraph: cannot predict: {error}");
+                    registry::probe_error();
+                    false
+                }
+            };
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             findings: Mutex::new(Vec::new()),
             scans: AtomicU64::new(0),
             notifier: Notifier::start(self.print, self.callback.clone()),
+            predicting,
             dump_wanted: Arc::new(AtomicBool::new(false)),
         });
         // Before `start` returns: a signal that comes early must not kill the process.
@@ -242,6 +246,8 @@ struct Shared {
     findings: Mutex<Vec<Finding>>,
     scans: AtomicU64,
     notifier: Notifier,
+    /// This watchdog turned in-process prediction on (and turns it off when stopped).
+    predicting: bool,
     /// Set by the `SIGUSR1` handler (feature `signal`).
     #[cfg_attr(not(all(feature = "signal", unix)), allow(dead_code))]
     dump_wanted: Arc<AtomicBool>,
@@ -270,6 +276,9 @@ impl WatchdogHandle {
         if let Some(thread) = self.thread.take() {
             thread.thread().unpark();
             let _ = thread.join();
+        }
+        if self.shared.predicting {
+            crate::record::live::stop();
         }
         self.findings()
     }

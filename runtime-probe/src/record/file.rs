@@ -13,7 +13,7 @@
 //! |---|---|---|
 //! | an event | the thread it happened on | its time read, a slot written and a release store in its own queue (no lock, no read-modify-write: `queue.rs`) |
 //! | every [`QUEUE`]` / 4` events | that thread | the writer woken (a system call only if it sleeps) |
-//! | a full queue | that thread | the event dropped and counted; its next event that fits says how many (`Lost`) |
+//! | a full queue | that thread | the writer woken and the thread yielding to it, [`FULL_WAIT`] at most (a tight loop waits for the writer instead of losing events); then the event dropped and counted, and its next event that fits says how many (`Lost`) |
 //! | writing | the writer thread, when woken and every [`SWEEP`] | each thread's queue drained in order: sites made from their addresses, thread and resource descriptions first, then the events encoded |
 //! | `finish` | the caller | the writer's last pass over every queue, an `end` record, the file flushed and synced |
 //!
@@ -33,7 +33,7 @@ use crate::model::{
 use crate::probe::registry;
 use parking_lot::Mutex;
 use std::cell::RefCell;
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::panic::Location;
@@ -95,6 +95,32 @@ pub(crate) struct Raw {
 }
 
 impl Raw {
+    /// The site it happened at, made from its addresses.
+    fn site(&self) -> Option<crate::model::Site> {
+        self.location.map(|location| {
+            let mut site = crate::model::Site::from_location(location);
+            site.function = self.function.map(|context| context.name.clone());
+            site
+        })
+    }
+
+    /// Where it happened, by address: a writer's key for its site.
+    fn site_key(&self) -> (usize, usize) {
+        (
+            self.location.map_or(0, |l| l as *const Location as usize),
+            self.function.map_or(0, |f| f as *const Context as usize),
+        )
+    }
+
+    pub(crate) fn to_event(&self, thread: ThreadKey) -> Event {
+        Event {
+            seq: self.seq,
+            thread,
+            kind: self.kind.clone(),
+            site: self.site(),
+        }
+    }
+
     fn into_event(self, thread: ThreadKey) -> Event {
         Event {
             seq: self.seq,
@@ -512,14 +538,11 @@ fn stream(
                 continue;
             }
             let thread = &buffer.thread;
-            let batch: Vec<Event> = raws
-                .drain(..)
-                .map(|raw| raw.into_event(thread.key))
-                .collect();
-            let batch = super::live::feed(thread, batch, out.is_some());
+            super::live::feed(thread, &raws);
             if let Some(out) = &mut out {
-                out.events(thread, batch)?;
+                out.raws(thread, &raws)?;
             }
+            raws.clear();
         }
         super::live::check(last);
         if last {
@@ -645,7 +668,12 @@ pub(crate) fn push(thread: ThreadKey, raw: Raw) {
                 let room =
                     unsaid == 0 || unsafe { queue.push(Raw::lost(raw.seq - 1, unsaid)) }.is_ok();
                 // SAFETY: as above.
-                match room.then(|| unsafe { queue.push(raw) }) {
+                let pushed = room.then(|| match unsafe { queue.push(raw) } {
+                    // SAFETY: as above.
+                    Err(raw) => wait_for_room(writer, |raw| unsafe { queue.push(raw) }, raw),
+                    pushed => pushed,
+                });
+                match pushed {
                     Some(Ok(pushed)) => {
                         lost.store(0, Relaxed);
                         if pushed % WAKE_EVERY == 0 {
@@ -666,6 +694,30 @@ pub(crate) fn push(thread: ThreadKey, raw: Raw) {
     if !matches!(pushed, Ok(Some(()))) {
         // No recording any more, or the thread is being torn down.
         DROPPED.fetch_add(1, Relaxed);
+    }
+}
+
+/// How long a thread whose queue is full waits for the writer before it drops the event.
+pub const FULL_WAIT: Duration = Duration::from_millis(2);
+
+/// The queue is full: the writer is woken and the thread yields to it, for at most
+/// [`FULL_WAIT`], so a thread in a tight loop waits for the writer rather than lose
+/// events; past that, the event is dropped (and counted by the caller).
+#[cold]
+fn wait_for_room(
+    writer: &Thread,
+    mut push: impl FnMut(Raw) -> Result<usize, Raw>,
+    mut raw: Raw,
+) -> Result<usize, Raw> {
+    writer.unpark();
+    let since = std::time::Instant::now();
+    loop {
+        std::thread::yield_now();
+        match push(raw) {
+            Ok(pushed) => return Ok(pushed),
+            Err(back) if since.elapsed() < FULL_WAIT => raw = back,
+            Err(back) => return Err(back),
+        }
     }
 }
 
@@ -704,6 +756,8 @@ struct TraceWriter<W: Write> {
     encoding: Encoding,
     threads: HashSet<ThreadKey, IdHasher>,
     resources: HashSet<ResourceKey, IdHasher>,
+    /// Binary: site ids by where events happened (addresses of `'static` data).
+    sites: HashMap<(usize, usize), u64, IdHasher>,
     events: u64,
     bytes: u64,
 }
@@ -749,6 +803,7 @@ impl<W: Write> TraceWriter<W> {
             encoding,
             threads: HashSet::default(),
             resources: HashSet::default(),
+            sites: HashMap::default(),
             events: 0,
             bytes: 0,
         };
@@ -777,6 +832,56 @@ impl<W: Write> TraceWriter<W> {
                 self.out.write_all(text)
             }
         }
+    }
+
+    /// `thread`'s events as it recorded them, in its order: binary encodes them without
+    /// making an [`Event`] of each.
+    fn raws(&mut self, thread: &ThreadInfo, raws: &[Raw]) -> io::Result<()> {
+        if !matches!(self.encoding, Encoding::Binary { .. }) {
+            let events = raws.iter().map(|raw| raw.to_event(thread.key)).collect();
+            return self.events(thread, events);
+        }
+        if self.threads.insert(thread.key) {
+            self.line(&TraceLine::Thread(thread.clone()))?;
+        }
+        let mut described = ResourceKey(0);
+        for raw in raws {
+            for key in raw.kind.resources() {
+                // Most events name the resource the one before named.
+                if key != described && !self.resources.contains(&key) {
+                    self.resources.insert(key);
+                    if let Some(info) = registry::describe(key) {
+                        self.line(&TraceLine::Resource(info))?;
+                    }
+                }
+                described = key;
+            }
+            let Encoding::Binary { encoder, bytes } = &mut self.encoding else {
+                unreachable!("binary, checked above");
+            };
+            let site = match raw.site_key() {
+                (0, _) => 0,
+                key => match self.sites.get(&key) {
+                    Some(&id) => id,
+                    None => {
+                        let site = raw
+                            .site()
+                            .unwrap_or_else(|| unreachable!("it has a location"));
+                        let id = encoder.site_id(&site, bytes);
+                        self.sites.insert(key, id);
+                        id
+                    }
+                },
+            };
+            encoder.event_at(thread.key, raw.seq, &raw.kind, site, bytes);
+            self.events += 1;
+            if bytes.len() >= 64 << 10 {
+                self.bytes += bytes.len() as u64;
+                self.out.write_all(bytes)?;
+                bytes.clear();
+            }
+        }
+        Ok(())
     }
 
     /// `thread`'s events, in its order.
@@ -903,6 +1008,21 @@ pub(crate) fn record_for_prediction() -> io::Result<()> {
             "a flight recorder is running, and prediction needs every event: no prediction",
         )),
         None => start_stream(&mut sink, None, PathBuf::new(), TraceFormat::Binary).map(|_| ()),
+    }
+}
+
+/// Ends a recording that only fed the in-process prediction (the watchdog that wanted
+/// it stopped).
+pub(crate) fn stop_prediction_only() {
+    let sink = {
+        let sink = SINK.lock();
+        match sink.as_ref() {
+            Some(s) if s.path.as_os_str().is_empty() => Some(s.generation),
+            _ => None,
+        }
+    };
+    if let Some(sink) = sink.and_then(|generation| stop(Some(generation))) {
+        let _ = sink.write_out();
     }
 }
 

@@ -13,7 +13,8 @@
 //! A finding is new when its kind and the resources its cycle waits for were not
 //! reported before: the same cycle seen again through other threads is not repeated.
 
-use crate::model::{Event, ResourceKey, ThreadInfo, ThreadKey, TraceLine};
+use super::file::Raw;
+use crate::model::{ResourceKey, ThreadInfo, ThreadKey, TraceLine};
 use crate::predict::Predictor;
 use crate::probe::registry;
 use crate::report::{Finding, Severity};
@@ -47,40 +48,41 @@ pub(crate) fn start() -> std::io::Result<()> {
         fed_since_check: 0,
         checked: Instant::now(),
     });
-    super::file::record_for_prediction()
+    let recording = super::file::record_for_prediction();
+    if recording.is_err() {
+        LIVE.lock().take();
+    }
+    recording
 }
 
-/// Feeds `thread`'s batch to the engine, if prediction is on; gives the batch back when
-/// `keep` (a file takes it next).
-pub(crate) fn feed(thread: &ThreadInfo, batch: Vec<Event>, keep: bool) -> Vec<Event> {
+/// Turns in-process prediction off (the watchdog that wanted it stopped): what it had
+/// not reported is dropped, and a recording kept only for it ends.
+pub(crate) fn stop() {
+    LIVE.lock().take();
+    PREDICTED.lock().clear();
+    super::file::stop_prediction_only();
+}
+
+/// Feeds `thread`'s events to the engine, if prediction is on.
+pub(crate) fn feed(thread: &ThreadInfo, raws: &[Raw]) {
     let mut live = LIVE.lock();
     let Some(live) = live.as_mut() else {
-        return batch;
+        return;
     };
     if live.threads.insert(thread.key) {
         live.predictor.feed(TraceLine::Thread(thread.clone()));
     }
-    live.fed_since_check += batch.len() as u64;
-    let feed = |live: &mut Live, event: Event| {
-        for key in event.kind.resources() {
+    live.fed_since_check += raws.len() as u64;
+    for raw in raws {
+        for key in raw.kind.resources() {
             if live.resources.insert(key) {
                 if let Some(info) = registry::describe(key) {
                     live.predictor.feed(TraceLine::Resource(info));
                 }
             }
         }
-        live.predictor.feed(TraceLine::Event(event));
-    };
-    if keep {
-        for event in &batch {
-            feed(live, event.clone());
-        }
-        batch
-    } else {
-        for event in batch {
-            feed(live, event);
-        }
-        Vec::new()
+        live.predictor
+            .feed(TraceLine::Event(raw.to_event(thread.key)));
     }
 }
 

@@ -36,7 +36,9 @@ pub mod live;
 mod queue;
 
 pub(crate) use file::start_from_environment;
-pub use file::{predict, TraceFile, TraceFormat, TraceSummary, DEPARTED_RINGS, QUEUE, SWEEP};
+pub use file::{
+    predict, TraceFile, TraceFormat, TraceSummary, DEPARTED_RINGS, FULL_WAIT, QUEUE, SWEEP,
+};
 pub(crate) use live::take_predicted;
 
 /// How many captures and file recordings are running in the process: the hooks' one

@@ -94,20 +94,33 @@ impl Encoder {
             Some(site) => self.site(site, out),
             None => 0,
         };
+        self.event_at(event.thread, event.seq, &event.kind, site, out);
+    }
+
+    /// An event whose site is given by id ([`site_id`](Encoder::site_id); 0: none): for
+    /// a writer that keeps its own map from where events happen to site ids.
+    pub fn event_at(
+        &mut self,
+        thread: ThreadKey,
+        seq: u64,
+        kind: &EventKind,
+        site: u64,
+        out: &mut Vec<u8>,
+    ) {
         // Strings an event names are defined before its record opens.
-        let name = match &event.kind {
+        let name = match kind {
             EventKind::ThreadStart { name } => self.optional_string(name.as_deref(), out),
             EventKind::Enter { function } | EventKind::Exit { function } => {
                 self.string(function, out)
             }
             _ => 0,
         };
-        let (kind, fields) = kind_and_fields(&event.kind, name);
+        let (kind, fields) = kind_and_fields(kind, name);
         self.begin(out, tag::EVENT + kind);
-        varint::put(out, event.thread.0);
-        let last = self.last_seq.entry(event.thread).or_insert(0);
-        varint::put(out, varint::zigzag(event.seq.wrapping_sub(*last) as i64));
-        *last = event.seq;
+        varint::put(out, thread.0);
+        let last = self.last_seq.entry(thread).or_insert(0);
+        varint::put(out, varint::zigzag(seq.wrapping_sub(*last) as i64));
+        *last = seq;
         for field in fields.iter() {
             varint::put(out, field);
         }
@@ -129,6 +142,11 @@ impl Encoder {
 
     fn optional_string(&mut self, text: Option<&str>, out: &mut Vec<u8>) -> u64 {
         text.map_or(0, |text| self.string(text, out))
+    }
+
+    /// The id of `site`, defined first (in `out`) if it is new.
+    pub fn site_id(&mut self, site: &Site, out: &mut Vec<u8>) -> u64 {
+        self.site(site, out)
     }
 
     fn site(&mut self, site: &Site, out: &mut Vec<u8>) -> u64 {
