@@ -348,7 +348,7 @@ fn incident(args: &[String]) -> ExitCode {
 /// was seen. Returns that in a few words, and whether it is what the incident says.
 fn incident_variant(variant: Variant, dir: &Path, passed_on: &[String]) -> (String, bool) {
     let report = dir.join(format!("incident-{}.json", variant.name()));
-    let trace = dir.join(format!("incident-{}.trace.jsonl", variant.name()));
+    let trace = dir.join(format!("incident-{}.trace", variant.name()));
     let _ = std::fs::remove_file(&report);
     let started = Instant::now();
     let mut command = Command::new(std::env::current_exe().expect("own path"));

@@ -309,11 +309,7 @@ fn runs_that_miss_the_race_show_the_deadlock_predicted_from_their_traces() {
         "{}",
         run.output
     );
-    assert!(
-        dir.join("incident-buggy.trace.jsonl").exists(),
-        "{}",
-        run.output
-    );
+    assert!(dir.join("incident-buggy.trace").exists(), "{}", run.output);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
