@@ -44,6 +44,9 @@ pub(crate) use live::take_predicted;
 /// How many captures and file recordings are running in the process: the hooks' one
 /// cheap check.
 static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+/// How many captures are running: a recording's event skips the thread-local look when
+/// none is.
+static CAPTURES: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
     static BUFFER: RefCell<Option<Vec<Event>>> = const { RefCell::new(None) };
@@ -65,6 +68,7 @@ pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Vec<Event>) {
                 outer.extend(inner.iter().cloned());
             }
             BUFFER.with(|buffer| *buffer.borrow_mut() = outer);
+            CAPTURES.fetch_sub(1, Relaxed);
             deactivate();
             if let Some(inner) = inner {
                 FINISHED.with(|finished| *finished.borrow_mut() = Some(inner));
@@ -75,6 +79,7 @@ pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Vec<Event>) {
         static FINISHED: RefCell<Option<Vec<Event>>> = const { RefCell::new(None) };
     }
     let outer = BUFFER.with(|buffer| buffer.borrow_mut().replace(Vec::new()));
+    CAPTURES.fetch_add(1, Relaxed);
     activate();
     let open = Open { outer };
     let result = f();
@@ -99,9 +104,10 @@ pub(crate) fn active() -> bool {
 /// run. The site's function is the innermost function context the thread is in.
 #[cold]
 pub(crate) fn emit(thread: ThreadKey, kind: EventKind, site: Option<&'static Location<'static>>) {
-    let capturing = BUFFER
-        .try_with(|buffer| buffer.try_borrow().is_ok_and(|buffer| buffer.is_some()))
-        .unwrap_or(false);
+    let capturing = CAPTURES.load(Relaxed) != 0
+        && BUFFER
+            .try_with(|buffer| buffer.try_borrow().is_ok_and(|buffer| buffer.is_some()))
+            .unwrap_or(false);
     let to_file = file::recording();
     if !capturing && !to_file {
         return;
