@@ -25,9 +25,10 @@ pub struct BinaryReader<R> {
     input: R,
     path: PathBuf,
     decoder: Decoder,
-    /// Bytes read and not yet decoded, from `start`.
+    /// Bytes read and not yet decoded: `buffer[start..filled]`.
     buffer: Vec<u8>,
     start: usize,
+    filled: usize,
     at_end: bool,
     /// Records decoded, the magic and version counted as one.
     decoded: u64,
@@ -46,6 +47,7 @@ impl<R: Read> BinaryReader<R> {
             decoder: Decoder::default(),
             buffer: Vec::new(),
             start: 0,
+            filled: 0,
             at_end: false,
             decoded: 0,
             header: false,
@@ -94,26 +96,27 @@ impl<R: Read> BinaryReader<R> {
     /// Reads more behind what is left to decode; at the end of the input, `at_end`.
     fn fill(&mut self) -> Result<(), ReadError> {
         if self.start > 0 {
-            self.buffer.drain(..self.start);
+            self.buffer.copy_within(self.start..self.filled, 0);
+            self.filled -= self.start;
             self.start = 0;
         }
-        let have = self.buffer.len();
-        // Room for a chunk, or for the rest of the record being read (the decoder
-        // refuses one longer than MAX_RECORD before it is read).
-        self.buffer.resize(have + CHUNK, 0);
+        if self.filled == self.buffer.len() {
+            // Full of one record's start: room for a chunk more (the decoder refuses a
+            // record longer than MAX_RECORD before it is read whole).
+            self.buffer.resize(self.filled + CHUNK, 0);
+        }
         loop {
-            match self.input.read(&mut self.buffer[have..]) {
+            match self.input.read(&mut self.buffer[self.filled..]) {
                 Ok(read) => {
-                    self.buffer.truncate(have + read);
+                    self.filled += read;
                     self.at_end = read == 0;
                     return Ok(());
                 }
                 Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(error) => {
-                    self.buffer.truncate(have);
                     return Err(ReadError::at_byte(
                         &self.path,
-                        self.decoder.offset() + have as u64,
+                        self.decoder.offset() + self.filled as u64,
                         None,
                         format!("cannot read: {error}"),
                     ));
@@ -125,7 +128,7 @@ impl<R: Read> BinaryReader<R> {
     /// At the end of the input, what is left unread is a record (or the prefix) cut short.
     fn finish(&mut self) -> Option<Result<TraceLine, ReadError>> {
         self.done = true;
-        let left = self.buffer.len() - self.start;
+        let left = self.filled - self.start;
         let offset = self.decoder.offset();
         if self.decoded == 0 {
             return Some(Err(match left {
@@ -171,7 +174,7 @@ impl<R: Read> Iterator for BinaryReader<R> {
         }
         loop {
             let start = self.decoder.offset();
-            match self.decoder.decode(&self.buffer[self.start..]) {
+            match self.decoder.decode(&self.buffer[self.start..self.filled]) {
                 Ok(Some((decoded, used))) => {
                     self.start += used;
                     self.decoded += 1;
