@@ -230,9 +230,6 @@ fn named(name: &str) -> Arc<Mutex<()>> {
 // ---- a streaming recording of a tight loop ---------------------------------------------
 
 #[test]
-#[ignore = "bug: events dropped under load (29 or 6,584 of 600,000, about 1 run in 4 on 2 \
-            cores): once one event has waited FULL_WAIT in vain, record/file.rs push() drops \
-            every later one without waiting while its Lost marker does not fit (room == false)"]
 fn a_tight_lock_loop_is_recorded_whole_in_each_threads_time_order() {
     const PAIRS: u64 = 300_000;
     let _turn = turn();
@@ -307,9 +304,6 @@ fn kept_and_said_lost(events: &[&Event]) -> (u64, u64) {
 }
 
 #[test]
-#[ignore = "bug: a thread's dropped events are never said (no Lost) when none of its later \
-            events fits: record/file.rs stream() drains a departed thread's queue, and every \
-            queue at the end, without writing the `lost` count no event has said"]
 fn every_event_a_full_queue_drops_is_counted_and_said_in_its_threads_trace() {
     // Twice a queue and then some (a pair is two events): more than the writer can
     // have taken before it stopped and the queue can hold after.

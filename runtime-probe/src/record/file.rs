@@ -13,7 +13,7 @@
 //! |---|---|---|
 //! | an event | the thread it happened on | its time read, a slot written and a release store in its own queue (no lock, no read-modify-write: `queue.rs`) |
 //! | every [`QUEUE`]` / 4` events | that thread | the writer woken (a system call only if it sleeps) |
-//! | a full queue | that thread | the writer woken and the thread yielding to it, [`FULL_WAIT`] at most (a tight loop waits for the writer instead of losing events); then the event dropped and counted, and its next event that fits says how many (`Lost`) |
+//! | a full queue | that thread | the writer woken and the thread yielding to it, [`FULL_WAIT`] at most (a tight loop waits for the writer instead of losing events); then the event dropped and counted, and no thread waits again until the writer's next pass; the thread's next event that fits says how many were lost (`Lost`), or the writer does, after the thread's last |
 //! | writing | the writer thread, when woken and every [`SWEEP`] | each thread's queue drained in order: sites made from their addresses, thread and resource descriptions first, then the events encoded |
 //! | `finish` | the caller | the writer's last pass over every queue, an `end` record, the file flushed and synced |
 //!
@@ -429,6 +429,7 @@ fn begin(sink: &mut Option<Sink>, keep: Keep, path: PathBuf, format: TraceFormat
     // Recordings start under the sink's lock: one at a time.
     let generation = GENERATION.fetch_add(1, Relaxed) + 1;
     DROPPED.store(0, Relaxed);
+    WRITER_BEHIND.store(false, Relaxed);
     *sink = Some(Sink {
         generation,
         keep,
@@ -520,30 +521,49 @@ fn stream(
     let mut raws = Vec::with_capacity(QUEUE);
     loop {
         let last = stopping.load(Acquire);
-        let buffers = match SINK.lock().as_mut() {
+        // Each buffer, and whether its thread will push no more (it ended, or the
+        // recording stopped): then its unsaid drops are said here.
+        let buffers: Vec<(Buffer, bool)> = match SINK.lock().as_mut() {
             Some(sink) if sink.generation == generation => {
-                let mut buffers = sink.buffers.clone();
-                buffers.extend(sink.departed.drain(..));
-                buffers
+                let live = sink.buffers.iter().map(|b| (b.clone(), false));
+                let ended = sink.departed.drain(..).map(|b| (b, true));
+                live.chain(ended).collect()
             }
             // Stopped: `stop` left the buffers here.
-            _ => std::mem::take(&mut *left.lock()),
+            _ => left.lock().drain(..).map(|b| (b, true)).collect(),
         };
-        for buffer in &buffers {
-            let Kept::Stream { queue, .. } = &buffer.kept else {
+        for (buffer, done) in &buffers {
+            let Kept::Stream {
+                queue,
+                lost,
+                last_seq,
+                ..
+            } = &buffer.kept
+            else {
                 continue;
             };
             queue.drain_into(&mut raws);
+            if *done {
+                let unsaid = lost.swap(0, Relaxed);
+                if unsaid > 0 {
+                    raws.push(Raw::lost(last_seq.load(Relaxed) + 1, unsaid));
+                }
+            }
             if raws.is_empty() {
                 continue;
             }
             let thread = &buffer.thread;
             super::live::feed(thread, &raws);
             if let Some(out) = &mut out {
-                out.raws(thread, &raws)?;
+                if let Err(error) = out.raws(thread, &raws) {
+                    // Nobody drains the queues any more: threads stop waiting for room.
+                    WRITER_BEHIND.store(true, Relaxed);
+                    return Err(error);
+                }
             }
             raws.clear();
         }
+        WRITER_BEHIND.store(false, Relaxed);
         super::live::check(last);
         if last {
             return match out {
@@ -663,16 +683,17 @@ pub(crate) fn push(thread: ThreadKey, raw: Raw) {
                 let mut raw = raw;
                 raw.seq = raw.seq.max(last_seq.load(Relaxed) + 1);
                 last_seq.store(raw.seq, Relaxed);
+                let push = |raw| {
+                    // SAFETY: `MINE` is this thread's own: no other thread pushes to it.
+                    let only_producer = |raw| unsafe { queue.push(raw) };
+                    match only_producer(raw) {
+                        Err(raw) => wait_for_room(writer, only_producer, raw),
+                        pushed => pushed,
+                    }
+                };
                 let unsaid = lost.load(Relaxed);
-                // SAFETY: `MINE` is this thread's own: no other thread pushes to it.
-                let room =
-                    unsaid == 0 || unsafe { queue.push(Raw::lost(raw.seq - 1, unsaid)) }.is_ok();
-                // SAFETY: as above.
-                let pushed = room.then(|| match unsafe { queue.push(raw) } {
-                    // SAFETY: as above.
-                    Err(raw) => wait_for_room(writer, |raw| unsafe { queue.push(raw) }, raw),
-                    pushed => pushed,
-                });
+                let room = unsaid == 0 || push(Raw::lost(raw.seq - 1, unsaid)).is_ok();
+                let pushed = room.then(|| push(raw));
                 match pushed {
                     Some(Ok(pushed)) => {
                         lost.store(0, Relaxed);
@@ -698,7 +719,12 @@ pub(crate) fn push(thread: ThreadKey, raw: Raw) {
 }
 
 /// How long a thread whose queue is full waits for the writer before it drops the event.
-pub const FULL_WAIT: Duration = Duration::from_millis(2);
+pub const FULL_WAIT: Duration = Duration::from_millis(20);
+
+/// Set when a thread waited [`FULL_WAIT`] in vain (the writer is descheduled, or gone
+/// after an I/O error), cleared by the writer's next full pass: meanwhile threads drop
+/// instead of waiting, so a stuck writer costs the program one wait, not one per event.
+static WRITER_BEHIND: AtomicBool = AtomicBool::new(false);
 
 /// The queue is full: the writer is woken and the thread yields to it, for at most
 /// [`FULL_WAIT`], so a thread in a tight loop waits for the writer rather than lose
@@ -710,13 +736,19 @@ fn wait_for_room(
     mut raw: Raw,
 ) -> Result<usize, Raw> {
     writer.unpark();
+    if WRITER_BEHIND.load(Relaxed) {
+        return Err(raw);
+    }
     let since = std::time::Instant::now();
     loop {
         std::thread::yield_now();
         match push(raw) {
             Ok(pushed) => return Ok(pushed),
             Err(back) if since.elapsed() < FULL_WAIT => raw = back,
-            Err(back) => return Err(back),
+            Err(back) => {
+                WRITER_BEHIND.store(true, Relaxed);
+                return Err(back);
+            }
         }
     }
 }
