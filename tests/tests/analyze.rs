@@ -20,7 +20,7 @@ fn temp(name: &str) -> PathBuf {
 
 /// Records `demo-pool ARGS --trace FILE` and returns the trace's path.
 fn record(name: &str, args: &[&str], expect_status: i32) -> PathBuf {
-    let trace = temp(&format!("{name}.jsonl"));
+    let trace = temp(&format!("{name}.trace"));
     let _ = std::fs::remove_file(&trace);
     let mut all: Vec<&str> = args.to_vec();
     all.extend(["--trace", trace.to_str().unwrap()]);
@@ -130,7 +130,7 @@ fn scenarios_that_hang_are_found_in_their_traces_as_the_watchdog_saw_them() {
         "spec-across-gil",
         "coordinator-queue-full",
     ] {
-        let trace = temp(&format!("{scenario}.jsonl"));
+        let trace = temp(&format!("{scenario}.trace"));
         let _ = std::fs::remove_file(&trace);
         let run = run_demo(
             &["scenario", scenario, "--trace", trace.to_str().unwrap()],
@@ -170,7 +170,7 @@ fn scenarios_that_hang_are_found_in_their_traces_as_the_watchdog_saw_them() {
 #[test]
 fn healthy_scenarios_leave_nothing_to_report() {
     for scenario in ["healthy-async-shrink", "healthy-no-shrink"] {
-        let trace = temp(&format!("{scenario}.jsonl"));
+        let trace = temp(&format!("{scenario}.trace"));
         let run = run_demo(
             &["scenario", scenario, "--trace", trace.to_str().unwrap()],
             false,

@@ -1007,6 +1007,7 @@ pub fn predict(path: impl AsRef<Path>) -> io::Result<crate::predict::Prediction>
 /// instrumented thread, and finished when the process exits. Errors are said once on
 /// standard error; the program runs on unrecorded.
 pub(crate) fn start_from_environment() {
+    static FROM_ENVIRONMENT: Mutex<Option<TraceFile>> = Mutex::new(None);
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let Some(path) = std::env::var_os("WAITGRAPH_TRACE").filter(|p| !p.is_empty()) else {
@@ -1022,8 +1023,8 @@ pub(crate) fn start_from_environment() {
             Err(_) => TraceFile::create(&path),
         };
         match started {
-            // Finished at exit (or by the watchdog), like a `TraceFile` never dropped.
-            Ok(trace) => std::mem::forget(trace),
+            // Finished at exit (or by the watchdog): kept, never dropped.
+            Ok(trace) => *FROM_ENVIRONMENT.lock() = Some(trace),
             Err(error) => eprintln!("waitgraph: WAITGRAPH_TRACE: {error}; not recording"),
         }
     });
