@@ -148,6 +148,8 @@ impl Decoder {
         Ok(Some((Decoded::Skipped, length)))
     }
 
+    // Inlined into `decode`: a call per record and per field was a third of the time.
+    #[inline(always)]
     fn record(&mut self, tag: u8, payload: &[u8]) -> Result<Decoded, String> {
         let mut fields = Fields { bytes: payload };
         if !self.header_read && tag != tag::HEADER {
@@ -227,6 +229,7 @@ impl Decoder {
         Ok(Decoded::Line(line))
     }
 
+    #[inline(always)]
     fn event(&mut self, kind: u8, fields: &mut Fields) -> Result<Event, String> {
         let thread = ThreadKey(fields.u64()?);
         let delta = varint::unzigzag(fields.u64()?);
@@ -346,6 +349,7 @@ impl Decoder {
         }
     }
 
+    #[inline(always)]
     fn site(&self, id: u64) -> Result<Option<Site>, String> {
         match id {
             0 => Ok(None),
@@ -371,6 +375,7 @@ struct Fields<'a> {
 }
 
 impl Fields<'_> {
+    #[inline(always)]
     fn u64(&mut self) -> Result<u64, String> {
         let (value, used) = varint::get(self.bytes).ok_or("the record ends inside a field")?;
         self.bytes = &self.bytes[used..];

@@ -25,6 +25,12 @@ pub fn unzigzag(value: u64) -> i64 {
 /// when `bytes` ends inside it or it runs past ten bytes (or past 64 bits).
 #[inline]
 pub fn get(bytes: &[u8]) -> Option<(u64, usize)> {
+    // Most fields (ids, kinds, small deltas) take one byte.
+    if let Some(&first) = bytes.first() {
+        if first < 0x80 {
+            return Some((u64::from(first), 1));
+        }
+    }
     let mut value = 0u64;
     for (index, &byte) in bytes.iter().enumerate().take(10) {
         let bits = u64::from(byte & 0x7f);
