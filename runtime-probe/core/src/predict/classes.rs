@@ -5,6 +5,7 @@
 //! lock made per request, or a barrier made per shrink, is one node however many
 //! instances the run made.
 
+use crate::binary::IdHasher;
 use crate::model::{Class, LockMode, ResourceInfo, ResourceKey, ResourceKind, Site, ThreadKey};
 use std::collections::{BTreeSet, HashMap};
 
@@ -51,9 +52,9 @@ pub enum Node {
 /// Every class of one trace, and which class each instance is.
 #[derive(Clone, Default)]
 pub struct Classes {
-    ids: HashMap<(ResourceKind, Class), ClassId>,
+    ids: HashMap<(ResourceKind, Class), ClassId, IdHasher>,
     infos: Vec<ClassInfo>,
-    instances: HashMap<ResourceKey, ClassId>,
+    instances: HashMap<ResourceKey, ClassId, IdHasher>,
     /// Instances named by events before (or without) a description.
     pub undescribed: u64,
 }

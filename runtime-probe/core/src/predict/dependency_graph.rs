@@ -9,6 +9,7 @@
 //! pieces of evidence, one per thread first.
 
 use super::classes::Node;
+use crate::binary::IdHasher;
 use crate::model::{LockMode, ResourceKey, Site, ThreadKey};
 use petgraph::graphmap::DiGraphMap;
 use std::collections::HashMap;
@@ -77,7 +78,7 @@ impl Evidence {
 #[derive(Clone, Default)]
 pub struct DependencyGraph {
     pub graph: DiGraphMap<Node, ()>,
-    evidence: HashMap<(Node, Node), Vec<Evidence>>,
+    evidence: HashMap<(Node, Node), Vec<Evidence>, IdHasher>,
 }
 
 impl DependencyGraph {

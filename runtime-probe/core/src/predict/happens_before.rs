@@ -32,6 +32,7 @@
 //! assert!(!hb.ordered((child, 32), (other, 29)));
 //! ```
 
+use crate::binary::IdHasher;
 use crate::model::{ResourceKey, ThreadKey};
 use std::collections::{HashMap, VecDeque};
 
@@ -41,9 +42,9 @@ pub const MAX_WAKE_UPS: usize = 1 << 16;
 #[derive(Clone, Default)]
 pub struct HappensBefore {
     /// thread -> (events up to this seq, come before, this thread, from this seq on)
-    edges: HashMap<ThreadKey, Vec<(u64, ThreadKey, u64)>>,
+    edges: HashMap<ThreadKey, Vec<(u64, ThreadKey, u64)>, IdHasher>,
     /// Per resource, its signals (seq, thread), until `settle`.
-    signals: HashMap<ResourceKey, Vec<(u64, ThreadKey)>>,
+    signals: HashMap<ResourceKey, Vec<(u64, ThreadKey)>, IdHasher>,
     signal_count: usize,
     /// Waits ended by a signal: (resource, thread, seq of the end), until `settle`.
     wake_ups: Vec<(ResourceKey, ThreadKey, u64)>,

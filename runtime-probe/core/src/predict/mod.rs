@@ -47,6 +47,7 @@ mod findings;
 pub mod happens_before;
 mod stuck_at_end;
 
+use crate::binary::IdHasher;
 use crate::model::{
     Event, EventKind, LockMode, ResourceKey, ResourceKind, Site, ThreadKey, TraceLine, WaitEnd,
     WaitKind,
@@ -131,7 +132,7 @@ struct ThreadState {
     /// Waits since the current job began: what a later production depends on.
     window: VecDeque<Waited>,
     /// Per event class produced, when it last was.
-    produced: HashMap<Node, u64>,
+    produced: HashMap<Node, u64, IdHasher>,
     /// Named events the thread declared it will produce: (instance, class, since).
     producing: Vec<(ResourceKey, Node, u64)>,
     contexts: Vec<String>,
@@ -180,7 +181,7 @@ pub struct Predictor {
     threads: BTreeMap<ThreadKey, ThreadState>,
     order: HappensBefore,
     /// Per condvar / channel instance, the last notification or send.
-    last_signal: HashMap<ResourceKey, u64>,
+    last_signal: HashMap<ResourceKey, u64, IdHasher>,
     double_locks: Vec<(ThreadKey, Hold, Evidence)>,
     under_lock: BTreeMap<(ClassId, Node), Evidence>,
     notes: Vec<String>,
@@ -195,8 +196,11 @@ pub struct Predictor {
     /// Per executor and event waited for, the job runs of the executor that waited for
     /// it (a run is its worker and when it began; at most [`JOB_RUNS`] kept): a cycle
     /// through a free worker needs as many such runs as the executor has workers.
-    busy_waits: HashMap<(ClassId, Node), std::collections::HashSet<(ThreadKey, u64)>>,
+    busy_waits: HashMap<(ClassId, Node), JobRuns, IdHasher>,
 }
+
+/// Job runs (a worker, and when its job began).
+type JobRuns = std::collections::HashSet<(ThreadKey, u64), IdHasher>;
 
 /// Job runs counted per executor and event waited for: past this, as many as any pool.
 pub(crate) const JOB_RUNS: usize = 1024;
