@@ -386,11 +386,14 @@ fn json_lines_come_in_file_order_and_pass_undescribed_names_on() {
     assert_eq!(lines, expected);
 }
 
-#[test]
-fn a_recorded_trace_round_trips() {
-    use waitgraph::record::TraceFile;
-    let path = temp_path("recorded.jsonl");
-    let recording = TraceFile::create(&path).unwrap();
+/// Records three threads taking one lock 200 times each into `path`. One recording runs
+/// per process, so the tests that record take turns.
+fn record_three_workers(path: &std::path::Path) -> waitgraph::record::TraceSummary {
+    static ONE_RECORDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_RECORDING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let recording = waitgraph::record::TraceFile::create(path).unwrap();
     let lock = std::sync::Arc::new(waitgraph::sync::Mutex::named("shared", 0u64));
     let workers: Vec<_> = (0..3)
         .map(|_| {
@@ -407,6 +410,13 @@ fn a_recorded_trace_round_trips() {
     }
     let written = recording.finish().unwrap();
     assert_eq!(*lock.lock(), 600);
+    written
+}
+
+#[test]
+fn a_recorded_trace_round_trips() {
+    let path = temp_path("recorded.jsonl");
+    let written = record_three_workers(&path);
 
     let text = std::fs::read_to_string(&path).unwrap();
     let mut reader = read::open(&path).unwrap();
@@ -911,25 +921,9 @@ fn other_binary_data_is_still_refused_and_ours_is_not() {
 
 #[test]
 fn a_recorded_binary_trace_reads_as_its_json_lines_twin_would() {
-    use waitgraph::record::TraceFile;
     // Anything but `.jsonl` / `.json` is recorded in the binary format.
     let path = temp_path("recorded.wgtrace");
-    let recording = TraceFile::create(&path).unwrap();
-    let lock = std::sync::Arc::new(waitgraph::sync::Mutex::named("shared", 0u64));
-    let workers: Vec<_> = (0..3)
-        .map(|_| {
-            let lock = lock.clone();
-            waitgraph::thread::spawn(move || {
-                for _ in 0..200 {
-                    *lock.lock() += 1;
-                }
-            })
-        })
-        .collect();
-    for worker in workers {
-        worker.join().unwrap();
-    }
-    let written = recording.finish().unwrap();
+    let written = record_three_workers(&path);
     let bytes = std::fs::read(&path).unwrap();
     let mut reader = read::open(&path).unwrap();
     let _ = std::fs::remove_file(&path);
