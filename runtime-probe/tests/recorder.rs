@@ -640,6 +640,7 @@ fn child() {
         "unrecorded_program" => unrecorded_program(),
         "predict_inversion" => predict_inversion(),
         "predict_consistent" => predict_consistent(),
+        "predict_after_warm_up" => predict_after_warm_up(),
         other => panic!("unknown scenario {other}"),
     }
 }
@@ -799,6 +800,35 @@ fn predict_consistent() {
     // everything before it, and anything it found about the first two is reported too.
     inverted_pair("control-x", "control-y");
     print_findings("findings", &until_an_inversion(&watchdog));
+}
+
+/// A thread takes `warm-a` alone a thousand times (a chain the recorder then keeps back),
+/// then `warm-b` under it; another takes them in the other order.
+fn predict_after_warm_up() {
+    let watchdog = predicting_watchdog();
+    let (a, b) = (named("warm-a"), named("warm-b"));
+    let (a2, b2) = (a.clone(), b.clone());
+    spawn("forward", move || {
+        for _ in 0..1_000 {
+            drop(a2.lock());
+        }
+        let _a = a2.lock();
+        let _b = b2.lock();
+    })
+    .join()
+    .unwrap();
+    in_order("backward", &b, &a);
+    print_findings("findings", &until_an_inversion(&watchdog));
+}
+
+#[test]
+fn in_process_prediction_sees_an_inversion_under_a_hold_it_kept_back() {
+    let _turn = turn();
+    let output = run_child("predict_after_warm_up", &[]);
+    let findings = printed_findings(&output, "findings");
+    let inversions = lock_order_inversions(&findings);
+    assert_eq!(inversions.len(), 1, "{findings:#?}\n{output}");
+    assert_eq!(cycle_resources(inversions[0]), ["warm-a", "warm-b"]);
 }
 
 #[test]

@@ -438,6 +438,7 @@ fn begin(sink: &mut Option<Sink>, keep: Keep, path: PathBuf, format: TraceFormat
         path,
         format,
     });
+    super::chains::prediction_only(sink.as_ref().is_some_and(|s| s.path.as_os_str().is_empty()));
     RECORDING.store(true, Release);
     super::activate();
     generation
@@ -645,6 +646,7 @@ fn stop(generation: Option<u64>) -> Option<Sink> {
         return None;
     }
     let mut sink = sink.take()?;
+    super::chains::prediction_only(false);
     RECORDING.store(false, Release);
     super::deactivate();
     // The writer sweeps the sink, which is gone: its last pass takes the buffers here.

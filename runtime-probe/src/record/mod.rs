@@ -30,6 +30,7 @@ use std::cell::RefCell;
 use std::panic::Location;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
+mod chains;
 mod clock;
 mod file;
 pub mod live;
@@ -104,6 +105,42 @@ pub(crate) fn active() -> bool {
 /// run. The site's function is the innermost function context the thread is in.
 #[cold]
 pub(crate) fn emit(thread: ThreadKey, kind: EventKind, site: Option<&'static Location<'static>>) {
+    if filtering() {
+        chains::send_holds(thread);
+    }
+    emit_now(thread, kind, site);
+}
+
+/// Records a hold begun (`acquired`) or ended: through the chains while the recording
+/// feeds prediction alone (`chains.rs`), else as any event.
+#[cold]
+pub(crate) fn hold(
+    thread: ThreadKey,
+    resource: crate::model::ResourceKey,
+    mode: crate::model::LockMode,
+    site: Option<&'static Location<'static>>,
+    acquired: bool,
+) {
+    if filtering() {
+        return chains::hold(thread, resource, mode, site, acquired);
+    }
+    let kind = if acquired {
+        EventKind::LockAcquired { resource, mode }
+    } else {
+        EventKind::LockReleased { resource, mode }
+    };
+    emit_now(thread, kind, site);
+}
+
+/// Whether lock events go through the chains: the recording feeds prediction alone and
+/// no capture wants every event.
+#[inline]
+fn filtering() -> bool {
+    chains::filtering() && CAPTURES.load(Relaxed) == 0
+}
+
+/// `emit`, without sending the holds the chains kept back first.
+fn emit_now(thread: ThreadKey, kind: EventKind, site: Option<&'static Location<'static>>) {
     let capturing = CAPTURES.load(Relaxed) != 0
         && BUFFER
             .try_with(|buffer| buffer.try_borrow().is_ok_and(|buffer| buffer.is_some()))

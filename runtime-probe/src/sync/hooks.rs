@@ -109,12 +109,7 @@ mod live {
         site: Option<&'static Location<'static>>,
         acquired: bool,
     ) {
-        let event = if acquired {
-            EventKind::LockAcquired { resource, mode }
-        } else {
-            EventKind::LockReleased { resource, mode }
-        };
-        record::emit(thread, event, site);
+        record::hold(thread, resource, mode, site, acquired);
     }
 
     /// The current thread's key, registering it if needed.

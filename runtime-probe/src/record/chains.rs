@@ -1,0 +1,176 @@
+//! Prediction in the program sees every lock-order edge without every lock event: a
+//! thread's acquisition is sent only when the chain it completes (the locks the thread
+//! holds, in order, and this one) is new to the thread, as lockdep does for the kernel.
+//! A repeat would add nothing the engine keeps: it keeps one piece of evidence per edge
+//! and thread.
+//!
+//! | event | sent when |
+//! |---|---|
+//! | an acquisition | its chain is new to the thread; then first the holds under it that were not sent |
+//! | a release | its acquisition was sent |
+//! | anything else (a wait, a notification, a job...) | always; first the holds that were not sent, so the engine knows what the thread owes |
+//!
+//! Only while the recording feeds prediction alone (no trace file, no capture): a trace
+//! keeps every event. Chains are remembered per thread, [`CHAINS`] at most (then
+//! forgotten and learnt again).
+
+use crate::model::{EventKind, LockMode, ResourceKey, ThreadKey};
+use std::cell::RefCell;
+use std::hash::Hasher;
+use std::panic::Location;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use waitgraph_core::binary::FastHasher;
+
+/// Chains a thread remembers.
+pub const CHAINS: usize = 1024;
+
+/// Set while the running recording only feeds the in-process prediction.
+static PREDICTION_ONLY: AtomicBool = AtomicBool::new(false);
+
+pub(crate) fn prediction_only(on: bool) {
+    PREDICTION_ONLY.store(on, Relaxed);
+}
+
+struct Held {
+    key: ResourceKey,
+    mode: LockMode,
+    site: Option<&'static Location<'static>>,
+    sent: bool,
+}
+
+struct Chains {
+    held: Vec<Held>,
+    /// Open addressing, 0 for empty; twice [`CHAINS`] slots.
+    seen: Vec<u64>,
+    count: usize,
+}
+
+impl Chains {
+    /// Whether `chain` was seen; remembers it if not.
+    fn seen_before(&mut self, chain: u64) -> bool {
+        if self.seen.is_empty() {
+            self.seen = vec![0; CHAINS * 2];
+        }
+        let mask = self.seen.len() - 1;
+        let mut at = chain as usize & mask;
+        loop {
+            match self.seen[at] {
+                0 => break,
+                known if known == chain => return true,
+                _ => at = (at + 1) & mask,
+            }
+        }
+        if self.count == CHAINS {
+            self.seen.iter_mut().for_each(|slot| *slot = 0);
+            self.count = 0;
+            return self.seen_before(chain);
+        }
+        self.seen[at] = chain;
+        self.count += 1;
+        false
+    }
+
+    /// The holds not sent yet, now marked sent.
+    fn unsent(&mut self) -> Vec<(ResourceKey, LockMode, Option<&'static Location<'static>>)> {
+        self.held
+            .iter_mut()
+            .filter(|held| !held.sent)
+            .map(|held| {
+                held.sent = true;
+                (held.key, held.mode, held.site)
+            })
+            .collect()
+    }
+}
+
+thread_local! {
+    static THREAD: RefCell<Chains> = const {
+        RefCell::new(Chains { held: Vec::new(), seen: Vec::new(), count: 0 })
+    };
+}
+
+/// Whether this event goes through the chains (the recording feeds prediction alone).
+#[inline]
+pub(crate) fn filtering() -> bool {
+    PREDICTION_ONLY.load(Relaxed)
+}
+
+/// A hold begun or ended by `thread`: sent (with what it needs first) or not.
+pub(crate) fn hold(
+    thread: ThreadKey,
+    key: ResourceKey,
+    mode: LockMode,
+    site: Option<&'static Location<'static>>,
+    acquired: bool,
+) {
+    let send = THREAD.try_with(|chains| {
+        let mut chains = chains.try_borrow_mut().ok()?;
+        if acquired {
+            let mut hasher = FastHasher::default();
+            for held in &chains.held {
+                hasher.write_u64(held.key.0);
+                hasher.write_u8(mode_byte(held.mode));
+            }
+            hasher.write_u64(key.0);
+            hasher.write_u8(mode_byte(mode));
+            let chain = hasher.finish() | 1;
+            let new = !chains.seen_before(chain);
+            let before = if new { chains.unsent() } else { Vec::new() };
+            chains.held.push(Held {
+                key,
+                mode,
+                site,
+                sent: new,
+            });
+            Some((before, new))
+        } else {
+            let at = chains
+                .held
+                .iter()
+                .rposition(|held| held.key == key && held.mode == mode);
+            // Not found: taken before prediction began; said, to be safe.
+            let sent = at.is_none_or(|at| chains.held.remove(at).sent);
+            Some((Vec::new(), sent))
+        }
+    });
+    let Ok(Some((before, send))) = send else {
+        return super::emit_now(thread, hold_kind(key, mode, acquired), site);
+    };
+    for (key, mode, site) in before {
+        super::emit_now(thread, hold_kind(key, mode, true), site);
+    }
+    if send {
+        super::emit_now(thread, hold_kind(key, mode, acquired), site);
+    }
+}
+
+/// Before any other event of the thread: the holds the engine was not told of.
+pub(crate) fn send_holds(thread: ThreadKey) {
+    let unsent = THREAD
+        .try_with(|chains| {
+            chains
+                .try_borrow_mut()
+                .map(|mut chains| chains.unsent())
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
+    for (key, mode, site) in unsent {
+        super::emit_now(thread, hold_kind(key, mode, true), site);
+    }
+}
+
+fn hold_kind(resource: ResourceKey, mode: LockMode, acquired: bool) -> EventKind {
+    if acquired {
+        EventKind::LockAcquired { resource, mode }
+    } else {
+        EventKind::LockReleased { resource, mode }
+    }
+}
+
+fn mode_byte(mode: LockMode) -> u8 {
+    match mode {
+        LockMode::Exclusive => 0,
+        LockMode::Shared => 1,
+        LockMode::Upgradable => 2,
+    }
+}
