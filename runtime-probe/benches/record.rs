@@ -67,6 +67,15 @@ fn waitgraph_pairs(lock: &waitgraph::sync::Mutex<u64>) {
     }
 }
 
+/// 100 requests, each making its own lock, taking it once and dropping it.
+fn per_request() {
+    for _ in 0..PAIRS {
+        let lock = waitgraph::sync::Mutex::named("request", 0u64);
+        *lock.lock() += 1;
+        black_box(&lock);
+    }
+}
+
 /// Times `iterations` rounds of `round` for the case, keeping the figure.
 fn timed(case: &'static str, round: impl Fn()) -> impl FnMut(u64) -> Duration {
     move |iterations| {
@@ -115,6 +124,9 @@ fn one_thread(c: &mut Criterion) {
     group.bench_function("probe-alone", |b| {
         b.iter_custom(timed("probe-alone", || waitgraph_pairs(&lock)))
     });
+    group.bench_function("probe-alone, a lock made per request", |b| {
+        b.iter_custom(timed("probe-alone-per-request", per_request))
+    });
     for (case, file) in [
         ("streaming-binary", "stream.trace"),
         ("streaming-json-lines", "stream.jsonl"),
@@ -136,6 +148,9 @@ fn one_thread(c: &mut Criterion) {
         .start();
     group.bench_function("predicting", |b| {
         b.iter_custom(timed("predicting", || waitgraph_pairs(&lock)))
+    });
+    group.bench_function("predicting, a lock made per request", |b| {
+        b.iter_custom(timed("predicting-per-request", per_request))
     });
     watchdog.stop();
     group.finish();
@@ -263,6 +278,17 @@ fn summary(_: &mut Criterion) {
             let pair = ns / PAIRS as f64;
             println!("  {case:<22} {pair:>7.1} ns  {:>6.2}x", ns / base);
         }
+    }
+    if let (Some(alone), Some(predicting)) = (
+        median("probe-alone-per-request"),
+        median("predicting-per-request"),
+    ) {
+        println!(
+            "  a lock made per request: {:.1} ns with the probe alone, {:.1} predicting ({:.2}x)",
+            alone / PAIRS as f64,
+            predicting / PAIRS as f64,
+            predicting / alone
+        );
     }
     if let Some(probe) = median("probe-alone") {
         for case in ["streaming-binary", "flight-recorder", "predicting"] {

@@ -1,8 +1,10 @@
 //! Prediction in the program sees every lock-order edge without every lock event: a
-//! thread's acquisition is sent only when the chain it completes (the locks the thread
-//! holds, in order, and this one) is new to the thread, as lockdep does for the kernel.
-//! A repeat would add nothing the engine keeps: it keeps one piece of evidence per edge
-//! and thread.
+//! thread's acquisition is sent only when the chain it completes (the classes of the
+//! locks the thread holds, in order, and this one's, and whether it holds this very
+//! lock already) is new to the thread, as lockdep does for the kernel. A repeat would
+//! add nothing the engine keeps: it keeps one piece of evidence per edge and thread, and
+//! works on classes (a lock made per request is one class). A lock's class is looked up
+//! in the registry once per lock and thread (a cache of [`CLASSES`] locks).
 //!
 //! | event | sent when |
 //! |---|---|
@@ -23,6 +25,8 @@ use waitgraph_core::binary::FastHasher;
 
 /// Chains a thread remembers.
 pub const CHAINS: usize = 1024;
+/// Locks whose class a thread keeps at hand (direct-mapped by key).
+pub const CLASSES: usize = 256;
 
 /// Set while the running recording only feeds the in-process prediction.
 static PREDICTION_ONLY: AtomicBool = AtomicBool::new(false);
@@ -33,6 +37,8 @@ pub(crate) fn prediction_only(on: bool) {
 
 struct Held {
     key: ResourceKey,
+    /// Its class's fingerprint.
+    class: u64,
     mode: LockMode,
     site: Option<&'static Location<'static>>,
     sent: bool,
@@ -43,9 +49,42 @@ struct Chains {
     /// Open addressing, 0 for empty; twice [`CHAINS`] slots.
     seen: Vec<u64>,
     count: usize,
+    /// (key, class fingerprint); keys are never reused, so an entry never goes stale.
+    classes: Vec<(u64, u64)>,
 }
 
 impl Chains {
+    /// A fingerprint of `key`'s class (its kind and name, or its creation site); the
+    /// key itself for a lock the registry does not know.
+    fn class_of(&mut self, key: ResourceKey) -> u64 {
+        if self.classes.is_empty() {
+            self.classes = vec![(0, 0); CLASSES];
+        }
+        let slot = key.0 as usize % CLASSES;
+        if self.classes[slot].0 == key.0 {
+            return self.classes[slot].1;
+        }
+        let class = crate::probe::registry::resource(key).map_or(key.0, |entry| {
+            let mut hasher = FastHasher::default();
+            hasher.write(entry.info.kind.as_str().as_bytes());
+            match &entry.info.class {
+                crate::model::Class::Named(name) => {
+                    hasher.write_u8(0);
+                    hasher.write(name.as_bytes());
+                }
+                crate::model::Class::Site(site) => {
+                    hasher.write_u8(1);
+                    hasher.write(site.file.as_bytes());
+                    hasher.write_u32(site.line);
+                    hasher.write_u32(site.column);
+                }
+            }
+            hasher.finish()
+        });
+        self.classes[slot] = (key.0, class);
+        class
+    }
+
     /// Whether `chain` was seen; remembers it if not.
     fn seen_before(&mut self, chain: u64) -> bool {
         if self.seen.is_empty() {
@@ -85,7 +124,7 @@ impl Chains {
 
 thread_local! {
     static THREAD: RefCell<Chains> = const {
-        RefCell::new(Chains { held: Vec::new(), seen: Vec::new(), count: 0 })
+        RefCell::new(Chains { held: Vec::new(), seen: Vec::new(), count: 0, classes: Vec::new() })
     };
 }
 
@@ -107,17 +146,21 @@ pub(crate) fn hold(
         let mut chains = chains.try_borrow_mut().ok()?;
         if acquired {
             let mut hasher = FastHasher::default();
+            let mut again = false;
             for held in &chains.held {
-                hasher.write_u64(held.key.0);
+                again |= held.key == key;
+                hasher.write_u64(held.class);
                 hasher.write_u8(mode_byte(held.mode));
             }
-            hasher.write_u64(key.0);
-            hasher.write_u8(mode_byte(mode));
+            let class = chains.class_of(key);
+            hasher.write_u64(class);
+            hasher.write_u8(mode_byte(mode) | if again { 0x80 } else { 0 });
             let chain = hasher.finish() | 1;
             let new = !chains.seen_before(chain);
             let before = if new { chains.unsent() } else { Vec::new() };
             chains.held.push(Held {
                 key,
+                class,
                 mode,
                 site,
                 sent: new,
