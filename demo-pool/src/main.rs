@@ -192,7 +192,7 @@ fn run_one(options: &Options) -> ExitCode {
         Err(code) => return code,
     };
     let outcome = run(options);
-    if options.predict {
+    if watchdog.predicting() {
         // One more look at the last events, then what was predicted.
         std::thread::sleep(waitgraph::record::live::CHECK_EVERY + waitgraph::record::SWEEP * 2);
         let predicted = watchdog
@@ -200,7 +200,8 @@ fn run_one(options: &Options) -> ExitCode {
             .into_iter()
             .filter(|f| !f.confirmed)
             .count();
-        println!("prediction: {predicted} potential cycles reported while the run went on");
+        let cycles = if predicted == 1 { "cycle" } else { "cycles" };
+        println!("prediction: {predicted} potential {cycles} reported while the run went on");
     }
     if let Some(trace) = trace {
         match trace.finish() {

@@ -702,12 +702,86 @@ fn waitgraph_trace_records_a_program_with_no_recording_code_and_ends_the_file_at
     assert_eq!(worker.len(), 101, "{output}");
     assert_eq!(worker[0].kind, EventKind::Lost { events: 1_900 });
     let _ = std::fs::remove_file(&path);
+
+    // `{pid}` in the path: the file is the child's own.
+    let pattern = temp("env-{pid}.trace");
+    let output = run_child(
+        "unrecorded_program",
+        &[("WAITGRAPH_TRACE", pattern.to_str().unwrap())],
+    );
+    assert!(output.stdout.contains("counted: 1000"), "{output}");
+    assert!(!pattern.exists(), "the placeholder is replaced: {output}");
+    let prefix = format!("waitgraph-recorder-{}-env-", std::process::id());
+    let written: Vec<PathBuf> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| {
+            let name = path.file_name().unwrap().to_string_lossy();
+            name.starts_with(&prefix)
+                && name.ends_with(".trace")
+                && name[prefix.len()..name.len() - ".trace".len()]
+                    .parse::<u32>()
+                    .is_ok()
+        })
+        .collect();
+    assert_eq!(
+        written.len(),
+        1,
+        "one file named by the child's pid: {written:?}"
+    );
+    assert_eq!(
+        Read::binary(&written[0]).of_thread("env-worker").len(),
+        2_000
+    );
+    let _ = std::fs::remove_file(&written[0]);
+
+    // Only the number of events, no file: said, not recorded.
+    let output = run_child("unrecorded_program", &[("WAITGRAPH_TRACE_LAST", "100")]);
+    assert!(output.stdout.contains("counted: 1000"), "{output}");
+    assert!(
+        output
+            .stderr
+            .contains("WAITGRAPH_TRACE_LAST is set but WAITGRAPH_TRACE (the file) is not"),
+        "{output}"
+    );
+}
+
+#[test]
+fn predict_reads_a_cut_trace_and_refuses_one_that_is_malformed_inside() {
+    let _turn = turn();
+    let path = temp("to-break.jsonl");
+    {
+        let trace = TraceFile::create(&path).unwrap();
+        inverted_pair("break-a", "break-b");
+        trace.finish().unwrap();
+    }
+    let text = std::fs::read_to_string(&path).unwrap();
+    // Cut in its last line: read, with a note.
+    std::fs::write(&path, &text[..text.len() - 5]).unwrap();
+    let prediction = waitgraph::record::predict(&path).unwrap();
+    assert!(
+        prediction.notes.iter().any(|n| n.contains("cut short")),
+        "{:?}",
+        prediction.notes
+    );
+    // Broken in the middle: an error naming the line.
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines[3] = "{\"event\":";
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let error = waitgraph::record::predict(&path).unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+    assert!(error.to_string().contains("line 4"), "{error}");
+    // Not a trace at all.
+    std::fs::write(&path, "hello\nworld\n").unwrap();
+    let error = waitgraph::record::predict(&path).unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidData, "{error}");
+    let _ = std::fs::remove_file(&path);
 }
 
 #[test]
 fn an_invalid_waitgraph_trace_last_is_said_once_and_the_program_runs_unrecorded() {
     let _turn = turn();
-    for last in ["0", "ten", "-5", ""] {
+    for last in ["0", "ten", "-5", "", "1000000000000"] {
         let path = temp("env-invalid.trace");
         let output = run_child(
             "unrecorded_program",

@@ -58,7 +58,7 @@ fn a_run_that_misses_the_race_warns_about_the_incidents_cycle_while_it_goes_on()
     );
     assert_eq!(
         predicted_line(&run),
-        "prediction: 1 potential cycles reported while the run went on",
+        "prediction: 1 potential cycle reported while the run went on",
         "{}",
         run.output
     );

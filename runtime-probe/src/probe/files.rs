@@ -36,12 +36,18 @@ fn directory_of(path: &Path) -> &Path {
 
 /// Checks, before any finding, that `path` can take a report: not a directory, in a
 /// directory that exists (it is created) and lets us create files.
-pub fn check_writable(path: &Path) -> io::Result<()> {
+pub fn check_writable(path: &Path, what: &str) -> io::Result<()> {
+    if path.as_os_str().is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("cannot write the {what}: the path is empty"),
+        ));
+    }
     if path.is_dir() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!(
-                "cannot write the report to {}: it is a directory",
+                "cannot write the {what} to {}: it is a directory",
                 path.display()
             ),
         ));
@@ -130,7 +136,7 @@ mod tests {
     #[test]
     fn a_directory_is_refused_by_name() {
         let dir = scratch("dir");
-        let error = check_writable(&dir).unwrap_err();
+        let error = check_writable(&dir, "report").unwrap_err();
         assert!(
             error.to_string().contains(&*dir.to_string_lossy()),
             "{error}"
@@ -184,7 +190,7 @@ mod tests {
         let dir = scratch("readonly");
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).unwrap();
         let path = dir.join("report.json");
-        let result = check_writable(&path);
+        let result = check_writable(&path, "report");
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         // Root may write anywhere: then there is nothing to refuse.
         if let Err(error) = result {

@@ -115,7 +115,7 @@ impl WatchdogBuilder {
     }
 
     /// How many findings to keep, in memory and in the report file (default
-    /// [`MAX_FINDINGS`]); older ones are counted by kind in the report's `omitted`.
+    /// 1,024); older ones are counted by kind in the report's `omitted`.
     pub fn max_findings(mut self, count: usize) -> Self {
         self.max_findings = count.max(1);
         self
@@ -158,24 +158,27 @@ impl WatchdogBuilder {
     /// Starts the watchdog thread. A report file that cannot be written is said on
     /// standard error, naming the path, and the watchdog runs without it; use
     /// [`try_start`](Self::try_start) to stop there instead.
-    pub fn start(self) -> WatchdogHandle {
-        match self.clone().try_start() {
-            Ok(handle) => handle,
-            Err(error) => {
+    pub fn start(mut self) -> WatchdogHandle {
+        if let Some(path) = &self.report_file {
+            if let Err(error) = super::files::check_writable(path, "report") {
                 eprintln!("waitgraph: {error}; findings will not be written to a file");
                 registry::probe_error();
-                WatchdogBuilder {
-                    report_file: None,
-                    ..self
-                }
-                .launch()
+                self.report_file = None;
             }
         }
+        if self.predict {
+            if let Err(error) = crate::record::live::start() {
+                eprintln!("waitgraph: cannot predict: {error}");
+                registry::probe_error();
+                self.predict = false;
+            }
+        }
+        self.launch()
     }
 
     /// Starts the watchdog thread, or says why it cannot do what it was asked: a report
     /// file that cannot be written (a directory, a place without write permission), with
-    /// its path.
+    /// its path; a prediction that cannot run (a flight recorder is recording).
     ///
     /// ```
     /// let error = waitgraph::Watchdog::builder()
@@ -187,21 +190,19 @@ impl WatchdogBuilder {
     /// ```
     pub fn try_start(self) -> std::io::Result<WatchdogHandle> {
         if let Some(path) = &self.report_file {
-            super::files::check_writable(path)?;
+            super::files::check_writable(path, "report")?;
+        }
+        if self.predict {
+            crate::record::live::start().map_err(|error| {
+                std::io::Error::new(error.kind(), format!("cannot predict: {error}"))
+            })?;
         }
         Ok(self.launch())
     }
 
     fn launch(self) -> WatchdogHandle {
-        let predicting = self.predict
-            && match crate::record::live::start() {
-                Ok(()) => true,
-                Err(error) => {
-                    eprintln!("waitgraph: cannot predict: {error}");
-                    registry::probe_error();
-                    false
-                }
-            };
+        // Started by `start` / `try_start` when asked for and possible.
+        let predicting = self.predict;
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             findings: Mutex::new(Vec::new()),
@@ -260,6 +261,11 @@ pub struct WatchdogHandle {
 }
 
 impl WatchdogHandle {
+    /// Whether this watchdog predicts (asked for, and it could start).
+    pub fn predicting(&self) -> bool {
+        self.shared.predicting
+    }
+
     /// Every finding reported so far.
     pub fn findings(&self) -> Vec<Finding> {
         self.shared.findings.lock().clone()
@@ -701,6 +707,9 @@ impl Runner {
         }
         if deadlock {
             if let Some(code) = self.config.exit_code {
+                // The run hung: what was predicted and not reported yet would say it
+                // did not.
+                crate::record::live::stop_quietly();
                 // A trace being recorded ends whole, with the events that led here.
                 for hook in BEFORE_EXIT.lock().iter() {
                     if let Err(error) = hook() {

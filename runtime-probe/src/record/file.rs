@@ -44,8 +44,9 @@ use std::thread::{JoinHandle, Thread};
 use std::time::Duration;
 use waitgraph_core::binary::{Encoder, IdHasher};
 
-/// Events each thread's queue holds (about 64 bytes each): when full, new events are
-/// dropped and counted, and the thread's next event says how many (`Lost`).
+/// Events each thread's queue holds (56 bytes each): when full, the thread waits for
+/// the writer up to [`FULL_WAIT`], then drops and counts, and its next event says how
+/// many (`Lost`).
 pub const QUEUE: usize = 8192;
 /// The writer is woken each time a thread has queued this many events.
 const WAKE_EVERY: usize = QUEUE / 4;
@@ -53,6 +54,9 @@ const WAKE_EVERY: usize = QUEUE / 4;
 pub const SWEEP: Duration = Duration::from_millis(100);
 /// Threads that ended whose last events a flight recorder keeps.
 pub const DEPARTED_RINGS: usize = 256;
+/// The most events a flight recorder keeps per thread (56 bytes each: 56 MiB a thread);
+/// a ring grows to its size as events come, it is not allocated whole up front.
+pub const MAX_LAST: usize = 1 << 20;
 
 /// Whether a file recording is running: read by the hooks (after `active()`).
 static RECORDING: AtomicBool = AtomicBool::new(false);
@@ -67,7 +71,7 @@ type Buffer = Arc<ThreadBuffer>;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TraceFormat {
-    /// [`waitgraph_core::binary`]: about 3 bytes an event, read at tens of millions of
+    /// [`waitgraph_core::binary`]: about 7 bytes an event, read at tens of millions of
     /// events a second.
     Binary,
     /// One JSON object per line ([`TraceLine`]): for reading by eye and other tools.
@@ -291,7 +295,11 @@ pub struct TraceFile {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TraceSummary {
     pub path: PathBuf,
+    /// Events in the file.
     pub events: u64,
+    /// Events lost because a thread's queue stayed full (a flight recorder's older
+    /// events, overwritten by design, are not counted here: the file says them with a
+    /// `Lost` event at the head of each thread).
     pub dropped: u64,
     /// The file's size.
     pub bytes: u64,
@@ -333,10 +341,18 @@ impl TraceFile {
         events_per_thread: usize,
     ) -> io::Result<TraceFile> {
         let path = path.as_ref().to_path_buf();
+        if !(1..=MAX_LAST).contains(&events_per_thread) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "a flight recorder keeps 1 to {MAX_LAST} events a thread, not {events_per_thread}"
+                ),
+            ));
+        }
         let mut sink = SINK.lock();
         refuse_second(&sink)?;
-        crate::probe::files::check_writable(&path)?;
-        let per_thread = events_per_thread.max(1);
+        crate::probe::files::check_writable(&path, "trace")?;
+        let per_thread = events_per_thread;
         let format = TraceFormat::for_path(&path);
         let generation = begin(&mut sink, Keep::Last { per_thread }, path.clone(), format);
         Ok(TraceFile { path, generation })
@@ -348,8 +364,8 @@ impl TraceFile {
     }
 
     /// Flight recorder: writes every thread's last events to the file now (replacing
-    /// what an earlier dump wrote) and goes on recording. Streaming: writes out what
-    /// threads buffer, so the file holds every event so far.
+    /// what an earlier dump wrote) and goes on recording. A streaming recording writes
+    /// as it goes: `dump` is an error of kind `Unsupported` there.
     pub fn dump(&self) -> io::Result<TraceSummary> {
         dump_running(Some(self.generation))
             .unwrap_or_else(|| Err(io::Error::other("the recording was already finished")))
@@ -408,9 +424,13 @@ fn refuse_second(sink: &Option<Sink>) -> io::Result<()> {
             "the watchdog's in-process prediction is recording already: start the trace \
              before the watchdog, and the prediction reads the trace's events",
         )),
-        Some(_) => Err(io::Error::new(
+        Some(sink) => Err(io::Error::new(
             io::ErrorKind::AlreadyExists,
-            "a trace recording is already running",
+            format!(
+                "a trace recording is already running, to {} (one at a time per process; \
+                 WAITGRAPH_TRACE starts one at the first instrumented event)",
+                sink.path.display()
+            ),
         )),
         None => Ok(()),
     }
@@ -768,7 +788,7 @@ fn register(generation: u64, key: ThreadKey) -> Option<Buffer> {
             lost: AtomicU64::new(0),
         },
         Keep::Last { per_thread } => Kept::Ring(Mutex::new(Ring {
-            events: Vec::with_capacity(*per_thread),
+            events: Vec::with_capacity((*per_thread).min(1024)),
             head: 0,
             capacity: *per_thread,
             lost: 0,
@@ -969,36 +989,44 @@ impl<W: Write> TraceWriter<W> {
 
 /// What the prediction engine finds in a trace this recorder wrote (either format), as
 /// `waitgraph analyze` would: for a program that wants the verdict on its own recording
-/// (the demo's `incident`, tests). A record cut short (the last one, by a process that
-/// died) ends the reading; everything before it is analysed. The analyzer reads every
-/// format, with errors naming file, line and column.
+/// (the demo's `incident`, tests). A last record cut short (by a process that died) is
+/// left out with a note, like the analyzer does; anything else that does not read (a
+/// malformed record or line, a file that is not a trace) is an error of kind
+/// `InvalidData` naming where. The analyzer reads other tools' formats too.
 pub fn predict(path: impl AsRef<Path>) -> io::Result<crate::predict::Prediction> {
     use std::io::{BufRead, Read};
+    let path = path.as_ref();
+    let invalid = |what: String| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: {what}", path.display()),
+        )
+    };
     let mut file = std::io::BufReader::with_capacity(64 << 10, File::open(path)?);
     let mut predictor = crate::predict::Predictor::default();
     if waitgraph_core::binary::is_binary(file.fill_buf()?) {
         let mut reader = waitgraph_core::binary::Reader::new(file.by_ref());
         for line in &mut reader {
-            match line {
-                Ok(line) => predictor.feed(line),
-                Err(_) => {
-                    predictor.mark_truncated();
-                    break;
-                }
-            }
+            predictor.feed(line.map_err(|error| invalid(error.to_string()))?);
         }
         if reader.cut().is_some() {
             predictor.mark_truncated();
         }
         return Ok(predictor.finish());
     }
-    for line in file.lines() {
-        match serde_json::from_str::<TraceLine>(&line?) {
-            Ok(line) => predictor.feed(line),
-            Err(_) => {
-                predictor.mark_truncated();
-                break;
+    let mut lines = file.split(b'\n').enumerate().peekable();
+    while let Some((number, line)) = lines.next() {
+        let line = line?;
+        let last = lines.peek().is_none();
+        match serde_json::from_slice::<TraceLine>(&line) {
+            Ok(TraceLine::Trace(_)) if number > 0 => {
+                return Err(invalid(format!("line {}: a second header", number + 1)))
             }
+            Ok(line) if number > 0 || matches!(line, TraceLine::Trace(_)) => predictor.feed(line),
+            Ok(_) => return Err(invalid("not a waitgraph trace: no header first".into())),
+            // The last line, cut by a process that died: every complete one is kept.
+            Err(_) if last && number > 0 => predictor.mark_truncated(),
+            Err(error) => return Err(invalid(format!("line {}: {error}", number + 1))),
         }
     }
     Ok(predictor.finish())
@@ -1012,17 +1040,28 @@ pub(crate) fn start_from_environment() {
     static FROM_ENVIRONMENT: Mutex<Option<TraceFile>> = Mutex::new(None);
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
+        let last = std::env::var("WAITGRAPH_TRACE_LAST").ok();
         let Some(path) = std::env::var_os("WAITGRAPH_TRACE").filter(|p| !p.is_empty()) else {
+            if last.is_some() {
+                eprintln!("waitgraph: WAITGRAPH_TRACE_LAST is set but WAITGRAPH_TRACE (the file) is not; not recording");
+            }
             return;
         };
-        let started = match std::env::var("WAITGRAPH_TRACE_LAST") {
-            Ok(last) => match last.trim().parse::<usize>() {
-                Ok(per_thread) if per_thread > 0 => TraceFile::flight_recorder(&path, per_thread),
+        // `{pid}` keeps the traces of processes that inherit the variable apart.
+        let path = PathBuf::from(
+            path.to_string_lossy()
+                .replace("{pid}", &std::process::id().to_string()),
+        );
+        let started = match last {
+            Some(last) => match last.trim().parse::<usize>() {
+                Ok(per_thread) if (1..=MAX_LAST).contains(&per_thread) => {
+                    TraceFile::flight_recorder(&path, per_thread)
+                }
                 _ => Err(io::Error::other(format!(
-                    "WAITGRAPH_TRACE_LAST={last:?}: expected a number of events per thread, 1 or more"
+                    "WAITGRAPH_TRACE_LAST={last:?}: expected a number of events per thread, 1 to {MAX_LAST}"
                 ))),
             },
-            Err(_) => TraceFile::create(&path),
+            None => TraceFile::create(&path),
         };
         match started {
             // Finished at exit (or by the watchdog): kept, never dropped.

@@ -63,6 +63,12 @@ pub(crate) fn stop() {
     super::file::stop_prediction_only();
 }
 
+/// Prediction ends without a word: the process exits on a deadlock.
+pub(crate) fn stop_quietly() {
+    LIVE.lock().take();
+    PREDICTED.lock().clear();
+}
+
 /// Feeds `thread`'s events to the engine, if prediction is on.
 pub(crate) fn feed(thread: &ThreadInfo, raws: &[Raw]) {
     let mut live = LIVE.lock();

@@ -1,7 +1,22 @@
 //! Recording events as they happen: the raw material of traces, and what tests assert.
 //!
-//! [`TraceFile`] writes every thread's events to a file (JSON lines, see
-//! [`model::TraceLine`](crate::model::TraceLine)) for the offline analyzer.
+//! [`TraceFile`] writes every thread's events to a file for the offline analyzer
+//! (`waitgraph analyze`): the binary format ([`waitgraph_core::binary`]), or JSON lines
+//! (see [`model::TraceLine`](crate::model::TraceLine)) for a name ending in `.jsonl` or
+//! `.json`. The events' `seq` is their time in nanoseconds on a monotonic clock.
+//!
+//! | recording | started by | keeps | written |
+//! |---|---|---|---|
+//! | streaming | [`TraceFile::create`], or `WAITGRAPH_TRACE=path` | each thread's queue ([`QUEUE`] events; a full one makes the thread wait for the writer up to [`FULL_WAIT`], then drops and counts) | every event, as it comes; the `end` record at [`TraceFile::finish`], at exit, or before the watchdog exits on a deadlock |
+//! | flight recorder | [`TraceFile::flight_recorder`], or `WAITGRAPH_TRACE=path` with `WAITGRAPH_TRACE_LAST=N` | each thread's last `N` events (1 to [`MAX_LAST`]; a ring that grows as events come) | whole, each time the watchdog reports a finding, on [`TraceFile::dump`], at `finish`, at exit |
+//!
+//! One recording runs per process. `WAITGRAPH_TRACE` starts it at the first instrumented
+//! event, so a program that also calls [`TraceFile::create`] gets an error naming the
+//! running one; `{pid}` in the path is replaced by the process id (child processes
+//! inherit the variable: without it, they would write the same file). Missing
+//! directories of the path are created. The watchdog's in-process prediction
+//! (`Watchdog::builder().predict(true)`) records too: start a trace before the watchdog
+//! and the prediction reads its events; started after, the trace is refused.
 //!
 //! [`capture`] records what the current thread does while a closure runs: every lock
 //! acquired and released, every wait begun and ended, every function context entered
@@ -38,7 +53,8 @@ mod queue;
 
 pub(crate) use file::start_from_environment;
 pub use file::{
-    predict, TraceFile, TraceFormat, TraceSummary, DEPARTED_RINGS, FULL_WAIT, QUEUE, SWEEP,
+    predict, TraceFile, TraceFormat, TraceSummary, DEPARTED_RINGS, FULL_WAIT, MAX_LAST, QUEUE,
+    SWEEP,
 };
 pub(crate) use live::take_predicted;
 
