@@ -86,14 +86,9 @@ pub fn main(
             }
             if let Some(path) = &out {
                 // The report went to a file: say what is in it.
-                let findings = &analysis.report.findings;
-                let errors = findings
-                    .iter()
-                    .filter(|f| f.severity == waitgraph_core::report::Severity::Error)
-                    .count();
                 eprintln!(
-                    "waitgraph: {errors} errors, {} warnings; report written to {}",
-                    findings.len() - errors,
+                    "waitgraph: {}; report written to {}",
+                    crate::render::tally(&analysis.report),
                     path.display()
                 );
             }

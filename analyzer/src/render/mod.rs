@@ -5,6 +5,8 @@
 mod json;
 mod text;
 
+pub use text::tally;
+
 use std::io::{self, Write};
 use waitgraph_core::report::Report;
 

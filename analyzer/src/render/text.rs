@@ -62,15 +62,19 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     for note in &report.probe_errors {
         writeln!(out, "note: {note}")?;
     }
+    writeln!(out, "waitgraph: {}", tally(report))
+}
+
+/// "1 error, 2 warnings": what a report holds, as the text summary and `--out` say it.
+pub fn tally(report: &Report) -> String {
     let errors = report
         .findings
         .iter()
         .filter(|f| f.severity == Severity::Error)
         .count();
     let warnings = report.findings.len() - errors;
-    writeln!(
-        out,
-        "waitgraph: {errors} error{}, {warnings} warning{}",
+    format!(
+        "{errors} error{}, {warnings} warning{}",
         if errors == 1 { "" } else { "s" },
         if warnings == 1 { "" } else { "s" }
     )
