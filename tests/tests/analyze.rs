@@ -121,6 +121,32 @@ fn the_incident_is_predicted_from_runs_that_did_not_hang_and_the_fix_is_clean() 
 }
 
 #[test]
+fn a_hung_run_stays_confirmed_when_analysed_with_a_run_that_did_not_hang() {
+    let hung = record("hung", &["run", "--variant", "buggy", "--gate", "1"], 3);
+    let completed = record(
+        "completed",
+        &["run", "--variant", "buggy", "--shrink-at", "idle"],
+        0,
+    );
+    // The completed run's idle workers belong to another process: they could not have
+    // freed the hung run's pool.
+    for traces in [[&hung, &completed], [&completed, &hung]] {
+        let paths: Vec<&str> = traces.iter().map(|t| t.to_str().unwrap()).collect();
+        let mut args = vec!["analyze", "--format", "json"];
+        args.extend(&paths);
+        let output = run_waitgraph(&args);
+        let report: Report = serde_json::from_str(&output.stdout)
+            .unwrap_or_else(|e| panic!("a JSON report: {e}\n{output}"));
+        let finding = report
+            .findings
+            .iter()
+            .find(|f| f.kind == FindingKind::QueuedWorkSelfStall)
+            .unwrap_or_else(|| panic!("{report:#?}"));
+        assert!(finding.confirmed, "{paths:?}: {finding:#?}");
+    }
+}
+
+#[test]
 fn scenarios_that_hang_are_found_in_their_traces_as_the_watchdog_saw_them() {
     for scenario in [
         "partial-shrink",

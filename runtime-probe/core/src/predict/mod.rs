@@ -137,6 +137,9 @@ struct ThreadState {
     producing: Vec<(ResourceKey, Node, u64)>,
     contexts: Vec<String>,
     exited: bool,
+    /// Which of the traces analysed together it came from (counted by headers): only
+    /// threads of one run can help each other at its end.
+    trace: u32,
 }
 
 /// The streaming analysis: feed it a trace's lines in file order, then finish.
@@ -191,6 +194,8 @@ pub struct Predictor {
     ended: std::collections::HashSet<ThreadKey>,
     /// Events the recorder dropped (said by `Lost` events).
     lost: u64,
+    /// Headers seen: the trace the lines now fed belong to.
+    trace: u32,
     /// Reused for what a thread owes at each wait (no allocation per event).
     scratch: Vec<(Node, u64, Source)>,
     /// Per executor and event waited for, the job runs of the executor that waited for
@@ -215,7 +220,7 @@ impl Predictor {
     /// order between threads, but each thread's in its own order).
     pub fn feed(&mut self, line: TraceLine) {
         match line {
-            TraceLine::Trace(_) => {}
+            TraceLine::Trace(_) => self.trace += 1,
             // A recording finished whole: where its threads were left is where they
             // were (a trace without its end line has lost its threads' last buffers).
             TraceLine::End(_) => {
@@ -223,7 +228,7 @@ impl Predictor {
                 self.ended.extend(ended);
             }
             TraceLine::Thread(info) => {
-                let state = self.threads.entry(info.key).or_default();
+                let state = self.thread(info.key);
                 if state.name.is_none() {
                     state.name = info.name;
                 }
@@ -260,7 +265,7 @@ impl Predictor {
             kind,
             site,
         } = event;
-        self.threads.entry(thread).or_default();
+        self.thread(thread);
         match kind {
             EventKind::LockRequested { resource, mode } => {
                 self.lock_wait(thread, resource, mode, seq, site, false, false);
@@ -347,7 +352,7 @@ impl Predictor {
                 self.thread(thread).exited = true;
             }
             EventKind::Fork { child } => {
-                self.threads.entry(child).or_default();
+                self.thread(child);
                 self.order.fork(thread, child, seq);
             }
             EventKind::Join { child } => self.order.join(child, thread, seq),
@@ -430,7 +435,11 @@ impl Predictor {
     }
 
     fn thread(&mut self, thread: ThreadKey) -> &mut ThreadState {
-        self.threads.entry(thread).or_default()
+        let trace = self.trace;
+        self.threads.entry(thread).or_insert_with(|| ThreadState {
+            trace,
+            ..ThreadState::default()
+        })
     }
 
     fn job_classes(&mut self, job: ResourceKey, executor: ResourceKey) -> (ClassId, ClassId) {

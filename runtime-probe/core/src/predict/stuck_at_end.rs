@@ -13,7 +13,8 @@
 //! | an event that comes from jobs of an executor (or is fed by one) | also, one of that executor's workers can |
 //! | nothing known | it may be satisfied: it is not stuck |
 //!
-//! Timed waits and threads not waiting can go on. **O(T + W)** for T threads and W
+//! Providers are looked for among the threads of the waiting thread's own trace (traces
+//! analysed together are separate runs). Timed waits and threads not waiting can go on. **O(T + W)** for T threads and W
 //! providers, plus the reduction's O(V + E).
 
 use super::classes::Node;
@@ -34,12 +35,17 @@ pub(super) fn stuck(p: &Predictor, blocked: &[(ThreadKey, OpenWait)]) -> HashSet
         if open.timed {
             continue;
         }
+        // Only threads of the same run (traces analysed together are separate runs).
+        let run = p.threads[thread].trace;
+        let same_run = |key: &ThreadKey| p.threads[key].trace == run;
         let clause = match node {
             Node::Release(..) => {
                 let holders: Vec<usize> = p
                     .threads
                     .iter()
-                    .filter(|(_, state)| state.held.iter().any(|h| h.resource == open.resource))
+                    .filter(|(key, state)| {
+                        same_run(key) && state.held.iter().any(|h| h.resource == open.resource)
+                    })
                     .map(|(key, _)| index[key])
                     .collect();
                 (!holders.is_empty()).then(|| Clause::all(holders))
@@ -55,7 +61,11 @@ pub(super) fn stuck(p: &Predictor, blocked: &[(ThreadKey, OpenWait)]) -> HashSet
                         providers.extend(owers(p, next));
                     }
                 }
-                let providers: Vec<usize> = providers.iter().map(|k| index[k]).collect();
+                let providers: Vec<usize> = providers
+                    .iter()
+                    .filter(|k| same_run(k))
+                    .map(|k| index[k])
+                    .collect();
                 (!providers.is_empty()).then(|| Clause::any(providers))
             }
         };
