@@ -74,9 +74,10 @@ pub fn main(
             for input in &analysis.inputs {
                 if let Some(bytes) = input.truncated {
                     eprintln!(
-                        "waitgraph: warning: {} was cut short: its last {} ({bytes} bytes) was left out; {} complete events were analysed",
+                        "waitgraph: warning: {} was cut short: its last {} ({bytes} byte{}) was left out; {} complete events were analysed",
                         input.path.display(),
                         input.format.unit(),
+                        if bytes == 1 { "" } else { "s" },
                         input.events
                     );
                 }

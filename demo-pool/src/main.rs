@@ -205,12 +205,20 @@ fn run_one(options: &Options) -> ExitCode {
     }
     if let Some(trace) = trace {
         match trace.finish() {
-            Ok(written) => println!(
-                "trace: {} events in {} ({} dropped)",
-                written.events,
-                written.path.display(),
-                written.dropped
-            ),
+            Ok(written) => match options.trace_last {
+                Some(last) => println!(
+                    "trace: {} events in {} (each thread's last {last} at most; {} dropped)",
+                    written.events,
+                    written.path.display(),
+                    written.dropped
+                ),
+                None => println!(
+                    "trace: {} events in {} ({} dropped)",
+                    written.events,
+                    written.path.display(),
+                    written.dropped
+                ),
+            },
             Err(error) => eprintln!("demo-pool: the trace was not finished: {error}"),
         }
     }
