@@ -51,6 +51,8 @@ struct Chains {
     count: usize,
     /// (key, class fingerprint); keys are never reused, so an entry never goes stale.
     classes: Vec<(u64, u64)>,
+    /// The last lock taken with none held (its chain is known).
+    alone: Option<(ResourceKey, LockMode, u64)>,
 }
 
 impl Chains {
@@ -124,7 +126,13 @@ impl Chains {
 
 thread_local! {
     static THREAD: RefCell<Chains> = const {
-        RefCell::new(Chains { held: Vec::new(), seen: Vec::new(), count: 0, classes: Vec::new() })
+        RefCell::new(Chains {
+            held: Vec::new(),
+            seen: Vec::new(),
+            count: 0,
+            classes: Vec::new(),
+            alone: None,
+        })
     };
 }
 
@@ -145,6 +153,20 @@ pub(crate) fn hold(
     let send = THREAD.try_with(|chains| {
         let mut chains = chains.try_borrow_mut().ok()?;
         if acquired {
+            // The commonest chain, one lock taken with none held, again: no hashing.
+            if let Some((_, _, class)) = chains
+                .alone
+                .filter(|&(k, m, _)| k == key && m == mode && chains.held.is_empty())
+            {
+                chains.held.push(Held {
+                    key,
+                    class,
+                    mode,
+                    site,
+                    sent: false,
+                });
+                return Some((Vec::new(), false));
+            }
             let mut hasher = FastHasher::default();
             let mut again = false;
             for held in &chains.held {
@@ -157,6 +179,9 @@ pub(crate) fn hold(
             hasher.write_u8(mode_byte(mode) | if again { 0x80 } else { 0 });
             let chain = hasher.finish() | 1;
             let new = !chains.seen_before(chain);
+            if chains.held.is_empty() {
+                chains.alone = Some((key, mode, class));
+            }
             let before = if new { chains.unsent() } else { Vec::new() };
             chains.held.push(Held {
                 key,
