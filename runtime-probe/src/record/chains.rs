@@ -172,11 +172,11 @@ pub(crate) fn hold(
             for held in &chains.held {
                 again |= held.key == key;
                 hasher.write_u64(held.class);
-                hasher.write_u8(mode_byte(held.mode));
+                hasher.write_u8(held.mode as u8);
             }
             let class = chains.class_of(key);
             hasher.write_u64(class);
-            hasher.write_u8(mode_byte(mode) | if again { 0x80 } else { 0 });
+            hasher.write_u8(mode as u8 | if again { 0x80 } else { 0 });
             let chain = hasher.finish() | 1;
             let new = !chains.seen_before(chain);
             if chains.held.is_empty() {
@@ -227,18 +227,10 @@ pub(crate) fn send_holds(thread: ThreadKey) {
     }
 }
 
-fn hold_kind(resource: ResourceKey, mode: LockMode, acquired: bool) -> EventKind {
+pub(super) fn hold_kind(resource: ResourceKey, mode: LockMode, acquired: bool) -> EventKind {
     if acquired {
         EventKind::LockAcquired { resource, mode }
     } else {
         EventKind::LockReleased { resource, mode }
-    }
-}
-
-fn mode_byte(mode: LockMode) -> u8 {
-    match mode {
-        LockMode::Exclusive => 0,
-        LockMode::Shared => 1,
-        LockMode::Upgradable => 2,
     }
 }

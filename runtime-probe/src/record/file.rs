@@ -126,15 +126,12 @@ impl Raw {
     }
 
     fn into_event(self, thread: ThreadKey) -> Event {
+        let site = self.site();
         Event {
             seq: self.seq,
             thread,
             kind: self.kind,
-            site: self.location.map(|location| {
-                let mut site = crate::model::Site::from_location(location);
-                site.function = self.function.map(|context| context.name.clone());
-                site
-            }),
+            site,
         }
     }
 
@@ -803,13 +800,45 @@ fn register(generation: u64, key: ThreadKey) -> Option<Buffer> {
     Some(buffer)
 }
 
+/// What a reader of a stream of events has been told: each thread and resource is
+/// described once, before the first event that names it (the trace writer, the
+/// in-process prediction).
+#[derive(Default)]
+pub(crate) struct Described {
+    threads: HashSet<ThreadKey, IdHasher>,
+    resources: HashSet<ResourceKey, IdHasher>,
+    /// The resource the event before named (0: none; keys start at 1): most events name
+    /// it again.
+    last: u64,
+}
+
+impl Described {
+    /// `thread`'s description, the first time.
+    pub(crate) fn thread(&mut self, thread: &ThreadInfo) -> Option<TraceLine> {
+        self.threads
+            .insert(thread.key)
+            .then(|| TraceLine::Thread(thread.clone()))
+    }
+
+    /// The descriptions of the resources `kind` names for the first time.
+    pub(crate) fn resources(&mut self, kind: &EventKind) -> impl Iterator<Item = TraceLine> {
+        let mut new = [None, None];
+        for (slot, key) in new.iter_mut().zip(kind.resources()) {
+            if key.0 != self.last && self.resources.insert(key) {
+                *slot = registry::describe(key).map(TraceLine::Resource);
+            }
+            self.last = key.0;
+        }
+        new.into_iter().flatten()
+    }
+}
+
 /// Writes trace lines in one format, describing each thread and resource before the
 /// first event that names it.
 struct TraceWriter<W: Write> {
     out: W,
     encoding: Encoding,
-    threads: HashSet<ThreadKey, IdHasher>,
-    resources: HashSet<ResourceKey, IdHasher>,
+    described: Described,
     /// Binary: site ids by where events happened (addresses of `'static` data).
     sites: HashMap<(usize, usize), u64, IdHasher>,
     events: u64,
@@ -855,8 +884,7 @@ impl<W: Write> TraceWriter<W> {
         let mut writer = TraceWriter {
             out,
             encoding,
-            threads: HashSet::default(),
-            resources: HashSet::default(),
+            described: Described::default(),
             sites: HashMap::default(),
             events: 0,
             bytes: 0,
@@ -895,20 +923,12 @@ impl<W: Write> TraceWriter<W> {
             let events = raws.iter().map(|raw| raw.to_event(thread.key)).collect();
             return self.events(thread, events);
         }
-        if self.threads.insert(thread.key) {
-            self.line(&TraceLine::Thread(thread.clone()))?;
+        if let Some(line) = self.described.thread(thread) {
+            self.line(&line)?;
         }
-        let mut described = ResourceKey(0);
         for raw in raws {
-            for key in raw.kind.resources() {
-                // Most events name the resource the one before named.
-                if key != described && !self.resources.contains(&key) {
-                    self.resources.insert(key);
-                    if let Some(info) = registry::describe(key) {
-                        self.line(&TraceLine::Resource(info))?;
-                    }
-                }
-                described = key;
+            for line in self.described.resources(&raw.kind) {
+                self.line(&line)?;
             }
             let Encoding::Binary { encoder, bytes } = &mut self.encoding else {
                 unreachable!("binary, checked above");
@@ -940,17 +960,12 @@ impl<W: Write> TraceWriter<W> {
 
     /// `thread`'s events, in its order.
     fn events(&mut self, thread: &ThreadInfo, events: Vec<Event>) -> io::Result<()> {
-        if self.threads.insert(thread.key) {
-            self.line(&TraceLine::Thread(thread.clone()))?;
+        if let Some(line) = self.described.thread(thread) {
+            self.line(&line)?;
         }
         for event in events {
-            for key in event.kind.resources() {
-                if !self.resources.contains(&key) {
-                    self.resources.insert(key);
-                    if let Some(info) = registry::describe(key) {
-                        self.line(&TraceLine::Resource(info))?;
-                    }
-                }
+            for line in self.described.resources(&event.kind) {
+                self.line(&line)?;
             }
             match &mut self.encoding {
                 // Most events: no `TraceLine` built, no copy.

@@ -13,23 +13,20 @@
 //! A finding is new when its kind and the resources its cycle waits for were not
 //! reported before: the same cycle seen again through other threads is not repeated.
 
-use super::file::Raw;
-use crate::model::{ResourceKey, ThreadInfo, ThreadKey, TraceLine};
+use super::file::{Described, Raw};
+use crate::model::{ThreadInfo, TraceLine};
 use crate::predict::Predictor;
-use crate::probe::registry;
 use crate::report::{Finding, Severity};
 use parking_lot::Mutex;
 use std::collections::{BTreeSet, HashSet};
 use std::time::{Duration, Instant};
-use waitgraph_core::binary::IdHasher;
 
 /// How often the engine looks for cycles, while events come.
 pub const CHECK_EVERY: Duration = Duration::from_millis(250);
 
 struct Live {
     predictor: Predictor,
-    threads: HashSet<ThreadKey, IdHasher>,
-    resources: HashSet<ResourceKey, IdHasher>,
+    described: Described,
     reported: HashSet<(String, BTreeSet<String>)>,
     fed_since_check: u64,
     checked: Instant,
@@ -42,8 +39,7 @@ static PREDICTED: Mutex<Vec<Finding>> = Mutex::new(Vec::new());
 pub(crate) fn start() -> std::io::Result<()> {
     LIVE.lock().get_or_insert_with(|| Live {
         predictor: Predictor::default(),
-        threads: HashSet::default(),
-        resources: HashSet::default(),
+        described: Described::default(),
         reported: HashSet::new(),
         fed_since_check: 0,
         checked: Instant::now(),
@@ -75,17 +71,13 @@ pub(crate) fn feed(thread: &ThreadInfo, raws: &[Raw]) {
     let Some(live) = live.as_mut() else {
         return;
     };
-    if live.threads.insert(thread.key) {
-        live.predictor.feed(TraceLine::Thread(thread.clone()));
+    if let Some(line) = live.described.thread(thread) {
+        live.predictor.feed(line);
     }
     live.fed_since_check += raws.len() as u64;
     for raw in raws {
-        for key in raw.kind.resources() {
-            if live.resources.insert(key) {
-                if let Some(info) = registry::describe(key) {
-                    live.predictor.feed(TraceLine::Resource(info));
-                }
-            }
+        for line in live.described.resources(&raw.kind) {
+            live.predictor.feed(line);
         }
         live.predictor
             .feed(TraceLine::Event(raw.to_event(thread.key)));

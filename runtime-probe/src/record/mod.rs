@@ -140,12 +140,7 @@ pub(crate) fn hold(
     if filtering() {
         return chains::hold(thread, resource, mode, site, acquired);
     }
-    let kind = if acquired {
-        EventKind::LockAcquired { resource, mode }
-    } else {
-        EventKind::LockReleased { resource, mode }
-    };
-    emit_now(thread, kind, site);
+    emit_now(thread, chains::hold_kind(resource, mode, acquired), site);
 }
 
 /// Whether lock events go through the chains: the recording feeds prediction alone and
