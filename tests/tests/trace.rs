@@ -32,7 +32,7 @@ fn thread_named(trace: &Trace, name: &str) -> Vec<ThreadKey> {
 #[test]
 fn a_deadlocked_run_leaves_a_whole_trace_that_ends_in_the_cycles_waits() {
     let path =
-        std::env::temp_dir().join(format!("waitgraph-e2e-trace-{}.jsonl", std::process::id()));
+        std::env::temp_dir().join(format!("waitgraph-e2e-trace-{}.trace", std::process::id()));
     let _ = std::fs::remove_file(&path);
     let path_text = path.to_str().unwrap();
     let run = run_demo(
