@@ -13,7 +13,7 @@
 //! |---|---|---|
 //! | an event | the thread it happened on | its time read, a slot written and a release store in its own queue (no lock, no read-modify-write: `queue.rs`) |
 //! | every [`QUEUE`]` / 4` events | that thread | the writer woken (a system call only if it sleeps) |
-//! | a full queue | that thread | the writer woken and the thread yielding to it, [`FULL_WAIT`] at most (a tight loop waits for the writer instead of losing events); then the event dropped and counted, and no thread waits again until the writer's next pass; the thread's next event that fits says how many were lost (`Lost`), or the writer does, after the thread's last |
+//! | a full queue | that thread | the writer woken and the thread yielding to it for as long as the writer moves on (a tight loop waits for the writer instead of losing events); only when the writer has taken nothing for [`FULL_WAIT`] (descheduled, or stopped by an I/O error) the event is dropped and counted, and no thread waits again until the writer's next pass; the thread's next event that fits says how many were lost (`Lost`), or the writer does, after the thread's last |
 //! | writing | the writer thread, when woken and every [`SWEEP`] | each thread's queue drained in order: sites made from their addresses, thread and resource descriptions first, then the events encoded |
 //! | `finish` | the caller | the writer's last pass over every queue, an `end` record, the file flushed and synced |
 //!
@@ -45,8 +45,8 @@ use std::time::Duration;
 use waitgraph_core::binary::{Encoder, IdHasher};
 
 /// Events each thread's queue holds (56 bytes each): when full, the thread waits for
-/// the writer up to [`FULL_WAIT`], then drops and counts, and its next event says how
-/// many (`Lost`).
+/// the writer while it moves on (up to [`FULL_WAIT`] without progress), then drops and
+/// counts, and its next event says how many (`Lost`).
 pub const QUEUE: usize = 8192;
 /// The writer is woken each time a thread has queued this many events.
 const WAKE_EVERY: usize = QUEUE / 4;
@@ -561,6 +561,7 @@ fn stream(
                 continue;
             };
             queue.drain_into(&mut raws);
+            WRITER_PROGRESS.fetch_add(1, Relaxed);
             if *done {
                 let unsaid = lost.swap(0, Relaxed);
                 if unsaid > 0 {
@@ -571,13 +572,18 @@ fn stream(
                 continue;
             }
             let thread = &buffer.thread;
-            super::live::feed(thread, &raws);
-            if let Some(out) = &mut out {
-                if let Err(error) = out.raws(thread, &raws) {
-                    // Nobody drains the queues any more: threads stop waiting for room.
-                    WRITER_BEHIND.store(true, Relaxed);
-                    return Err(error);
+            // In slices, each one progress a waiting thread sees (a thread whose queue
+            // is full waits while the writer moves on, however slow the encoding).
+            for slice in raws.chunks(WAKE_EVERY / 2) {
+                super::live::feed(thread, slice);
+                if let Some(out) = &mut out {
+                    if let Err(error) = out.raws(thread, slice) {
+                        // Nobody drains the queues any more: threads stop waiting for room.
+                        WRITER_BEHIND.store(true, Relaxed);
+                        return Err(error);
+                    }
                 }
+                WRITER_PROGRESS.fetch_add(1, Relaxed);
             }
             raws.clear();
         }
@@ -737,17 +743,23 @@ pub(crate) fn push(thread: ThreadKey, raw: Raw) {
     }
 }
 
-/// How long a thread whose queue is full waits for the writer before it drops the event.
+/// How long a thread whose queue is full waits for a writer that takes nothing from any
+/// queue before it drops the event.
 pub const FULL_WAIT: Duration = Duration::from_millis(20);
+
+/// Counts the queues the writer has drained: a thread waiting for room keeps waiting
+/// while this moves (a slow writer is waited for; a stuck one is not).
+static WRITER_PROGRESS: AtomicU64 = AtomicU64::new(0);
 
 /// Set when a thread waited [`FULL_WAIT`] in vain (the writer is descheduled, or gone
 /// after an I/O error), cleared by the writer's next full pass: meanwhile threads drop
 /// instead of waiting, so a stuck writer costs the program one wait, not one per event.
 static WRITER_BEHIND: AtomicBool = AtomicBool::new(false);
 
-/// The queue is full: the writer is woken and the thread yields to it, for at most
-/// [`FULL_WAIT`], so a thread in a tight loop waits for the writer rather than lose
-/// events; past that, the event is dropped (and counted by the caller).
+/// The queue is full: the writer is woken and the thread yields to it as long as the
+/// writer drains queues, so a thread in a tight loop waits for the writer rather than
+/// lose events; when the writer has drained nothing for [`FULL_WAIT`], the event is
+/// dropped (and counted by the caller).
 #[cold]
 fn wait_for_room(
     writer: &Thread,
@@ -758,9 +770,22 @@ fn wait_for_room(
     if WRITER_BEHIND.load(Relaxed) {
         return Err(raw);
     }
-    let since = std::time::Instant::now();
+    let mut since = std::time::Instant::now();
+    let mut progress = WRITER_PROGRESS.load(Relaxed);
+    let mut tries = 0u32;
     loop {
-        std::thread::yield_now();
+        // Yielding first (the writer may be one step from done), then sleeping, so a
+        // writer sharing this core gets it.
+        if tries < 16 {
+            tries += 1;
+            std::thread::yield_now();
+        } else {
+            std::thread::sleep(Duration::from_micros(50));
+        }
+        let now = WRITER_PROGRESS.load(Relaxed);
+        if now != progress {
+            (progress, since) = (now, std::time::Instant::now());
+        }
         match push(raw) {
             Ok(pushed) => return Ok(pushed),
             Err(back) if since.elapsed() < FULL_WAIT => raw = back,
