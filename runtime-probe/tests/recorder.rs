@@ -641,6 +641,7 @@ fn child() {
         "predict_inversion" => predict_inversion(),
         "predict_consistent" => predict_consistent(),
         "predict_after_warm_up" => predict_after_warm_up(),
+        "predict_again" => predict_again(),
         other => panic!("unknown scenario {other}"),
     }
 }
@@ -893,6 +894,39 @@ fn predict_after_warm_up() {
     .unwrap();
     in_order("backward", &b, &a);
     print_findings("findings", &until_an_inversion(&watchdog));
+}
+
+/// The main thread takes `again-a` alone and then `again-b` under it while a first
+/// prediction runs; a second prediction, started after the first stopped, must hear of
+/// both chains again (the first one's knowledge is not the second's) and warn when
+/// another thread takes them the other way.
+fn predict_again() {
+    let (a, b) = (named("again-a"), named("again-b"));
+    let first = predicting_watchdog();
+    for _ in 0..100 {
+        drop(a.lock());
+        let _a = a.lock();
+        drop(b.lock());
+    }
+    first.stop();
+    let second = predicting_watchdog();
+    drop(a.lock());
+    {
+        let _a = a.lock();
+        drop(b.lock());
+    }
+    in_order("backward", &b, &a);
+    print_findings("findings", &until_an_inversion(&second));
+}
+
+#[test]
+fn a_second_prediction_in_the_same_process_hears_of_chains_the_first_had() {
+    let _turn = turn();
+    let output = run_child("predict_again", &[]);
+    let findings = printed_findings(&output, "findings");
+    let inversions = lock_order_inversions(&findings);
+    assert_eq!(inversions.len(), 1, "{findings:#?}\n{output}");
+    assert_eq!(cycle_resources(inversions[0]), ["again-a", "again-b"]);
 }
 
 #[test]

@@ -10,6 +10,7 @@
 //! | `wait` | owner, before it blocks and after | watchdog | a per-slot mutex, held for a copy only |
 //! | `wait_epoch` | owner, once per wait | watchdog | relaxed: equality across scans is all it means |
 //! | `backtrace_wanted` / `backtrace` | watchdog asks, owner answers | watchdog | atomic flag, mutex |
+//! | `lone_chain`, `lone_generation`, `lone_unsent` | owner, when prediction takes a lock with none held | owner only | relaxed (atomics only so the slot can be shared) |
 
 use crate::model::Context;
 use crate::model::{LockMode, ResourceKey, ThreadKey, WaitKind};
@@ -78,6 +79,13 @@ pub struct ThreadSlot {
     wait_epoch: AtomicU64,
     backtrace_wanted: AtomicBool,
     backtrace: Mutex<Option<Arc<str>>>,
+    /// In-process prediction's shortcut (`record::chains`): the lock (packed, 0 for
+    /// none) whose chain with nothing else held the prediction of recording
+    /// `lone_generation` already has, and whether it is held now without having been
+    /// sent. Taking it again with nothing held then costs three loads and a store.
+    lone_chain: AtomicU64,
+    lone_generation: AtomicU64,
+    lone_unsent: AtomicBool,
 }
 
 fn pack(resource: ResourceKey, mode: LockMode) -> u64 {
@@ -117,6 +125,9 @@ impl ThreadSlot {
             wait_epoch: AtomicU64::new(0),
             backtrace_wanted: AtomicBool::new(false),
             backtrace: Mutex::new(None),
+            lone_chain: AtomicU64::new(0),
+            lone_generation: AtomicU64::new(0),
+            lone_unsent: AtomicBool::new(false),
         }
     }
 
@@ -149,6 +160,57 @@ impl ThreadSlot {
             .store(site as *const _ as *mut _, Relaxed);
         self.held_len.store(len + 1, Release);
         true
+    }
+
+    /// Whether taking `resource` in `mode` now repeats the lone chain the prediction of
+    /// recording `generation` has (nothing else held): then it is kept back, unsent.
+    #[inline]
+    pub fn repeats_lone_chain(
+        &self,
+        resource: ResourceKey,
+        mode: LockMode,
+        generation: u64,
+    ) -> bool {
+        let repeat = self.held_len.load(Relaxed) == 0
+            && self.lone_chain.load(Relaxed) == pack(resource, mode)
+            && self.lone_generation.load(Relaxed) == generation;
+        if repeat {
+            self.lone_unsent.store(true, Relaxed);
+        }
+        repeat
+    }
+
+    /// Whether releasing `resource` in `mode` ends a hold kept back by
+    /// [`repeats_lone_chain`](Self::repeats_lone_chain): then its release is not sent either.
+    #[inline]
+    pub fn ends_unsent_lone_hold(&self, resource: ResourceKey, mode: LockMode) -> bool {
+        let unsent =
+            self.lone_unsent.load(Relaxed) && self.lone_chain.load(Relaxed) == pack(resource, mode);
+        if unsent {
+            self.lone_unsent.store(false, Relaxed);
+        }
+        unsent
+    }
+
+    /// The prediction of recording `generation` now has the chain of `resource` in `mode`
+    /// taken with nothing else held.
+    pub fn remember_lone_chain(&self, resource: ResourceKey, mode: LockMode, generation: u64) {
+        self.lone_chain.store(pack(resource, mode), Relaxed);
+        self.lone_generation.store(generation, Relaxed);
+    }
+
+    /// The hold kept back by [`repeats_lone_chain`](Self::repeats_lone_chain), if it is
+    /// still held: no longer kept back (the caller sends it or tracks it).
+    pub fn take_unsent_lone_hold(
+        &self,
+    ) -> Option<(ResourceKey, LockMode, Option<&'static Location<'static>>)> {
+        if !self.lone_unsent.swap(false, Relaxed) {
+            return None;
+        }
+        let (resource, mode) = unpack(self.lone_chain.load(Relaxed));
+        // SAFETY: only `&'static Location` pointers are ever stored.
+        let site = unsafe { self.held[0].site.load(Relaxed).as_ref() };
+        Some((resource, mode, site))
     }
 
     /// Forgets the most recent hold of `resource` in `mode`.

@@ -14,7 +14,12 @@
 //!
 //! Only while the recording feeds prediction alone (no trace file, no capture): a trace
 //! keeps every event. Chains are remembered per thread, [`CHAINS`] at most (then
-//! forgotten and learnt again).
+//! forgotten and learnt again), and forgotten when a new recording starts.
+//!
+//! The chain a thread takes most, one lock with nothing else held, is recognised inside
+//! the lock's own hook from the thread's slot (`ThreadSlot::repeats_lone_chain`): the
+//! hold is kept back there, and taken over here the moment anything else happens on
+//! the thread (another lock, a wait, a notification...).
 
 use crate::model::{EventKind, LockMode, ResourceKey, ThreadKey};
 use std::cell::RefCell;
@@ -51,8 +56,8 @@ struct Chains {
     count: usize,
     /// (key, class fingerprint); keys are never reused, so an entry never goes stale.
     classes: Vec<(u64, u64)>,
-    /// The last lock taken with none held (its chain is known).
-    alone: Option<(ResourceKey, LockMode, u64)>,
+    /// The recording the chains and `sent` flags are for.
+    generation: u64,
 }
 
 impl Chains {
@@ -111,6 +116,32 @@ impl Chains {
         false
     }
 
+    /// Catches up with the running recording `generation` (a new one has seen no chain,
+    /// and holds from before it are not tracked), and takes over the hold the thread's
+    /// slot kept back, if any.
+    fn follow(&mut self, generation: u64) {
+        if self.generation != generation {
+            self.generation = generation;
+            self.seen.iter_mut().for_each(|slot| *slot = 0);
+            self.count = 0;
+            self.held.clear();
+        }
+        let kept_back = crate::probe::slot::with_existing(|slot| slot.take_unsent_lone_hold());
+        if let Some((key, mode, site)) = kept_back.flatten() {
+            let class = self.class_of(key);
+            self.held.insert(
+                0,
+                Held {
+                    key,
+                    class,
+                    mode,
+                    site,
+                    sent: false,
+                },
+            );
+        }
+    }
+
     /// The holds not sent yet, now marked sent.
     fn unsent(&mut self) -> Vec<(ResourceKey, LockMode, Option<&'static Location<'static>>)> {
         self.held
@@ -131,7 +162,7 @@ thread_local! {
             seen: Vec::new(),
             count: 0,
             classes: Vec::new(),
-            alone: None,
+            generation: 0,
         })
     };
 }
@@ -150,23 +181,11 @@ pub(crate) fn hold(
     site: Option<&'static Location<'static>>,
     acquired: bool,
 ) {
+    let generation = super::file::generation();
     let send = THREAD.try_with(|chains| {
         let mut chains = chains.try_borrow_mut().ok()?;
+        chains.follow(generation);
         if acquired {
-            // The commonest chain, one lock taken with none held, again: no hashing.
-            if let Some((_, _, class)) = chains
-                .alone
-                .filter(|&(k, m, _)| k == key && m == mode && chains.held.is_empty())
-            {
-                chains.held.push(Held {
-                    key,
-                    class,
-                    mode,
-                    site,
-                    sent: false,
-                });
-                return Some((Vec::new(), false));
-            }
             let mut hasher = FastHasher::default();
             let mut again = false;
             for held in &chains.held {
@@ -180,7 +199,9 @@ pub(crate) fn hold(
             let chain = hasher.finish() | 1;
             let new = !chains.seen_before(chain);
             if chains.held.is_empty() {
-                chains.alone = Some((key, mode, class));
+                crate::probe::slot::with_existing(|slot| {
+                    slot.remember_lone_chain(key, mode, generation)
+                });
             }
             let before = if new { chains.unsent() } else { Vec::new() };
             chains.held.push(Held {
@@ -197,7 +218,10 @@ pub(crate) fn hold(
                 .iter()
                 .rposition(|held| held.key == key && held.mode == mode);
             // Not found: taken before prediction began; said, to be safe.
-            let sent = at.is_none_or(|at| chains.held.remove(at).sent);
+            let sent = at.is_none_or(|at| match at + 1 == chains.held.len() {
+                true => chains.held.pop().is_none_or(|held| held.sent),
+                false => chains.held.remove(at).sent,
+            });
             Some((Vec::new(), sent))
         }
     });
@@ -214,11 +238,15 @@ pub(crate) fn hold(
 
 /// Before any other event of the thread: the holds the engine was not told of.
 pub(crate) fn send_holds(thread: ThreadKey) {
+    let generation = super::file::generation();
     let unsent = THREAD
         .try_with(|chains| {
             chains
                 .try_borrow_mut()
-                .map(|mut chains| chains.unsent())
+                .map(|mut chains| {
+                    chains.follow(generation);
+                    chains.unsent()
+                })
                 .unwrap_or_default()
         })
         .unwrap_or_default();

@@ -687,6 +687,12 @@ pub(crate) fn recording() -> bool {
     RECORDING.load(Relaxed)
 }
 
+/// Which recording runs (or ran last): a new one starts with nothing sent.
+#[inline]
+pub(crate) fn generation() -> u64 {
+    GENERATION.load(Relaxed)
+}
+
 /// Adds `raw` to the current thread's queue (its `seq` made later than the thread's
 /// last), waking the writer every [`WAKE_EVERY`] events.
 pub(crate) fn push(thread: ThreadKey, raw: Raw) {

@@ -143,6 +143,18 @@ pub(crate) fn hold(
     emit_now(thread, chains::hold_kind(resource, mode, acquired), site);
 }
 
+/// Whether taking `resource` repeats the lock chain this thread takes most (that lock
+/// alone), which prediction already has: then nothing is recorded, not even a call out
+/// of line (see `chains.rs`).
+#[inline]
+pub(crate) fn lone_chain_again(
+    slot: &crate::probe::slot::ThreadSlot,
+    resource: crate::model::ResourceKey,
+    mode: crate::model::LockMode,
+) -> bool {
+    filtering() && slot.repeats_lone_chain(resource, mode, file::generation())
+}
+
 /// Whether lock events go through the chains: the recording feeds prediction alone and
 /// no capture wants every event.
 #[inline]

@@ -74,7 +74,7 @@ mod live {
     #[inline]
     pub fn acquired(key: ResourceKey, mode: LockMode, site: &'static Location<'static>) -> bool {
         slot::with_current(|slot| {
-            if record::active() {
+            if record::active() && !record::lone_chain_again(slot, key, mode) {
                 record_hold(slot.key, key, mode, Some(site), true);
             }
             slot.push_held(key, mode, site)
@@ -86,7 +86,7 @@ mod live {
     pub fn released(key: ResourceKey, mode: LockMode) {
         slot::with_existing(|slot| {
             slot.pop_held(key, mode);
-            if record::active() {
+            if record::active() && !slot.ends_unsent_lone_hold(key, mode) {
                 record_hold(slot.key, key, mode, None, false);
             }
         });
