@@ -188,7 +188,9 @@ impl Finding {
             if let Some(site) = &step.site {
                 let _ = write!(text, " at {site}");
             }
-            if self.kind != FindingKind::Stall {
+            // Only along a cycle: a stall's chain, an orphaned wait or a process in which
+            // every thread waits has no next thread to name.
+            if self.kind != FindingKind::Stall && step.blocked_by.contains(next) {
                 let _ = write!(text, ", which needs `{next}`");
             }
             text.push('\n');
