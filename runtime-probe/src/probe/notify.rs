@@ -84,6 +84,7 @@ fn spawn(inner: Arc<Inner>) {
     let spawned = std::thread::Builder::new()
         .name("waitgraph-notifier".into())
         .spawn(move || {
+            super::os_threads::mark_own();
             let again = inner.clone();
             faults::on_abort_panic(Box::new(move || spawn(again)));
             run(&inner);

@@ -71,6 +71,9 @@ pub struct ThreadSlot {
     pub name: Option<String>,
     /// std's id of the thread (what parking_lot's own deadlock check names).
     pub os_thread: std::thread::ThreadId,
+    /// The operating system's id of the thread, where the platform says it (the
+    /// watchdog's whole-process rule compares it with the process's thread list).
+    pub os_id: Option<u64>,
     pub alive: AtomicBool,
     held_overflow: AtomicUsize,
     contexts: [AtomicPtr<Context>; CONTEXT_CAPACITY],
@@ -112,6 +115,7 @@ impl ThreadSlot {
             key,
             name,
             os_thread: std::thread::current().id(),
+            os_id: super::os_threads::current(),
             alive: AtomicBool::new(true),
             held: std::array::from_fn(|_| HeldCell {
                 word: AtomicU64::new(0),

@@ -14,12 +14,13 @@
 //! | a report path that cannot be written is said at once | checked by `start` / `try_start`, named in the error |
 //! | memory is bounded | at most [`MAX_FINDINGS`] findings kept; older ones are counted by kind in the report's `omitted` |
 //! | a stall is warned once, then when it doubles | last warned duration kept per wait |
+//! | a process in which every thread waits is a deadlock only when it is sure | every thread the OS lists is the probe's own or known and in an untimed wait nothing ended, in two scans that agree, and no cycle explains them ([`super::everyone_waits`]) |
 
 use super::notify::{Notice, Notifier, FLUSH_WAIT};
 use super::registry;
 use super::snapshot::Scan;
 use crate::model::{ThreadKey, WaitKind};
-use crate::report::{Finding, FindingKind, Mode, Report, Severity};
+use crate::report::{Finding, FindingKind, Mode, Report, Severity, Step};
 use parking_lot::Mutex;
 use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
@@ -227,6 +228,7 @@ fn spawn_runner(config: WatchdogBuilder, shared: Arc<Shared>) -> Option<JoinHand
     let spawned = std::thread::Builder::new()
         .name("waitgraph-watchdog".into())
         .spawn(move || {
+            super::os_threads::mark_own();
             let (again, again_shared) = (config.clone(), shared.clone());
             super::faults::on_abort_panic(Box::new(move || {
                 spawn_runner(again, again_shared);
@@ -302,6 +304,8 @@ struct Runner {
     stalls_warned: HashMap<(ThreadKey, u64), Duration>,
     /// Threads of the deadlocks reported so far.
     deadlocked: HashSet<ThreadKey>,
+    /// The previous scan's blocked threads when every thread of the process waited.
+    everyone_waited: Option<Vec<(ThreadKey, u64)>>,
     #[cfg(feature = "parking-lot-deadlock")]
     parking_lot_reported: HashSet<Vec<String>>,
     report: Report,
@@ -319,6 +323,7 @@ impl Runner {
             postponed: HashSet::new(),
             stalls_warned: HashMap::new(),
             deadlocked: HashSet::new(),
+            everyone_waited: None,
             #[cfg(feature = "parking-lot-deadlock")]
             parking_lot_reported: HashSet::new(),
             report: Report::new(Mode::Live, Vec::new()),
@@ -432,6 +437,18 @@ impl Runner {
             let found = self.parking_lot_deadlocks(&scan, &deadlocked_threads);
             deadlock |= !found.is_empty();
             new_findings.extend(found);
+        }
+        if let Some(finding) = self.everyone_waits(&scan, &deadlocked_threads) {
+            deadlocked_threads.extend(
+                finding
+                    .cycle
+                    .iter()
+                    .chain(&finding.victims)
+                    .filter_map(|s| s.thread_key)
+                    .map(ThreadKey),
+            );
+            deadlock = true;
+            new_findings.push(finding);
         }
         new_findings.extend(self.stalls(&scan, &deadlocked_threads));
         new_findings.extend(crate::record::take_predicted());
@@ -563,6 +580,88 @@ impl Runner {
             }
             std::thread::sleep(Duration::from_millis(5));
         }
+    }
+
+    /// The whole-process rule ([`super::everyone_waits`]), confirmed by two scans that
+    /// agree. Threads a cycle of the graph already explains are left to its report.
+    fn everyone_waits(&mut self, scan: &Scan, in_cycles: &HashSet<ThreadKey>) -> Option<Finding> {
+        let found = super::everyone_waits::everyone_waits(scan);
+        let previous = std::mem::replace(
+            &mut self.everyone_waited,
+            found.as_ref().map(|found| found.fingerprint.clone()),
+        );
+        let found = found?;
+        let explained = |node: &usize| {
+            let key = scan.thread(*node).key();
+            in_cycles.contains(&key) || self.deadlocked.contains(&key)
+        };
+        if found.blocked.iter().any(explained) || self.reported.contains(&found.fingerprint) {
+            return None;
+        }
+        let idle = |node: &usize| {
+            scan.thread(*node)
+                .wait
+                .is_some_and(|w| w.kind == WaitKind::Idle)
+        };
+        let (mut waiting, idle): (Vec<usize>, Vec<usize>) =
+            found.blocked.iter().partition(|n| !idle(n));
+        if previous.as_ref() != Some(&found.fingerprint) {
+            for &node in &waiting {
+                let slot = &scan.thread(node).slot;
+                slot.clear_backtrace();
+                slot.request_backtrace();
+            }
+            return None;
+        }
+        self.await_backtraces(scan, &waiting);
+        self.reported.insert(found.fingerprint);
+        // The longest wait first: what the others most likely wait behind.
+        waiting.sort_by_key(|&node| scan.thread(node).wait.map(|w| w.since));
+        let (steps, victims) = match waiting.is_empty() {
+            true => (idle, Vec::new()),
+            false => (waiting, idle),
+        };
+        let cycle: Vec<Step> = steps.iter().map(|&node| scan.step(node, true)).collect();
+        let victims: Vec<Step> = victims.iter().map(|&node| scan.step(node, false)).collect();
+        let mut said: Vec<String> = cycle
+            .iter()
+            .take(3)
+            .map(|step| {
+                format!(
+                    "thread `{}` waits ({}) for `{}`",
+                    step.thread, step.waits_for.wait, step.waits_for.resource
+                )
+            })
+            .collect();
+        if cycle.len() > 3 {
+            said.push(format!("{} more threads wait", cycle.len() - 3));
+        }
+        match victims.len() {
+            0 => {}
+            1 => said.push("1 worker is idle".into()),
+            n => said.push(format!("{n} workers are idle")),
+        }
+        let summary = format!(
+            "every thread of the process waits and none is running, so nothing in the process can wake them: {}",
+            said.join("; ")
+        );
+        self.deadlocked.extend(
+            cycle
+                .iter()
+                .chain(&victims)
+                .filter_map(|s| s.thread_key)
+                .map(ThreadKey),
+        );
+        Some(Finding {
+            kind: FindingKind::Deadlock,
+            severity: Severity::Error,
+            confirmed: true,
+            summary,
+            cycle,
+            also_deadlocked: Vec::new(),
+            victims,
+            scenario: Vec::new(),
+        })
     }
 
     /// Stalls due for a warning, one finding per place they lead to: threads whose wait

@@ -402,7 +402,10 @@ fn start_stream(
         let (stop, left) = (stop.clone(), left.clone());
         std::thread::Builder::new()
             .name("waitgraph-trace".into())
-            .spawn(move || stream(out, generation, &stop, &left))?
+            .spawn(move || {
+                crate::probe::os_threads::mark_own();
+                stream(out, generation, &stop, &left)
+            })?
     };
     let wake = writer.thread().clone();
     let keep = Keep::Stream {
