@@ -393,11 +393,7 @@ impl Runner {
                 .iter()
                 .all(|pair| self.previously_stuck.contains(pair));
             if !confirmed {
-                for &node in &group.cycle {
-                    let slot = &scan.thread(node).slot;
-                    slot.clear_backtrace();
-                    slot.request_backtrace();
-                }
+                ask_backtraces(&scan, &group.cycle);
                 continue;
             }
             // Victims count only when they were stuck in the previous scan as well; a
@@ -420,15 +416,7 @@ impl Runner {
                     .any(|pair| pair.0 == key && self.previously_stuck.contains(&pair))
             });
             self.reported.insert(fingerprint);
-            self.deadlocked.extend(
-                finding
-                    .cycle
-                    .iter()
-                    .chain(&finding.also_deadlocked)
-                    .chain(&finding.victims)
-                    .filter_map(|s| s.thread_key)
-                    .map(ThreadKey),
-            );
+            self.remember_deadlocked(&finding);
             deadlock = true;
             new_findings.push(finding);
         }
@@ -530,16 +518,7 @@ impl Runner {
                 "parking_lot's deadlock check: {} threads wait on each other through parking_lot locks",
                 cycle.len()
             );
-            findings.push(Finding {
-                kind: FindingKind::Deadlock,
-                severity: Severity::Error,
-                confirmed: true,
-                summary,
-                cycle,
-                also_deadlocked: Vec::new(),
-                victims: Vec::new(),
-                scenario: Vec::new(),
-            });
+            findings.push(deadlock(summary, cycle, Vec::new()));
         }
         findings
     }
@@ -606,11 +585,7 @@ impl Runner {
         let (mut waiting, idle): (Vec<usize>, Vec<usize>) =
             found.blocked.iter().partition(|n| !idle(n));
         if previous.as_ref() != Some(&found.fingerprint) {
-            for &node in &waiting {
-                let slot = &scan.thread(node).slot;
-                slot.clear_backtrace();
-                slot.request_backtrace();
-            }
+            ask_backtraces(scan, &waiting);
             return None;
         }
         self.await_backtraces(scan, &waiting);
@@ -645,23 +620,22 @@ impl Runner {
             "every thread of the process waits and none is running, so nothing in the process can wake them: {}",
             said.join("; ")
         );
+        let finding = deadlock(summary, cycle, victims);
+        self.remember_deadlocked(&finding);
+        Some(finding)
+    }
+
+    /// The threads of a reported deadlock, so later scans leave them to that report.
+    fn remember_deadlocked(&mut self, finding: &Finding) {
         self.deadlocked.extend(
-            cycle
+            finding
+                .cycle
                 .iter()
-                .chain(&victims)
+                .chain(&finding.also_deadlocked)
+                .chain(&finding.victims)
                 .filter_map(|s| s.thread_key)
                 .map(ThreadKey),
         );
-        Some(Finding {
-            kind: FindingKind::Deadlock,
-            severity: Severity::Error,
-            confirmed: true,
-            summary,
-            cycle,
-            also_deadlocked: Vec::new(),
-            victims,
-            scenario: Vec::new(),
-        })
     }
 
     /// Stalls due for a warning, one finding per place they lead to: threads whose wait
@@ -821,6 +795,30 @@ impl Runner {
                 std::process::exit(code);
             }
         }
+    }
+}
+
+/// A confirmed deadlock that is not a group of the graph (the steps need not form a cycle).
+fn deadlock(summary: String, cycle: Vec<Step>, victims: Vec<Step>) -> Finding {
+    Finding {
+        kind: FindingKind::Deadlock,
+        severity: Severity::Error,
+        confirmed: true,
+        summary,
+        cycle,
+        also_deadlocked: Vec::new(),
+        victims,
+        scenario: Vec::new(),
+    }
+}
+
+/// First sighting of what may be a deadlock: its threads are asked for backtraces, which
+/// they give between two slices of their wait.
+fn ask_backtraces(scan: &Scan, nodes: &[usize]) {
+    for &node in nodes {
+        let slot = &scan.thread(node).slot;
+        slot.clear_backtrace();
+        slot.request_backtrace();
     }
 }
 
