@@ -50,6 +50,9 @@ use waitgraph_core::binary::{Encoder, IdHasher};
 pub const QUEUE: usize = 8192;
 /// The writer is woken each time a thread has queued this many events.
 const WAKE_EVERY: usize = QUEUE / 4;
+/// The writer says it moved on each time it has written this many events: small enough
+/// that a slow build (sanitizers, debug JSON) shows progress well within [`FULL_WAIT`].
+const PROGRESS_EVERY: usize = 256;
 /// How often the writer takes what threads buffer even when no batch is full.
 pub const SWEEP: Duration = Duration::from_millis(100);
 /// Threads that ended whose last events a flight recorder keeps.
@@ -577,7 +580,7 @@ fn stream(
             let thread = &buffer.thread;
             // In slices, each one progress a waiting thread sees (a thread whose queue
             // is full waits while the writer moves on, however slow the encoding).
-            for slice in raws.chunks(WAKE_EVERY / 2) {
+            for slice in raws.chunks(PROGRESS_EVERY) {
                 super::live::feed(thread, slice);
                 if let Some(out) = &mut out {
                     if let Err(error) = out.raws(thread, slice) {
