@@ -44,6 +44,10 @@ fn main() {
             a_std_condvar_through_the_attribute_is_a_deadlock,
         ),
         (
+            "a_notifier_blocked_on_the_waiters_lock_before_it_notified_is_a_deadlock",
+            a_notifier_blocked_on_the_waiters_lock_before_it_notified_is_a_deadlock,
+        ),
+        (
             "a_wait_ended_by_a_thread_that_sleeps_first_is_not_reported",
             a_wait_ended_by_a_thread_that_sleeps_first_is_not_reported,
         ),
@@ -197,6 +201,21 @@ fn a_std_condvar_through_the_attribute_is_a_deadlock() {
     );
 }
 
+fn a_notifier_blocked_on_the_waiters_lock_before_it_notified_is_a_deadlock() {
+    let finding = deadlocked("notifier_blocked_first");
+    let mut threads: Vec<&str> = finding.cycle.iter().map(|s| s.thread.as_str()).collect();
+    threads.sort_unstable();
+    assert_eq!(threads, ["main", "notifier"], "{finding:#?}");
+    let notifier = finding
+        .cycle
+        .iter()
+        .find(|s| s.thread == "notifier")
+        .unwrap();
+    assert_eq!(notifier.waits_for.resource, "table");
+    let main = finding.cycle.iter().find(|s| s.thread == "main").unwrap();
+    assert_eq!(main.holds[0].resource, "table", "{main:#?}");
+}
+
 fn a_wait_ended_by_a_thread_that_sleeps_first_is_not_reported() {
     clean("notified_after_a_sleep");
 }
@@ -226,6 +245,7 @@ fn child(scenario: &str) {
         "notified_before" => notified_before(),
         "waiter_and_idle_pool" => waiter_and_idle_pool(),
         "std_condvar" => std_condvar(),
+        "notifier_blocked_first" => notifier_blocked_first(),
         "notified_after_a_sleep" => notified_after_a_sleep(),
         "unknown_notifier" => unknown_notifier(),
         "timed_waits" => timed_waits(),
@@ -321,6 +341,25 @@ fn std_condvar() {
     let ready = std::sync::Mutex::new(false);
     let changed = std::sync::Condvar::new();
     wait_for_ever(&ready, &changed);
+}
+
+/// `main` holds `table` while it waits for `changed`; the only thread that would notify
+/// takes `table` first. The condvar has no known notifier, so no cycle closes in the
+/// graph; every thread waits all the same.
+fn notifier_blocked_first() {
+    static TABLE: Mutex<()> = Mutex::named("table", ());
+    static READY: Mutex<bool> = Mutex::named("ready", false);
+    static CHANGED: Condvar = Condvar::named("changed");
+    let _table = TABLE.lock();
+    std::thread::Builder::new()
+        .name("notifier".into())
+        .spawn(|| {
+            let _table = TABLE.lock();
+            *READY.lock() = true;
+            CHANGED.notify_all();
+        })
+        .unwrap();
+    wait_until_ready(&READY, &CHANGED);
 }
 
 fn notified_after_a_sleep() {
