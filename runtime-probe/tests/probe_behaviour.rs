@@ -268,3 +268,62 @@ fn a_waiting_writer_keeps_new_readers_out_from_its_first_moment() {
         assert_eq!(*order.lock(), ["writer", "reader"]);
     }
 }
+
+/// A thread waits (untimed) on a condvar for 400 ms while the watchdog warns past 100 ms.
+/// `notify_before` runs on a thread of its own before the wait (and ends). Returns the
+/// stall warnings about the waiter.
+fn condvar_wait_warnings(
+    name: &'static str,
+    notify_before: bool,
+) -> Vec<waitgraph::report::Finding> {
+    let state = Arc::new((
+        Mutex::named("state", false),
+        waitgraph::sync::Condvar::named(name),
+    ));
+    if notify_before {
+        let early = state.clone();
+        std::thread::spawn(move || early.1.notify_all())
+            .join()
+            .unwrap();
+    }
+    let watchdog = waitgraph::Watchdog::builder()
+        .interval(Duration::from_millis(10))
+        .stall_threshold(Duration::from_millis(100))
+        .print(false)
+        .start();
+    let waiting = state.clone();
+    let waiter = std::thread::Builder::new()
+        .name(format!("{name}-waiter"))
+        .spawn(move || {
+            let mut ready = waiting.0.lock();
+            while !*ready {
+                waiting.1.wait(&mut ready);
+            }
+        })
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    *state.0.lock() = true;
+    state.1.notify_all();
+    waiter.join().unwrap();
+    watchdog
+        .stop()
+        .into_iter()
+        .filter(|f| f.cycle.iter().any(|s| s.waits_for.resource == name))
+        .collect()
+}
+
+#[test]
+fn a_condvar_wait_whose_only_notifier_has_ended_is_warned_about_as_a_stall() {
+    let warnings = condvar_wait_warnings("orphaned", true);
+    assert!(!warnings.is_empty(), "a stall warning");
+    assert!(
+        warnings.iter().all(|f| f.kind == FindingKind::Stall),
+        "never more than a stall (someone may still notify): {warnings:#?}"
+    );
+}
+
+#[test]
+fn a_condvar_wait_nobody_ever_notified_is_how_idle_threads_sleep_and_not_warned_about() {
+    let warnings = condvar_wait_warnings("never-notified", false);
+    assert!(warnings.is_empty(), "{warnings:#?}");
+}

@@ -8,7 +8,7 @@
 //! | `upgradable-read` | exclusive and upgradable holders | AND |
 //! | `read` (fair) | the exclusive holder and the writers that started waiting before this reader | AND |
 //! | `read-recursive` | the exclusive holder | AND |
-//! | condvar | threads that have notified it, or were declared to | OR |
+//! | condvar | threads that have notified it, or were declared to | OR; none of them alive but the waiter: `Orphaned` (a stall, never a deadlock) |
 //! | barrier (enrolled parties) | parties that have not arrived in this generation | AND, only if every missing party is known |
 //! | barrier fed by an executor | the executor's workers that have not arrived | k-of-n, k = arrivals missing |
 //! | join | the joined thread (a std handle: the live thread with that std id) | AND |
@@ -65,6 +65,9 @@ pub enum Provision {
     Free,
     /// Someone not known to the probe may end the wait.
     Unknown,
+    /// As `Unknown` for the graph, but every thread known to have ended such a wait
+    /// before is gone (or is the waiter): worth a stall warning once it lasts.
+    Orphaned,
     /// Every clause `(need, providers)` must be met.
     Needs(Vec<(usize, Vec<ThreadKey>)>),
 }
@@ -314,8 +317,9 @@ mod tests {
         let key = condvar.key();
         let token = condvar.shared().notifications.load(Acquire);
         let world = World::from_views(vec![waiting(1_000_002, key, WaitKind::Condvar, token)]);
-        // The only notifier (this test thread) is not in the scan: unknown, not free.
-        assert_eq!(world.provision(&world.threads[0]), Provision::Unknown);
+        // The only notifier (this test thread) is not among the scan's live threads, as
+        // if it had ended: orphaned (may be satisfied, worth a stall), not free.
+        assert_eq!(world.provision(&world.threads[0]), Provision::Orphaned);
         condvar.notify_one();
         let world = World::from_views(vec![waiting(1_000_002, key, WaitKind::Condvar, token)]);
         assert_eq!(world.provision(&world.threads[0]), Provision::Free);

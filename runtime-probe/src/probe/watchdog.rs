@@ -823,8 +823,9 @@ fn ask_backtraces(scan: &Scan, nodes: &[usize]) {
 }
 
 /// Receives and condvar waits are how idle threads sleep: they are stalls only when
-/// their providers are known and themselves blocked. Locks, barriers, joins, jobs and
-/// spin-waits that last are always worth a word.
+/// their providers are known and themselves blocked, or when every thread that ended
+/// such a wait before is gone (a condvar whose notifiers all exited). Locks, barriers,
+/// joins, jobs and spin-waits that last are always worth a word.
 fn stall_worthy(scan: &Scan, node: usize) -> bool {
     use super::providers::Provision;
     let Some(wait) = scan.thread(node).wait else {
@@ -833,7 +834,10 @@ fn stall_worthy(scan: &Scan, node: usize) -> bool {
     match wait.kind {
         WaitKind::Idle => false,
         WaitKind::Recv | WaitKind::Send | WaitKind::Condvar | WaitKind::Event => {
-            matches!(&scan.provisions[node], Provision::Needs(_))
+            matches!(
+                &scan.provisions[node],
+                Provision::Needs(_) | Provision::Orphaned
+            )
         }
         _ => true,
     }

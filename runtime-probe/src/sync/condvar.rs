@@ -280,8 +280,11 @@ impl hooks::WaitState for CondvarShared {
         if notifiers.overflowed {
             return hooks::Provision::Unknown;
         }
-        hooks::Provision::any(
-            world.live(notifiers.threads.iter().copied().filter(|&t| t != waiter)),
-        )
+        let live = world.live(notifiers.threads.iter().copied().filter(|&t| t != waiter));
+        if live.is_empty() && !notifiers.threads.is_empty() {
+            // Its notifiers have all ended, or the waiter was the only one.
+            return hooks::Provision::Orphaned;
+        }
+        hooks::Provision::any(live)
     }
 }
