@@ -518,7 +518,7 @@ impl Runner {
                 "parking_lot's deadlock check: {} threads wait on each other through parking_lot locks",
                 cycle.len()
             );
-            findings.push(deadlock(summary, cycle, Vec::new()));
+            findings.push(seen(FindingKind::Deadlock, summary, cycle, Vec::new()));
         }
         findings
     }
@@ -620,7 +620,7 @@ impl Runner {
             "every thread of the process waits and none is running, so nothing in the process can wake them: {}",
             said.join("; ")
         );
-        let finding = deadlock(summary, cycle, victims);
+        let finding = seen(FindingKind::Deadlock, summary, cycle, victims);
         self.remember_deadlocked(&finding);
         Some(finding)
     }
@@ -706,16 +706,7 @@ impl Runner {
                         members.len() - 1
                     ));
                 }
-                Finding {
-                    kind: FindingKind::Stall,
-                    severity: Severity::Warning,
-                    confirmed: true,
-                    summary,
-                    cycle,
-                    also_deadlocked: Vec::new(),
-                    victims,
-                    scenario: Vec::new(),
-                }
+                seen(FindingKind::Stall, summary, cycle, victims)
             })
             .collect()
     }
@@ -798,11 +789,16 @@ impl Runner {
     }
 }
 
-/// A confirmed deadlock that is not a group of the graph (the steps need not form a cycle).
-fn deadlock(summary: String, cycle: Vec<Step>, victims: Vec<Step>) -> Finding {
+/// A finding the watchdog saw happen that is not a group of the graph (a stall's chain, a
+/// whole process waiting, parking_lot's own cycle): a deadlock is an error, a stall a
+/// warning.
+fn seen(kind: FindingKind, summary: String, cycle: Vec<Step>, victims: Vec<Step>) -> Finding {
     Finding {
-        kind: FindingKind::Deadlock,
-        severity: Severity::Error,
+        kind,
+        severity: match kind {
+            FindingKind::Deadlock => Severity::Error,
+            _ => Severity::Warning,
+        },
         confirmed: true,
         summary,
         cycle,
