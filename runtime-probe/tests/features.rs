@@ -75,9 +75,16 @@ fn uninstrumented_parking_lot_locks_are_covered_by_parking_lots_check() {
     assert!(finding.cycle.iter().all(|s| s.backtrace.is_some()));
 }
 
+/// SIGUSR1 reaches every watchdog of the process: the in-process watchdogs take turns, so
+/// the signal test's dump is the only one (another would land in the working directory).
+static ONE_WATCHDOG_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[cfg(feature = "tracing")]
 #[test]
 fn spans_become_contexts_and_the_watchdog_emits_tracing_events() {
+    let _turn = ONE_WATCHDOG_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     use tracing_subscriber::layer::{Context, SubscriberExt};
     use tracing_subscriber::Layer;
     use waitgraph::sync::Mutex;
@@ -167,6 +174,9 @@ fn spans_become_contexts_and_the_watchdog_emits_tracing_events() {
 #[cfg(all(feature = "signal", unix))]
 #[test]
 fn sigusr1_writes_the_current_graph() {
+    let _turn = ONE_WATCHDOG_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let path = std::env::temp_dir().join(format!("waitgraph-signal-{}.json", std::process::id()));
     let _ = std::fs::remove_file(&path);
     let lock = waitgraph::sync::Mutex::named("signalled", ());

@@ -211,13 +211,15 @@ impl WatchdogBuilder {
             notifier: Notifier::start(self.print, self.callback.clone()),
             predicting,
             dump_wanted: Arc::new(AtomicBool::new(false)),
+            #[cfg(all(feature = "signal", unix))]
+            signal: Mutex::new(None),
         });
         // Before `start` returns: a signal that comes early must not kill the process.
         #[cfg(all(feature = "signal", unix))]
-        if signal_hook::flag::register(signal_hook::consts::SIGUSR1, shared.dump_wanted.clone())
-            .is_err()
+        match signal_hook::flag::register(signal_hook::consts::SIGUSR1, shared.dump_wanted.clone())
         {
-            registry::probe_error();
+            Ok(id) => *shared.signal.lock() = Some(id),
+            Err(_) => registry::probe_error(),
         }
         let thread = spawn_runner(self, shared.clone());
         WatchdogHandle { shared, thread }
@@ -254,6 +256,9 @@ struct Shared {
     /// Set by the `SIGUSR1` handler (feature `signal`).
     #[cfg_attr(not(all(feature = "signal", unix)), allow(dead_code))]
     dump_wanted: Arc<AtomicBool>,
+    /// The `SIGUSR1` registration, undone when the watchdog stops.
+    #[cfg(all(feature = "signal", unix))]
+    signal: Mutex<Option<signal_hook::SigId>>,
 }
 
 /// A running watchdog. Dropping the handle leaves it running; [`stop`](Self::stop) ends it.
@@ -281,6 +286,10 @@ impl WatchdogHandle {
     /// Stops the watchdog and waits for its thread to end.
     pub fn stop(mut self) -> Vec<Finding> {
         self.shared.stop.store(true, Relaxed);
+        #[cfg(all(feature = "signal", unix))]
+        if let Some(id) = self.shared.signal.lock().take() {
+            signal_hook::low_level::unregister(id);
+        }
         if let Some(thread) = self.thread.take() {
             thread.thread().unpark();
             let _ = thread.join();
