@@ -919,24 +919,27 @@ fn predict_again() {
     print_findings("findings", &until_an_inversion(&second));
 }
 
-#[test]
-fn a_second_prediction_in_the_same_process_hears_of_chains_the_first_had() {
-    let _turn = turn();
-    let output = run_child("predict_again", &[]);
+/// Runs `scenario` in a child and checks that its printed findings hold exactly one
+/// lock-order inversion, over `resources`; returns the findings and the child's output.
+fn one_inversion(scenario: &str, resources: [&str; 2]) -> (Vec<Finding>, Output) {
+    let output = run_child(scenario, &[]);
     let findings = printed_findings(&output, "findings");
     let inversions = lock_order_inversions(&findings);
     assert_eq!(inversions.len(), 1, "{findings:#?}\n{output}");
-    assert_eq!(cycle_resources(inversions[0]), ["again-a", "again-b"]);
+    assert_eq!(cycle_resources(inversions[0]), resources);
+    (findings, output)
+}
+
+#[test]
+fn a_second_prediction_in_the_same_process_hears_of_chains_the_first_had() {
+    let _turn = turn();
+    one_inversion("predict_again", ["again-a", "again-b"]);
 }
 
 #[test]
 fn in_process_prediction_sees_an_inversion_under_a_hold_it_kept_back() {
     let _turn = turn();
-    let output = run_child("predict_after_warm_up", &[]);
-    let findings = printed_findings(&output, "findings");
-    let inversions = lock_order_inversions(&findings);
-    assert_eq!(inversions.len(), 1, "{findings:#?}\n{output}");
-    assert_eq!(cycle_resources(inversions[0]), ["warm-a", "warm-b"]);
+    one_inversion("predict_after_warm_up", ["warm-a", "warm-b"]);
 }
 
 #[test]
@@ -970,12 +973,8 @@ fn in_process_prediction_warns_about_a_lock_order_inversion_once() {
 #[test]
 fn in_process_prediction_says_nothing_about_a_consistent_lock_order() {
     let _turn = turn();
-    let output = run_child("predict_consistent", &[]);
-    let findings = printed_findings(&output, "findings");
     // The control inversion shows the engine ran, and had seen the consistent rounds.
-    let inversions = lock_order_inversions(&findings);
-    assert_eq!(inversions.len(), 1, "{findings:#?}\n{output}");
-    assert_eq!(cycle_resources(inversions[0]), ["control-x", "control-y"]);
+    let (findings, output) = one_inversion("predict_consistent", ["control-x", "control-y"]);
     assert_eq!(
         findings.len(),
         1,

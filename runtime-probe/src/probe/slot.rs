@@ -208,9 +208,12 @@ impl ThreadSlot {
     pub fn take_unsent_lone_hold(
         &self,
     ) -> Option<(ResourceKey, LockMode, Option<&'static Location<'static>>)> {
-        if !self.lone_unsent.swap(false, Relaxed) {
+        // A load first: this runs before every other event of a predicting thread, and
+        // only the owner writes the flag, so no read-modify-write is needed.
+        if !self.lone_unsent.load(Relaxed) {
             return None;
         }
+        self.lone_unsent.store(false, Relaxed);
         let (resource, mode) = unpack(self.lone_chain.load(Relaxed));
         // SAFETY: only `&'static Location` pointers are ever stored.
         let site = unsafe { self.held[0].site.load(Relaxed).as_ref() };
