@@ -13,7 +13,7 @@
 //! |---|---|---|
 //! | an event | the thread it happened on | its time read, a slot written and a release store in its own queue (no lock, no read-modify-write: `queue.rs`) |
 //! | every [`QUEUE`]` / 4` events | that thread | the writer woken (a system call only if it sleeps) |
-//! | a full queue | that thread | the writer woken and the thread yielding to it for as long as the writer moves on (a tight loop waits for the writer instead of losing events); only when the writer has taken nothing for [`FULL_WAIT`] (descheduled, or stopped by an I/O error) the event is dropped and counted, and no thread waits again until the writer's next pass; the thread's next event that fits says how many were lost (`Lost`), or the writer does, after the thread's last |
+//! | a full queue | that thread | the writer woken and the thread yielding to it while the writer moves on, for at most [`LONGEST_WAIT`] (a tight loop waits for the writer instead of losing events, and a thread holding a lock is never kept long); then, or when the writer has taken nothing for [`FULL_WAIT`] (descheduled, or stopped by an I/O error), the event is dropped and counted, and the thread does not wait again until its queue takes an event (nor does any thread until the writer's next pass, if the writer was stuck); the thread's next event that fits says how many were lost (`Lost`), or the writer does, after the thread's last |
 //! | writing | the writer thread, when woken and every [`SWEEP`] | each thread's queue drained in order: sites made from their addresses, thread and resource descriptions first, then the events encoded |
 //! | `finish` | the caller | the writer's last pass over every queue, an `end` record, the file flushed and synced |
 //!
@@ -45,8 +45,8 @@ use std::time::Duration;
 use waitgraph_core::binary::{Encoder, IdHasher};
 
 /// Events each thread's queue holds (56 bytes each): when full, the thread waits for
-/// the writer while it moves on (up to [`FULL_WAIT`] without progress), then drops and
-/// counts, and its next event says how many (`Lost`).
+/// the writer while it moves on (up to [`FULL_WAIT`] without progress, [`LONGEST_WAIT`]
+/// in all), then drops and counts, and its next event says how many (`Lost`).
 pub const QUEUE: usize = 8192;
 /// The writer is woken each time a thread has queued this many events.
 const WAKE_EVERY: usize = QUEUE / 4;
@@ -720,30 +720,36 @@ pub(crate) fn push(thread: ThreadKey, raw: Raw) {
                 let mut raw = raw;
                 raw.seq = raw.seq.max(last_seq.load(Relaxed) + 1);
                 last_seq.store(raw.seq, Relaxed);
-                let push = |raw| {
+                let push = |raw, patient| {
                     // SAFETY: `MINE` is this thread's own: no other thread pushes to it.
                     let only_producer = |raw| unsafe { queue.push(raw) };
                     match only_producer(raw) {
-                        Err(raw) => wait_for_room(writer, only_producer, raw),
+                        Err(raw) if patient => wait_for_room(writer, only_producer, raw),
                         pushed => pushed,
                     }
                 };
-                let unsaid = lost.load(Relaxed);
-                let room = unsaid == 0 || push(Raw::lost(raw.seq - 1, unsaid)).is_ok();
-                let pushed = room.then(|| push(raw));
+                // A thread that dropped waits no more until its queue takes an event
+                // again: a writer that cannot keep up costs it one wait per full queue,
+                // not one per event (which, under a lock, would stall its waiters).
+                let mut unsaid = lost.load(Relaxed);
+                let patient = unsaid == 0;
+                if !patient && push(Raw::lost(raw.seq - 1, unsaid), false).is_ok() {
+                    unsaid = 0;
+                }
+                let pushed = (unsaid == 0).then(|| push(raw, patient));
                 match pushed {
                     Some(Ok(pushed)) => {
-                        lost.store(0, Relaxed);
                         if pushed % WAKE_EVERY == 0 {
                             writer.unpark();
                         }
                     }
                     _ => {
-                        lost.store(unsaid + 1, Relaxed);
+                        unsaid += 1;
                         DROPPED.fetch_add(1, Relaxed);
                         writer.unpark();
                     }
                 }
+                lost.store(unsaid, Relaxed);
             }
             Kept::Ring(ring) => ring.lock().push(raw),
         }
@@ -759,6 +765,11 @@ pub(crate) fn push(thread: ThreadKey, raw: Raw) {
 /// queue before it drops the event.
 pub const FULL_WAIT: Duration = Duration::from_millis(20);
 
+/// The longest a thread whose queue is full waits for room, however the writer moves
+/// on: the thread may hold locks that others wait for (a debug build recording JSON
+/// from eight busy threads writes slower than they produce).
+pub const LONGEST_WAIT: Duration = Duration::from_millis(50);
+
 /// Counts the queues the writer has drained: a thread waiting for room keeps waiting
 /// while this moves (a slow writer is waited for; a stuck one is not).
 static WRITER_PROGRESS: AtomicU64 = AtomicU64::new(0);
@@ -770,8 +781,8 @@ static WRITER_BEHIND: AtomicBool = AtomicBool::new(false);
 
 /// The queue is full: the writer is woken and the thread yields to it as long as the
 /// writer drains queues, so a thread in a tight loop waits for the writer rather than
-/// lose events; when the writer has drained nothing for [`FULL_WAIT`], the event is
-/// dropped (and counted by the caller).
+/// lose events; when the writer has drained nothing for [`FULL_WAIT`], or after
+/// [`LONGEST_WAIT`] in all, the event is dropped (and counted by the caller).
 #[cold]
 fn wait_for_room(
     writer: &Thread,
@@ -782,7 +793,8 @@ fn wait_for_room(
     if WRITER_BEHIND.load(Relaxed) {
         return Err(raw);
     }
-    let mut since = std::time::Instant::now();
+    let began = std::time::Instant::now();
+    let mut since = began;
     let mut progress = WRITER_PROGRESS.load(Relaxed);
     let mut tries = 0u32;
     loop {
@@ -800,7 +812,12 @@ fn wait_for_room(
         }
         match push(raw) {
             Ok(pushed) => return Ok(pushed),
-            Err(back) if since.elapsed() < FULL_WAIT => raw = back,
+            Err(back) if since.elapsed() < FULL_WAIT => {
+                if began.elapsed() >= LONGEST_WAIT {
+                    return Err(back);
+                }
+                raw = back;
+            }
             Err(back) => {
                 WRITER_BEHIND.store(true, Relaxed);
                 return Err(back);

@@ -7,7 +7,7 @@
 //!
 //! | recording | started by | keeps | written |
 //! |---|---|---|---|
-//! | streaming | [`TraceFile::create`], or `WAITGRAPH_TRACE=path` | each thread's queue ([`QUEUE`] events; a full one makes the thread wait for the writer up to [`FULL_WAIT`], then drops and counts) | every event, as it comes; the `end` record at [`TraceFile::finish`], at exit, or before the watchdog exits on a deadlock |
+//! | streaming | [`TraceFile::create`], or `WAITGRAPH_TRACE=path` | each thread's queue ([`QUEUE`] events; a full one makes the thread wait for the writer while it moves on, up to [`LONGEST_WAIT`], then drops and counts) | every event, as it comes; the `end` record at [`TraceFile::finish`], at exit, or before the watchdog exits on a deadlock |
 //! | flight recorder | [`TraceFile::flight_recorder`], or `WAITGRAPH_TRACE=path` with `WAITGRAPH_TRACE_LAST=N` | each thread's last `N` events (1 to [`MAX_LAST`]; a ring that grows as events come) | whole, each time the watchdog reports a finding, on [`TraceFile::dump`], at `finish`, at exit |
 //!
 //! One recording runs per process. `WAITGRAPH_TRACE` starts it at the first instrumented
@@ -53,8 +53,8 @@ mod queue;
 
 pub(crate) use file::start_from_environment;
 pub use file::{
-    predict, TraceFile, TraceFormat, TraceSummary, DEPARTED_RINGS, FULL_WAIT, MAX_LAST, QUEUE,
-    SWEEP,
+    predict, TraceFile, TraceFormat, TraceSummary, DEPARTED_RINGS, FULL_WAIT, LONGEST_WAIT,
+    MAX_LAST, QUEUE, SWEEP,
 };
 pub(crate) use live::take_predicted;
 
