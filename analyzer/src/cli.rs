@@ -3,14 +3,17 @@
 //! `cargo-waitgraph`) are this function.
 
 use crate::analyze::analyze;
-use crate::render::{render, Format};
+use crate::render::{render, Format, Options};
+use crate::report::read_report;
 use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use waitgraph_core::report::Report;
 
 /// Finds deadlocks and stalls that lock-order checkers cannot see: `analyze` predicts
-/// them from recorded runs, including runs that did not hang.
+/// them from recorded runs, including runs that did not hang; `report` renders any
+/// report the project wrote.
 #[derive(Parser)]
 #[command(name = "waitgraph", version, long_about = None)]
 struct Cli {
@@ -30,13 +33,87 @@ enum Command {
         /// The traces (several are analysed together).
         #[arg(required = true, value_name = "TRACE")]
         traces: Vec<PathBuf>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-        /// Write the report here instead of standard output.
-        #[arg(long, value_name = "FILE")]
-        out: Option<PathBuf>,
+        #[command(flatten)]
+        output: Output,
     },
+    /// Renders a report the project wrote, in any format.
+    ///
+    /// Reads the watchdog's report file, or what `analyze --format json` wrote (schema
+    /// 1), and prints it as text (the program's source marked where each thread waits
+    /// and took what it holds), JSON, DOT or SARIF. Exit status: 0 the report holds no
+    /// finding, 1 findings, 2 an error.
+    Report {
+        /// The report (JSON).
+        #[arg(value_name = "REPORT")]
+        report: PathBuf,
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+/// How and where a report is written: the same for every subcommand.
+#[derive(clap::Args)]
+struct Output {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Write the report here instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Colour the text: `auto` on a terminal unless NO_COLOR is set.
+    #[arg(long, value_enum, default_value_t = Color::Auto, value_name = "WHEN")]
+    color: Color,
+    /// Where the paths of the report's sites are found, for the text's snippets.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    source_root: PathBuf,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+impl Output {
+    fn options(&self) -> Options {
+        use std::io::IsTerminal;
+        let color = match self.color {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => {
+                self.out.is_none()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stdout().is_terminal()
+            }
+        };
+        Options {
+            color,
+            source_root: self.source_root.clone(),
+        }
+    }
+
+    /// Renders `report` where asked; says what a file holds.
+    fn write(&self, report: &Report) -> Result<(), String> {
+        let mut buffer = Vec::new();
+        render(report, self.format, &self.options(), &mut buffer).map_err(|e| e.to_string())?;
+        match &self.out {
+            Some(path) => {
+                std::fs::write(path, &buffer)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                // The report went to a file: say what is in it.
+                eprintln!(
+                    "waitgraph: {}; report written to {}",
+                    crate::render::tally(report),
+                    path.display()
+                );
+                Ok(())
+            }
+            None => std::io::stdout()
+                .write_all(&buffer)
+                .map_err(|e| format!("cannot write to standard output: {e}")),
+        }
+    }
 }
 
 /// Runs the command line `args` (the program name first); `bin_name` is how help and
@@ -62,11 +139,7 @@ pub fn main(
         }
     };
     match cli.command {
-        Command::Analyze {
-            traces,
-            format,
-            out,
-        } => {
+        Command::Analyze { traces, output } => {
             let analysis = match analyze(&traces) {
                 Ok(analysis) => analysis,
                 Err(error) => return fail(&error.to_string()),
@@ -82,39 +155,24 @@ pub fn main(
                     );
                 }
             }
-            if let Err(error) = write_out(&analysis.report, format, out.as_ref()) {
-                return fail(&error);
-            }
-            if let Some(path) = &out {
-                // The report went to a file: say what is in it.
-                eprintln!(
-                    "waitgraph: {}; report written to {}",
-                    crate::render::tally(&analysis.report),
-                    path.display()
-                );
-            }
-            if analysis.report.findings.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
+            finish(&analysis.report, &output)
         }
+        Command::Report { report, output } => match read_report(&report) {
+            Ok(report) => finish(&report, &output),
+            Err(error) => fail(&error),
+        },
     }
 }
 
-fn write_out(
-    report: &waitgraph_core::report::Report,
-    format: Format,
-    out: Option<&PathBuf>,
-) -> Result<(), String> {
-    let mut buffer = Vec::new();
-    render(report, format, &mut buffer).map_err(|e| e.to_string())?;
-    match out {
-        Some(path) => std::fs::write(path, &buffer)
-            .map_err(|e| format!("cannot write {}: {e}", path.display())),
-        None => std::io::stdout()
-            .write_all(&buffer)
-            .map_err(|e| format!("cannot write to standard output: {e}")),
+/// Writes the report; the exit status says whether it holds findings.
+fn finish(report: &Report, output: &Output) -> ExitCode {
+    if let Err(error) = output.write(report) {
+        return fail(&error);
+    }
+    if report.findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }
 

@@ -5,6 +5,7 @@
 //! | [`read`] | streaming readers of every trace format (waitgraph's binary and JSON lines, RAPID's STD), the format told from the content |
 //! | [`trace`] | loading a trace written by `waitgraph::record::TraceFile` whole, with precise errors |
 //! | [`analyze`] | traces in, the prediction engine (`waitgraph_core::predict`), a report out |
+//! | [`report`] | reading a report the project wrote, with its schema checked |
 //! | [`render`] | one printer per output format over the one findings model |
 //! | [`cli`] | the `waitgraph` command line (binaries `waitgraph` and `cargo-waitgraph`) |
 //! | [`synthetic`] | synthetic traces of any size, generated on the fly (benchmarks, tests) |
@@ -15,5 +16,6 @@ pub mod analyze;
 pub mod cli;
 pub mod read;
 pub mod render;
+pub mod report;
 pub mod synthetic;
 pub mod trace;

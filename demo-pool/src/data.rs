@@ -23,7 +23,7 @@ pub fn documents(count: usize) -> Vec<Document> {
             let tags = TAGS
                 .iter()
                 .enumerate()
-                .filter(|(i, _)| (id as usize + i) % (i + 2) == 0)
+                .filter(|(i, _)| (id as usize + i).is_multiple_of(i + 2))
                 .map(|(_, tag)| tag.to_string())
                 .collect();
             Document {

@@ -750,7 +750,7 @@ fn hammer() -> bool {
                 }
                 *a += 1;
                 drop(a);
-                if i % 3 == 0 {
+                if i.is_multiple_of(3) {
                     *table.write() += 1;
                 } else {
                     let _ = *table.read();

@@ -1,68 +1,180 @@
-//! Text, like a compiler's diagnostic: `error[kind]: summary`, the place it starts, then
-//! the steps (who holds what, waits for what, where) and an interleaving that hangs.
+//! Text, like a compiler's diagnostic (rendered by `annotate-snippets`, what rustc and
+//! cargo use): `error[kind]: summary`, then the program's source with each step of the
+//! cycle marked where it happens (`^^^` where a thread waits, `---` where it took what it
+//! holds), then notes: the steps whose source could not be read, the threads stuck
+//! behind the cycle grouped by what they wait for, and an interleaving that hangs.
 
+use super::source::Sources;
+use super::Options;
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 use std::io::{self, Write};
-use waitgraph_core::report::{Report, Severity};
+use waitgraph_core::report::{Finding, FindingKind, Report, Severity, Step};
 
-pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+pub fn render(report: &Report, options: &Options, out: &mut dyn Write) -> io::Result<()> {
+    let renderer = if options.color {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
+    let mut sources = Sources::new(&options.source_root);
     for finding in &report.findings {
+        // Owned first: the snippets borrow the files' text and the labels.
+        let marks = marks(finding, &mut sources);
+        let notes = notes(finding, &marks.unshown);
         let level = match finding.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
+            Severity::Error => Level::ERROR,
+            Severity::Warning => Level::WARNING,
         };
-        writeln!(
-            out,
-            "{level}[{}]: {}",
-            finding.kind.as_str(),
-            finding.summary
-        )?;
-        if let Some(site) = finding.cycle.iter().find_map(|s| s.site.as_ref()) {
-            writeln!(out, "  --> {}:{}:{}", site.file, site.line, site.column)?;
+        let mut group = Group::with_title(
+            level
+                .primary_title(finding.summary.as_str())
+                .id(finding.kind.as_str()),
+        );
+        for file in &marks.files {
+            let text = sources.read(&file.path).unwrap_or_default();
+            group = group.element(
+                Snippet::source(text)
+                    .path(file.path.as_str())
+                    .fold(true)
+                    .annotations(file.marks.iter().map(|mark| {
+                        let kind = if mark.wait {
+                            AnnotationKind::Primary
+                        } else {
+                            AnnotationKind::Context
+                        };
+                        kind.span(mark.span.clone()).label(mark.label.as_str())
+                    })),
+            );
         }
-        writeln!(out, "   |")?;
-        for step in &finding.cycle {
-            let mut line = format!("   = thread `{}`", step.thread);
-            if !step.holds.is_empty() {
-                let held: Vec<String> = step
-                    .holds
-                    .iter()
-                    .map(|h| format!("`{}`", h.resource))
-                    .collect();
-                line.push_str(&format!(" holds {} and", held.join(", ")));
-            }
-            line.push_str(&format!(
-                " waits ({}) for `{}`",
-                step.waits_for.wait, step.waits_for.resource
-            ));
-            if let Some(site) = &step.site {
-                line.push_str(&format!(" at {}:{}:{}", site.file, site.line, site.column));
-            }
-            if let Some(function) = step
-                .site
-                .as_ref()
-                .and_then(|s| s.function.as_deref())
-                .or(step.context.last().map(String::as_str))
-            {
-                line.push_str(&format!(" in {function}"));
-            }
-            writeln!(out, "{line}")?;
+        for note in &notes {
+            group = group.element(Level::NOTE.message(note.as_str()));
         }
         if !finding.scenario.is_empty() {
-            let outcome = match finding.severity {
-                Severity::Error => "hangs",
-                Severity::Warning => "stalls (until a timed wait gives up)",
-            };
-            writeln!(out, "   = an interleaving that {outcome}:")?;
-            for line in &finding.scenario {
-                writeln!(out, "       {line}")?;
-            }
+            group = group.element(Level::HELP.message(scenario(finding)));
         }
-        writeln!(out)?;
+        writeln!(out, "{}\n", renderer.render(&[group]))?;
     }
     for note in &report.probe_errors {
         writeln!(out, "note: {note}")?;
     }
+    for (kind, count) in &report.omitted {
+        writeln!(
+            out,
+            "note: {count} more {} finding{} left out to keep the report bounded",
+            kind.as_str(),
+            if *count == 1 { "" } else { "s" }
+        )?;
+    }
     writeln!(out, "waitgraph: {}", tally(report))
+}
+
+/// A place in the source to mark: where a thread waits, or where it took a lock.
+struct Mark {
+    span: std::ops::Range<usize>,
+    label: String,
+    wait: bool,
+}
+
+/// A source file and the marks in it, in the order the cycle first reaches it.
+struct File {
+    path: String,
+    marks: Vec<Mark>,
+}
+
+struct Marks {
+    files: Vec<File>,
+    /// What could not be marked (no site, or its source unreadable), said in notes.
+    unshown: Vec<String>,
+}
+
+fn marks(finding: &Finding, sources: &mut Sources) -> Marks {
+    let mut marks = Marks {
+        files: Vec::new(),
+        unshown: Vec::new(),
+    };
+    let mut mark = |site: Option<&waitgraph_core::model::Site>, label: String, wait: bool| {
+        let span = site.and_then(|site| sources.span(site).map(|(_, span)| span));
+        match (site, span) {
+            (Some(site), Some(span)) => {
+                let file = match marks.files.iter_mut().position(|f| f.path == site.file) {
+                    Some(at) => &mut marks.files[at],
+                    None => {
+                        marks.files.push(File {
+                            path: site.file.to_string(),
+                            marks: Vec::new(),
+                        });
+                        marks.files.last_mut().expect("just pushed")
+                    }
+                };
+                file.marks.push(Mark { span, label, wait });
+            }
+            (Some(site), None) => marks.unshown.push(format!("{label} at {site}")),
+            (None, _) => marks.unshown.push(label),
+        }
+    };
+    for (index, step) in finding.cycle.iter().enumerate() {
+        mark(step.site.as_ref(), wait_label(finding, index), true);
+        for held in &step.holds {
+            let label = format!(
+                "`{}` holds `{}` ({}), taken here",
+                step.thread, held.resource, held.mode
+            );
+            mark(held.site.as_ref(), label, false);
+        }
+    }
+    marks
+}
+
+/// "`main` waits (spin-wait, 181 ms) for `workers-exit` in `shrink`, which needs
+/// `workers-3`".
+fn wait_label(finding: &Finding, index: usize) -> String {
+    let step = &finding.cycle[index];
+    let waited = step
+        .waited_ms
+        .map(|ms| format!(", {ms} ms"))
+        .unwrap_or_default();
+    let mut label = format!(
+        "`{}` waits ({}{waited}) for `{}`",
+        step.thread, step.waits_for.wait, step.waits_for.resource
+    );
+    if let Some(function) = function(step) {
+        label.push_str(&format!(" in `{function}`"));
+    }
+    let next = &finding.cycle[(index + 1) % finding.cycle.len()].thread;
+    if finding.kind != FindingKind::Stall
+        && finding.cycle.len() > 1
+        && step.blocked_by.contains(next)
+    {
+        label.push_str(&format!(", which needs `{next}`"));
+    } else if finding.cycle.len() == 1 && step.blocked_by.contains(&step.thread) {
+        label.push_str(", which only it could end");
+    }
+    label
+}
+
+fn function(step: &Step) -> Option<&str> {
+    step.site
+        .as_ref()
+        .and_then(|site| site.function.as_deref())
+        .or(step.context.last().map(String::as_str))
+}
+
+fn notes(finding: &Finding, unshown: &[String]) -> Vec<String> {
+    let mut notes: Vec<String> = unshown.to_vec();
+    notes.extend(finding.others().iter().map(ToString::to_string));
+    notes
+}
+
+fn scenario(finding: &Finding) -> String {
+    let outcome = match finding.severity {
+        Severity::Error => "hangs",
+        Severity::Warning => "stalls (until a timed wait gives up)",
+    };
+    let mut text = format!("an interleaving that {outcome}:");
+    for line in &finding.scenario {
+        text.push_str(&format!("\n{line}"));
+    }
+    text
 }
 
 /// "1 error, 2 warnings": what a report holds, as the text summary and `--out` say it.

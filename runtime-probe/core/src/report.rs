@@ -195,45 +195,78 @@ impl Finding {
             }
             text.push('\n');
         }
-        // Others grouped by what they wait for: a pool's worth of clients is one line.
-        type Group<'a> = (&'static str, &'a str, &'a str, Vec<&'a str>);
-        let mut groups: Vec<Group> = Vec::new();
-        let others = self.also_deadlocked.iter().map(|s| ("also deadlocked", s));
-        for (role, other) in others.chain(self.victims.iter().map(|s| ("victims", s))) {
+        for group in self.others() {
+            let _ = writeln!(text, "  {group}");
+        }
+        text
+    }
+
+    /// The threads deadlocked with the cycle and those stuck behind it, grouped by role
+    /// and by what they wait for: a pool's worth of clients is one group.
+    pub fn others(&self) -> Vec<Others<'_>> {
+        let mut groups: Vec<Others> = Vec::new();
+        let also = self.also_deadlocked.iter().map(|s| ("also deadlocked", s));
+        for (role, other) in also.chain(self.victims.iter().map(|s| ("victims", s))) {
             let (wait, resource) = (
                 other.waits_for.wait.as_str(),
                 other.waits_for.resource.as_str(),
             );
             match groups
                 .iter_mut()
-                .find(|(o, w, r, _)| *o == role && *w == wait && *r == resource)
+                .find(|g| g.role == role && g.wait == wait && g.resource == resource)
             {
-                Some((_, _, _, threads)) => threads.push(&other.thread),
-                None => groups.push((role, wait, resource, vec![&other.thread])),
+                Some(group) => group.threads.push(&other.thread),
+                None => groups.push(Others {
+                    role,
+                    wait,
+                    resource,
+                    threads: vec![&other.thread],
+                }),
             }
         }
-        for (role, wait, resource, threads) in groups {
-            const SHOWN: usize = 6;
-            let mut names: Vec<String> = threads
-                .iter()
-                .take(SHOWN)
-                .map(|t| format!("`{t}`"))
-                .collect();
-            if threads.len() > SHOWN {
-                names.push(format!("and {} more", threads.len() - SHOWN));
+        groups
+    }
+}
+
+/// Threads in one role (`also deadlocked`, `victims`) waiting the same way for the same
+/// resource. Displayed as one line that names the first few.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Others<'a> {
+    pub role: &'static str,
+    pub wait: &'a str,
+    pub resource: &'a str,
+    pub threads: Vec<&'a str>,
+}
+
+impl Others<'_> {
+    /// How many threads a line names before it says "and N more".
+    pub const SHOWN: usize = 6;
+}
+
+impl std::fmt::Display for Others<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let who = if self.threads.len() == 1 {
+            "thread waits"
+        } else {
+            "threads wait"
+        };
+        write!(
+            f,
+            "{}: {} {who} ({}) for `{}`: ",
+            self.role,
+            self.threads.len(),
+            self.wait,
+            self.resource
+        )?;
+        for (index, thread) in self.threads.iter().take(Self::SHOWN).enumerate() {
+            if index > 0 {
+                f.write_str(", ")?;
             }
-            let who = if threads.len() == 1 {
-                "thread waits"
-            } else {
-                "threads wait"
-            };
-            let _ = writeln!(
-                text,
-                "  {role}: {} {who} ({wait}) for `{resource}`: {}",
-                threads.len(),
-                names.join(", ")
-            );
+            write!(f, "`{thread}`")?;
         }
-        text
+        if self.threads.len() > Self::SHOWN {
+            write!(f, ", and {} more", self.threads.len() - Self::SHOWN)?;
+        }
+        Ok(())
     }
 }
