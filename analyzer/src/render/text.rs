@@ -6,8 +6,9 @@
 
 use super::source::Sources;
 use super::Options;
-use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
 use std::io::{self, Write};
+use waitgraph_core::model::Site;
 use waitgraph_core::report::{Finding, FindingKind, Report, Severity, Step};
 
 pub fn render(report: &Report, options: &Options, out: &mut dyn Write) -> io::Result<()> {
@@ -30,6 +31,16 @@ pub fn render(report: &Report, options: &Options, out: &mut dyn Write) -> io::Re
                 .primary_title(finding.summary.as_str())
                 .id(finding.kind.as_str()),
         );
+        if marks.files.is_empty() {
+            // No source to show: the place it starts, as a compiler says it.
+            if let Some(site) = finding.cycle.iter().find_map(|s| s.site.as_ref()) {
+                group = group.element(
+                    Origin::path(site.file.as_ref())
+                        .line(site.line as usize)
+                        .char_column(site.column as usize),
+                );
+            }
+        }
         for file in &marks.files {
             let text = sources.read(&file.path).unwrap_or_default();
             group = group.element(
@@ -55,7 +66,7 @@ pub fn render(report: &Report, options: &Options, out: &mut dyn Write) -> io::Re
         writeln!(out, "{}\n", renderer.render(&[group]))?;
     }
     for note in &report.probe_errors {
-        writeln!(out, "note: {note}")?;
+        writeln!(out, "note: {}", untrusted(note))?;
     }
     for (kind, count) in &report.omitted {
         writeln!(
@@ -92,64 +103,105 @@ fn marks(finding: &Finding, sources: &mut Sources) -> Marks {
         files: Vec::new(),
         unshown: Vec::new(),
     };
-    let mut mark = |site: Option<&waitgraph_core::model::Site>, label: String, wait: bool| {
-        let span = site.and_then(|site| sources.span(site).map(|(_, span)| span));
-        match (site, span) {
-            (Some(site), Some(span)) => {
-                let file = match marks.files.iter_mut().position(|f| f.path == site.file) {
-                    Some(at) => &mut marks.files[at],
-                    None => {
-                        marks.files.push(File {
-                            path: site.file.to_string(),
-                            marks: Vec::new(),
-                        });
-                        marks.files.last_mut().expect("just pushed")
-                    }
-                };
-                file.marks.push(Mark { span, label, wait });
-            }
-            (Some(site), None) => marks.unshown.push(format!("{label} at {site}")),
-            (None, _) => marks.unshown.push(label),
-        }
-    };
     for (index, step) in finding.cycle.iter().enumerate() {
-        mark(step.site.as_ref(), wait_label(finding, index), true);
+        let (waits, needs) = wait_label(finding, index);
+        let said = Said {
+            here: format!("{waits}{needs}"),
+            before: waits,
+            at: " at ",
+            after: needs,
+        };
+        marks.add(sources, step.site.as_ref(), said, true);
         for held in &step.holds {
-            let label = format!(
-                "`{}` holds `{}` ({}), taken here",
+            let holds = format!(
+                "`{}` holds `{}` ({})",
                 step.thread, held.resource, held.mode
             );
-            mark(held.site.as_ref(), label, false);
+            let said = Said {
+                here: format!("{holds}, taken here"),
+                before: holds,
+                at: ", taken at ",
+                after: String::new(),
+            };
+            marks.add(sources, held.site.as_ref(), said, false);
         }
     }
     marks
 }
 
-/// "`main` waits (spin-wait, 181 ms) for `workers-exit` in `shrink`, which needs
-/// `workers-3`".
-fn wait_label(finding: &Finding, index: usize) -> String {
+/// What a mark says: `here` on the source line; in a note, `before`, then `at` and the
+/// site if there is one, then `after`.
+struct Said {
+    here: String,
+    before: String,
+    at: &'static str,
+    after: String,
+}
+
+impl Marks {
+    /// Marks `site` in its file's snippet, or, when there is no site or its source
+    /// cannot be read, says it in a note.
+    fn add(&mut self, sources: &mut Sources, site: Option<&Site>, said: Said, wait: bool) {
+        let span = site.and_then(|site| sources.span(site).map(|(_, span)| span));
+        match (site, span) {
+            (Some(site), Some(span)) => {
+                let at = match self.files.iter().position(|f| f.path == site.file) {
+                    Some(at) => at,
+                    None => {
+                        self.files.push(File {
+                            path: site.file.to_string(),
+                            marks: Vec::new(),
+                        });
+                        self.files.len() - 1
+                    }
+                };
+                self.files[at].marks.push(Mark {
+                    span,
+                    label: untrusted(&said.here),
+                    wait,
+                });
+            }
+            (Some(site), None) => {
+                let note = format!(
+                    "{}{}{}:{}:{}{}",
+                    said.before, said.at, site.file, site.line, site.column, said.after
+                );
+                self.unshown.push(untrusted(&note));
+            }
+            (None, _) => self
+                .unshown
+                .push(untrusted(&format!("{}{}", said.before, said.after))),
+        }
+    }
+}
+
+/// "`main` waits (spin-wait, 181 ms) for `workers-exit` in `shrink`", and
+/// ", which needs `workers-3`" (or nothing).
+fn wait_label(finding: &Finding, index: usize) -> (String, String) {
     let step = &finding.cycle[index];
     let waited = step
         .waited_ms
         .map(|ms| format!(", {ms} ms"))
         .unwrap_or_default();
-    let mut label = format!(
+    let mut waits = format!(
         "`{}` waits ({}{waited}) for `{}`",
         step.thread, step.waits_for.wait, step.waits_for.resource
     );
     if let Some(function) = function(step) {
-        label.push_str(&format!(" in `{function}`"));
+        waits.push_str(&format!(" in `{function}`"));
     }
     let next = &finding.cycle[(index + 1) % finding.cycle.len()].thread;
-    if finding.kind != FindingKind::Stall
+    let needs = if finding.kind != FindingKind::Stall
         && finding.cycle.len() > 1
         && step.blocked_by.contains(next)
     {
-        label.push_str(&format!(", which needs `{next}`"));
+        format!(", which needs `{next}`")
     } else if finding.cycle.len() == 1 && step.blocked_by.contains(&step.thread) {
-        label.push_str(", which only it could end");
-    }
-    label
+        ", which only it could end".to_owned()
+    } else {
+        String::new()
+    };
+    (waits, needs)
 }
 
 fn function(step: &Step) -> Option<&str> {
@@ -161,7 +213,7 @@ fn function(step: &Step) -> Option<&str> {
 
 fn notes(finding: &Finding, unshown: &[String]) -> Vec<String> {
     let mut notes: Vec<String> = unshown.to_vec();
-    notes.extend(finding.others().iter().map(ToString::to_string));
+    notes.extend(finding.others().iter().map(|o| untrusted(&o.to_string())));
     notes
 }
 
@@ -172,9 +224,16 @@ fn scenario(finding: &Finding) -> String {
     };
     let mut text = format!("an interleaving that {outcome}:");
     for line in &finding.scenario {
-        text.push_str(&format!("\n{line}"));
+        text.push('\n');
+        text.push_str(&untrusted(line));
     }
     text
+}
+
+/// Names and messages from a program, with control characters (a terminal's escape
+/// sequences among them) and text-direction overrides shown as visible symbols.
+fn untrusted(text: &str) -> String {
+    annotate_snippets::normalize_untrusted_str(text)
 }
 
 /// "1 error, 2 warnings": what a report holds, as the text summary and `--out` say it.
