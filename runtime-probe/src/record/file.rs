@@ -14,7 +14,7 @@
 //! | an event | the thread it happened on | its time read, a slot written and a release store in its own queue (no lock, no read-modify-write: `queue.rs`) |
 //! | every [`QUEUE`]` / 4` events | that thread | the writer woken (a system call only if it sleeps) |
 //! | a full queue | that thread | the writer woken and the thread yielding to it while the writer moves on, for at most [`LONGEST_WAIT`] (a tight loop waits for the writer instead of losing events, and a thread holding a lock is never kept long); then, or when the writer has taken nothing for [`FULL_WAIT`] (descheduled, or stopped by an I/O error), the event is dropped and counted, and the thread does not wait again until its queue takes an event (nor does any thread until the writer's next pass, if the writer was stuck); the thread's next event that fits says how many were lost (`Lost`), or the writer does, after the thread's last |
-//! | writing | the writer thread, when woken and every [`SWEEP`] | each thread's queue drained in order: sites made from their addresses, thread and resource descriptions first, then the events encoded |
+//! | writing | the writer thread, when woken and every [`SWEEP`] | the queues drained in turns, a batch of at most [`BATCH`] events from each, until all are empty (a thread waiting for room waits for one batch of each other thread): sites made from their addresses, thread and resource descriptions first, then the events encoded |
 //! | `finish` | the caller | the writer's last pass over every queue, an `end` record, the file flushed and synced |
 //!
 //! A host thread never waits for the disk. A trace cut short by a crash keeps every
@@ -50,9 +50,11 @@ use waitgraph_core::binary::{Encoder, IdHasher};
 pub const QUEUE: usize = 8192;
 /// The writer is woken each time a thread has queued this many events.
 const WAKE_EVERY: usize = QUEUE / 4;
-/// The writer says it moved on each time it has written this many events: small enough
-/// that a slow build (sanitizers, debug JSON) shows progress well within [`FULL_WAIT`].
-const PROGRESS_EVERY: usize = 256;
+/// The most events the writer takes from one queue before it turns to the next: small
+/// enough that a thread waiting for room waits for a batch of each other thread only,
+/// and that a slow build (sanitizers, debug JSON) shows progress well within
+/// [`FULL_WAIT`].
+const BATCH: usize = 256;
 /// How often the writer takes what threads buffer even when no batch is full.
 pub const SWEEP: Duration = Duration::from_millis(100);
 /// Threads that ended whose last events a flight recorder keeps.
@@ -542,7 +544,7 @@ fn stream(
     stopping: &AtomicBool,
     left: &Mutex<Vec<Buffer>>,
 ) -> io::Result<Written> {
-    let mut raws = Vec::with_capacity(QUEUE);
+    let mut raws = Vec::with_capacity(BATCH + 1);
     loop {
         let last = stopping.load(Acquire);
         // Each buffer, and whether its thread will push no more (it ended, or the
@@ -556,42 +558,48 @@ fn stream(
             // Stopped: `stop` left the buffers here.
             _ => left.lock().drain(..).map(|b| (b, true)).collect(),
         };
-        for (buffer, done) in &buffers {
-            let Kept::Stream {
-                queue,
-                lost,
-                last_seq,
-                ..
-            } = &buffer.kept
-            else {
-                continue;
-            };
-            queue.drain_into(&mut raws);
-            WRITER_PROGRESS.fetch_add(1, Relaxed);
-            if *done {
-                let unsaid = lost.swap(0, Relaxed);
-                if unsaid > 0 {
-                    raws.push(Raw::lost(last_seq.load(Relaxed) + 1, unsaid));
+        // Turns over every queue, a batch from each, until a turn finds them all
+        // drained: a thread waiting for room gets it after one batch of each other
+        // thread, not after their whole queues (eight full queues of a slow encoding
+        // kept a thread holding a lock waiting for over a second).
+        let mut more = true;
+        while more {
+            more = false;
+            for (buffer, done) in &buffers {
+                let Kept::Stream {
+                    queue,
+                    lost,
+                    last_seq,
+                    ..
+                } = &buffer.kept
+                else {
+                    continue;
+                };
+                queue.drain_into(&mut raws, BATCH);
+                let drained = raws.len() < BATCH;
+                more |= !drained;
+                if *done && drained {
+                    let unsaid = lost.swap(0, Relaxed);
+                    if unsaid > 0 {
+                        raws.push(Raw::lost(last_seq.load(Relaxed) + 1, unsaid));
+                    }
                 }
-            }
-            if raws.is_empty() {
-                continue;
-            }
-            let thread = &buffer.thread;
-            // In slices, each one progress a waiting thread sees (a thread whose queue
-            // is full waits while the writer moves on, however slow the encoding).
-            for slice in raws.chunks(PROGRESS_EVERY) {
-                super::live::feed(thread, slice);
+                if raws.is_empty() {
+                    continue;
+                }
+                let thread = &buffer.thread;
+                super::live::feed(thread, &raws);
                 if let Some(out) = &mut out {
-                    if let Err(error) = out.raws(thread, slice) {
+                    if let Err(error) = out.raws(thread, &raws) {
                         // Nobody drains the queues any more: threads stop waiting for room.
                         WRITER_BEHIND.store(true, Relaxed);
                         return Err(error);
                     }
                 }
+                // A waiting thread sees the writer move on.
                 WRITER_PROGRESS.fetch_add(1, Relaxed);
+                raws.clear();
             }
-            raws.clear();
         }
         WRITER_BEHIND.store(false, Relaxed);
         super::live::check(last);
@@ -768,7 +776,7 @@ pub const FULL_WAIT: Duration = Duration::from_millis(20);
 /// The longest a thread whose queue is full waits for room, however the writer moves
 /// on: the thread may hold locks that others wait for (a debug build recording JSON
 /// from eight busy threads writes slower than they produce).
-pub const LONGEST_WAIT: Duration = Duration::from_millis(50);
+pub const LONGEST_WAIT: Duration = Duration::from_millis(250);
 
 /// Counts the queues the writer has drained: a thread waiting for room keeps waiting
 /// while this moves (a slow writer is waited for; a stuck one is not).

@@ -77,11 +77,11 @@ impl<T> Queue<T> {
         Ok(head + 1 - tail)
     }
 
-    /// Moves every published value out to `out`, oldest first.
-    pub(crate) fn drain_into(&self, out: &mut Vec<T>) {
+    /// Moves the oldest published values, at most `at_most` of them, out to `out`.
+    pub(crate) fn drain_into(&self, out: &mut Vec<T>, at_most: usize) {
         let _only_consumer = self.consumer.lock();
         let tail = self.tail.0.load(Relaxed);
-        let head = self.head.0.load(Acquire);
+        let head = self.head.0.load(Acquire).min(tail.saturating_add(at_most));
         let capacity = self.slots.len();
         out.reserve(head - tail);
         for index in tail..head {
@@ -133,7 +133,7 @@ mod tests {
         };
         let mut seen = Vec::new();
         while seen.len() < 20_000 {
-            queue.drain_into(&mut seen);
+            queue.drain_into(&mut seen, 1000);
         }
         producer.join().unwrap();
         assert!(seen.iter().map(|b| **b).eq(0..20_000u64));
@@ -149,7 +149,9 @@ mod tests {
             assert_eq!(queue.push("c".into()), Err("c".to_string()));
         }
         let mut out = Vec::new();
-        queue.drain_into(&mut out);
+        queue.drain_into(&mut out, 1);
+        assert_eq!(out, ["a"], "at most one, the oldest");
+        queue.drain_into(&mut out, usize::MAX);
         assert_eq!(out, ["a", "b"]);
         // SAFETY: as above.
         unsafe { queue.push("d".into()).unwrap() };
