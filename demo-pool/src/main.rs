@@ -1,66 +1,180 @@
 //! `demo-pool`: the incident, end to end. See `demo-pool --help`.
 
+use clap::{Parser, Subcommand};
 use demo_pool::run::{run, Options, ShrinkAt};
 use demo_pool::scenarios::{catalogue, Expected};
-use demo_pool::shrink::Variant;
+use demo_pool::shrink::{Variant, MAX_WORKERS};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 use waitgraph::report::{FindingKind, Report};
 
-const HELP: &str = "\
-demo-pool: the MOD-11658 incident reproduced, with waitgraph watching
+/// The MOD-11658 incident reproduced, with waitgraph watching: a server's main thread
+/// shrinks its worker pool while holding the global lock, and hangs.
+#[derive(Parser)]
+#[command(name = "demo-pool", version, after_help = EXIT_STATUS)]
+struct Cli {
+    #[command(subcommand)]
+    command: Action,
+}
 
-USAGE:
-  demo-pool incident [--report-dir DIR] [--gate N] [--shrink-at under-load|idle]
-      Runs every variant of the shrink under load, each in its own child process,
-      recording its trace, and says what happened: the deadlocks the watchdog caught
-      live (with the cycle), or, when a run missed the race, the cycle predicted from
-      its trace; the fixes that completed clean. Reports and traces go to DIR (default
-      target/waitgraph). --gate and --shrink-at are passed to every run (--gate 1
-      forces the race, --shrink-at idle misses it). Exit 0 when every variant behaved
-      as the incident says, 1 otherwise.
-  demo-pool run --variant buggy|reordered|timeout|async-shrink [OPTIONS]
-      One run. Options:
-        --shards S          shards (default 1; more than 1 adds coordinators)
-        --workers N         workers per shard (default 8, at most 16)
-        --docs D            documents (default 1000)
-        --clients C         client threads (default 20)
-        --shrink-to K[,K]   CONFIG SET WORKERS K on shard 0, several in turn (default 0)
-        --shrink-at under-load|idle   (default under-load)
-        --no-content        clients send only searches that load no fields
-        --report FILE       where the watchdog writes its report
-        --trace FILE        record every thread's events to FILE (binary; JSON lines if
-                            it ends in .jsonl; finished before the watchdog exits on
-                            a deadlock)
-        --trace-last N      with --trace: a flight recorder, keeping each thread's last
-                            N events, written when the watchdog reports and at the end
-        --predict           the watchdog also predicts, in the running program: each
-                            potential cycle is reported once, as a warning, while the
-                            run goes on (as WAITGRAPH_PREDICT=1 does)
-        --gate N            (tests) hold N queries between the spec lock and the gil
-                            until the shrink has begun
-        --load-for MS       load before and after the command (default 300)
-        --watch-memory      sample the probe's registry and the resident memory every
-                            0.5 s; the run fails (exit 1) if they grow (a soak)
-  demo-pool scenarios
-      Lists the scenario catalogue with each one's expected outcome.
-  demo-pool scenario NAME [--report FILE] [--trace FILE]
-      Runs one scenario (recording its trace to FILE, as `run --trace` does).
-
-EXIT STATUS (run, scenario): 0 completed; 3 the watchdog found a deadlock (report
+const EXIT_STATUS: &str = "\
+Exit status (run, scenario): 0 completed; 3 the watchdog found a deadlock (report
 written, the process exits instead of hanging); 1 completed but a query went unanswered
 or wrong; 2 usage error, or a report file that cannot be written.";
 
+#[derive(Subcommand)]
+enum Action {
+    /// Runs every variant of the shrink under load and says what happened.
+    ///
+    /// Each variant runs in its own child process, recording its trace: the deadlocks
+    /// the watchdog caught live (with the cycle), or, when a run missed the race, the
+    /// cycle predicted from its trace; the fixes that completed clean. Exit 0 when every
+    /// variant behaved as the incident says, 1 otherwise.
+    Incident {
+        /// Where the reports and traces go.
+        #[arg(long, value_name = "DIR", default_value = "target/waitgraph")]
+        report_dir: PathBuf,
+        /// Passed to every run: hold N queries until the shrink has begun (1 forces the
+        /// race).
+        #[arg(long, value_name = "N", value_parser = between(0, 16))]
+        gate: Option<usize>,
+        /// Passed to every run (`idle` misses the race).
+        #[arg(long, value_enum, value_name = "WHEN")]
+        shrink_at: Option<When>,
+    },
+    /// One run of a variant of the shrink under load.
+    Run(RunArgs),
+    /// Lists the scenario catalogue with each one's expected outcome.
+    Scenarios,
+    /// Runs one scenario of the catalogue.
+    Scenario {
+        /// Its name (see `demo-pool scenarios`).
+        name: String,
+        /// Where the watchdog writes its report.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+        /// Record the scenario's trace to FILE, as `run --trace` does.
+        #[arg(long, value_name = "FILE")]
+        trace: Option<PathBuf>,
+    },
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The shrink: buggy (pre-fix), reordered (the write-up's fix), timeout (bounded
+    /// wait), async-shrink (the shipped fix).
+    #[arg(long)]
+    variant: Variant,
+    /// Shards (more than 1 adds coordinators).
+    #[arg(long, value_name = "S", default_value_t = 1, value_parser = between(1, 8))]
+    shards: usize,
+    /// Workers per shard.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = between(0, MAX_WORKERS))]
+    workers: usize,
+    /// Documents.
+    #[arg(long, value_name = "D", default_value_t = 1000, value_parser = between(1, 1_000_000))]
+    docs: usize,
+    /// Client threads.
+    #[arg(long, value_name = "C", default_value_t = 20, value_parser = between(0, 256))]
+    clients: usize,
+    /// CONFIG SET WORKERS K on shard 0, several in turn.
+    #[arg(long, value_name = "K[,K]", value_delimiter = ',', default_value = "0",
+          value_parser = between(0, MAX_WORKERS))]
+    shrink_to: Vec<usize>,
+    /// When the shrink comes.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "under-load")]
+    shrink_at: When,
+    /// Clients send only searches that load no fields.
+    #[arg(long)]
+    no_content: bool,
+    /// Where the watchdog writes its report.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// Record every thread's events to FILE (binary; JSON lines if it ends in .jsonl;
+    /// finished before the watchdog exits on a deadlock).
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
+    /// With --trace: a flight recorder, keeping each thread's last N events, written
+    /// when the watchdog reports and at the end.
+    #[arg(long, value_name = "N", requires = "trace", value_parser = between(1, 1 << 24))]
+    trace_last: Option<usize>,
+    /// The watchdog also predicts, in the running program: each potential cycle is
+    /// reported once, as a warning, while the run goes on (as WAITGRAPH_PREDICT=1 does).
+    #[arg(long)]
+    predict: bool,
+    /// (tests) Hold N queries between the spec lock and the gil until the shrink has
+    /// begun.
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = between(0, 16))]
+    gate: usize,
+    /// Load before and after the command, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 300, value_parser = between(0, 3_600_000))]
+    load_for: usize,
+    /// Sample the probe's registry and the resident memory every 0.5 s; the run fails
+    /// (exit 1) if they grow (a soak).
+    #[arg(long)]
+    watch_memory: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum When {
+    UnderLoad,
+    Idle,
+}
+
+impl When {
+    fn shrink_at(self) -> ShrinkAt {
+        match self {
+            When::UnderLoad => ShrinkAt::UnderLoad,
+            When::Idle => ShrinkAt::Idle,
+        }
+    }
+
+    fn word(self) -> &'static str {
+        match self {
+            When::UnderLoad => "under-load",
+            When::Idle => "idle",
+        }
+    }
+}
+
+/// A parser of whole numbers from `min` to `max`, whose error says the range.
+fn between(min: usize, max: usize) -> impl Fn(&str) -> Result<usize, String> + Clone {
+    move |text| match text.parse::<usize>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(format!("takes a whole number from {min} to {max}")),
+    }
+}
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("incident") => incident(&args[1..]),
-        Some("run") => match parse_run(&args[1..]) {
-            Ok(options) => run_one(&options),
-            Err(message) => usage(&message),
-        },
-        Some("scenarios") => {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match cli.command {
+        Action::Incident {
+            report_dir,
+            gate,
+            shrink_at,
+        } => {
+            let mut passed_on = Vec::new();
+            if let Some(gate) = gate {
+                passed_on.extend(["--gate".to_owned(), gate.to_string()]);
+            }
+            if let Some(when) = shrink_at {
+                passed_on.extend(["--shrink-at".to_owned(), when.word().to_owned()]);
+            }
+            incident(&report_dir, &passed_on)
+        }
+        Action::Run(args) => run_one(&args.options()),
+        Action::Scenarios => {
             for scenario in catalogue() {
                 println!(
                     "{:<22} expect {:<10} {}",
@@ -71,18 +185,12 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Some("scenario") => scenario(&args[1..]),
-        Some("--help" | "-h" | "help") => {
-            println!("{HELP}");
-            ExitCode::SUCCESS
-        }
-        _ => usage("expected a command"),
+        Action::Scenario {
+            name,
+            report,
+            trace,
+        } => scenario(&name, report, trace),
     }
-}
-
-fn usage(message: &str) -> ExitCode {
-    eprintln!("demo-pool: {message}\n\n{HELP}");
-    ExitCode::from(2)
 }
 
 fn expected_word(expected: Expected) -> &'static str {
@@ -92,64 +200,26 @@ fn expected_word(expected: Expected) -> &'static str {
     }
 }
 
-fn parse_run(args: &[String]) -> Result<Options, String> {
-    let mut options = Options::default();
-    let mut variant = None;
-    let mut args = args.iter();
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--variant" => variant = Some(value()?.parse::<Variant>()?),
-            "--shards" => options.shards = number(flag, value()?, 1, 8)?,
-            "--workers" => {
-                options.workers = number(flag, value()?, 0, demo_pool::shrink::MAX_WORKERS)?
-            }
-            "--docs" => options.docs = number(flag, value()?, 1, 1_000_000)?,
-            "--clients" => options.clients = number(flag, value()?, 0, 256)?,
-            "--shrink-to" => {
-                options.shrink_to = value()?
-                    .split(',')
-                    .map(|k| number(flag, k, 0, demo_pool::shrink::MAX_WORKERS))
-                    .collect::<Result<_, _>>()?
-            }
-            "--shrink-at" => {
-                options.shrink_at = match value()?.as_str() {
-                    "under-load" => ShrinkAt::UnderLoad,
-                    "idle" => ShrinkAt::Idle,
-                    other => {
-                        return Err(format!(
-                            "--shrink-at takes under-load or idle, not `{other}`"
-                        ))
-                    }
-                }
-            }
-            "--no-content" => options.no_content = true,
-            "--report" => options.report = Some(PathBuf::from(value()?)),
-            "--trace" => options.trace = Some(PathBuf::from(value()?)),
-            "--gate" => options.gate = number(flag, value()?, 0, 16)?,
-            "--load-for" => {
-                options.load_for =
-                    Duration::from_millis(number(flag, value()?, 0, 3_600_000)? as u64)
-            }
-            "--watch-memory" => options.watch_memory = true,
-            "--trace-last" => options.trace_last = Some(number(flag, value()?, 1, 1 << 24)?),
-            "--predict" => options.predict = true,
-            other => return Err(format!("unknown option `{other}`")),
+impl RunArgs {
+    fn options(self) -> Options {
+        Options {
+            variant: self.variant,
+            shards: self.shards,
+            workers: self.workers,
+            docs: self.docs,
+            clients: self.clients,
+            shrink_to: self.shrink_to,
+            shrink_at: self.shrink_at.shrink_at(),
+            no_content: self.no_content,
+            report: self.report,
+            trace: self.trace,
+            gate: self.gate,
+            load_for: Duration::from_millis(self.load_for as u64),
+            watch_memory: self.watch_memory,
+            trace_last: self.trace_last,
+            predict: self.predict,
+            ..Options::default()
         }
-    }
-    options.variant = variant.ok_or("--variant is required")?;
-    if options.trace_last.is_some() && options.trace.is_none() {
-        return Err("--trace-last needs --trace FILE".into());
-    }
-    Ok(options)
-}
-
-fn number(flag: &str, text: &str, min: usize, max: usize) -> Result<usize, String> {
-    match text.parse::<usize>() {
-        Ok(n) if (min..=max).contains(&n) => Ok(n),
-        _ => Err(format!(
-            "{flag} takes a whole number from {min} to {max}, not `{text}`"
-        )),
     }
 }
 
@@ -260,25 +330,10 @@ fn run_one(options: &Options) -> ExitCode {
     }
 }
 
-fn scenario(args: &[String]) -> ExitCode {
-    let Some(name) = args.first().filter(|name| !name.starts_with('-')) else {
-        return usage("scenario needs a name first (see `demo-pool scenarios`): scenario NAME [--report FILE] [--trace FILE]");
-    };
-    let (mut report, mut trace) = (None, None);
-    let mut rest = args[1..].iter();
-    while let Some(flag) = rest.next() {
-        let target = match flag.as_str() {
-            "--report" => &mut report,
-            "--trace" => &mut trace,
-            _ => return usage("scenario NAME [--report FILE] [--trace FILE]"),
-        };
-        match rest.next() {
-            Some(path) => *target = Some(PathBuf::from(path)),
-            None => return usage(&format!("{flag} needs a file")),
-        }
-    }
+fn scenario(name: &str, report: Option<PathBuf>, trace: Option<PathBuf>) -> ExitCode {
     let Some(scenario) = catalogue().into_iter().find(|s| s.name == name) else {
-        return usage(&format!("no scenario named `{name}`"));
+        eprintln!("demo-pool: no scenario named `{name}` (see `demo-pool scenarios`)");
+        return ExitCode::from(2);
     };
     let _watchdog = match start_watchdog(report.as_deref(), false) {
         Ok(watchdog) => watchdog,
@@ -313,24 +368,8 @@ fn scenario(args: &[String]) -> ExitCode {
 /// Every variant in its own child process, so a hang is contained, each recorded: a
 /// deadlocking variant whose run did not hit the race is still shown, predicted from
 /// its trace.
-fn incident(args: &[String]) -> ExitCode {
-    let mut dir = PathBuf::from("target/waitgraph");
-    let mut passed_on: Vec<String> = Vec::new();
-    let mut rest = args.iter();
-    while let Some(flag) = rest.next() {
-        match (flag.as_str(), rest.next()) {
-            ("--report-dir", Some(value)) => dir = PathBuf::from(value),
-            ("--gate" | "--shrink-at", Some(value)) => {
-                passed_on.extend([flag.clone(), value.clone()])
-            }
-            _ => {
-                return usage(
-                    "incident [--report-dir DIR] [--gate N] [--shrink-at under-load|idle]",
-                )
-            }
-        }
-    }
-    if let Err(error) = std::fs::create_dir_all(&dir) {
+fn incident(dir: &Path, passed_on: &[String]) -> ExitCode {
+    if let Err(error) = std::fs::create_dir_all(dir) {
         eprintln!("demo-pool: cannot create {}: {error}", dir.display());
         return ExitCode::from(2);
     }
@@ -338,7 +377,7 @@ fn incident(args: &[String]) -> ExitCode {
     let mut seen = Vec::new();
     let mut as_expected = true;
     for variant in Variant::ALL {
-        let (how, ok) = incident_variant(variant, &dir, &passed_on);
+        let (how, ok) = incident_variant(variant, dir, passed_on);
         println!();
         as_expected &= ok;
         seen.push(format!("{}: {how}", variant.name()));

@@ -330,10 +330,22 @@ fn usage_errors_exit_2() {
     assert_eq!(run.status, Some(2), "{}", run.output);
     assert!(
         run.stderr()
-            .contains("--workers takes a whole number from 0 to 16"),
+            .contains("invalid value '99' for '--workers <N>': takes a whole number from 0 to 16"),
         "{}",
         run.output
     );
+    // Every subcommand explains itself.
+    let run = run_demo(&["run", "--help"], false, DEADLINE);
+    assert_eq!(run.status, Some(0), "{}", run.output);
+    assert!(
+        run.stdout().contains("--variant <VARIANT>"),
+        "{}",
+        run.output
+    );
+    assert!(run.stdout().contains("--trace-last <N>"), "{}", run.output);
+    let run = run_demo(&["incident", "--shrink-at", "sideways"], false, DEADLINE);
+    assert_eq!(run.status, Some(2), "{}", run.output);
+    assert!(run.stderr().contains("under-load, idle"), "{}", run.output);
     // A report path that cannot be written is said before anything runs, naming it.
     let dir = std::env::temp_dir();
     let run = run_demo(
