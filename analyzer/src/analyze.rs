@@ -62,12 +62,29 @@ fn rekey(index: usize, line: TraceLine) -> TraceLine {
 /// from a half-read input); a trace cut short in its last line is analysed whole and
 /// noted.
 pub fn analyze(paths: &[PathBuf]) -> Result<Analysis, ReadError> {
+    analyze_with_progress(paths, &mut |_, _| {})
+}
+
+/// How many lines are read between two calls of the progress callback.
+pub const PROGRESS_EVERY: u64 = 1 << 16;
+
+/// [`analyze`], calling `progress(trace, lines read from it)` every [`PROGRESS_EVERY`]
+/// lines (what a progress bar shows).
+pub fn analyze_with_progress(
+    paths: &[PathBuf],
+    progress: &mut dyn FnMut(&std::path::Path, u64),
+) -> Result<Analysis, ReadError> {
     let mut predictor = Predictor::default();
     let mut inputs = Vec::new();
     for (index, path) in paths.iter().enumerate() {
         let mut reader = read::open(path)?;
+        let mut lines = 0u64;
         for line in reader.by_ref() {
             predictor.feed(rekey(index, line?));
+            lines += 1;
+            if lines.is_multiple_of(PROGRESS_EVERY) {
+                progress(path, lines);
+            }
         }
         let summary = reader.summary();
         if summary.truncated.is_some() {

@@ -2,7 +2,7 @@
 //! status (0 nothing found, 1 findings, 2 an error). Both binaries (`waitgraph` and
 //! `cargo-waitgraph`) are this function.
 
-use crate::analyze::analyze;
+use crate::analyze::analyze_with_progress;
 use crate::render::{render, Format, Options};
 use crate::report::read_report;
 use clap::{Parser, Subcommand};
@@ -35,6 +35,9 @@ enum Command {
         traces: Vec<PathBuf>,
         #[command(flatten)]
         output: Output,
+        /// No progress bar (one shows on a terminal when reading takes over a second).
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Renders a report the project wrote, in any format.
     ///
@@ -48,6 +51,33 @@ enum Command {
         report: PathBuf,
         #[command(flatten)]
         output: Output,
+    },
+    /// Converts a trace: to Perfetto's timeline, or to JSON lines.
+    ///
+    /// `perfetto` writes Chrome trace-event JSON that https://ui.perfetto.dev opens: a
+    /// track per thread, holds, waits, jobs and instrumented functions as slices, each
+    /// job a flow from the thread that queued it to its worker, and the steps of every
+    /// cycle the prediction finds as instants. `jsonl` writes waitgraph's JSON lines
+    /// (from a binary or RAPID STD trace). Exit status: 0 written, 2 an error.
+    Convert {
+        /// The trace (any format `analyze` reads).
+        #[arg(value_name = "TRACE")]
+        trace: PathBuf,
+        /// What to write.
+        #[arg(long, value_enum, value_name = "FORMAT")]
+        to: Target,
+        /// Write here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Prints a completion script for a shell.
+    ///
+    /// For example: `waitgraph completions bash > ~/.local/share/bash-completion/completions/waitgraph`,
+    /// `waitgraph completions zsh > ~/.zfunc/_waitgraph`,
+    /// `waitgraph completions fish > ~/.config/fish/completions/waitgraph.fish`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
 }
 
@@ -66,6 +96,18 @@ struct Output {
     /// Where the paths of the report's sites are found, for the text's snippets.
     #[arg(long, value_name = "DIR", default_value = ".")]
     source_root: PathBuf,
+    /// The trace the findings come from: the HTML page draws a timeline of each
+    /// cycle's threads from it (`analyze` of one trace uses that trace).
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Target {
+    /// Chrome trace-event JSON, for Perfetto's UI.
+    Perfetto,
+    /// waitgraph's JSON lines.
+    Jsonl,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -90,6 +132,7 @@ impl Output {
         Options {
             color,
             source_root: self.source_root.clone(),
+            trace: self.trace.clone(),
         }
     }
 
@@ -139,8 +182,19 @@ pub fn main(
         }
     };
     match cli.command {
-        Command::Analyze { traces, output } => {
-            let analysis = match analyze(&traces) {
+        Command::Analyze {
+            traces,
+            mut output,
+            quiet,
+        } => {
+            if output.trace.is_none() && traces.len() == 1 {
+                output.trace = Some(traces[0].clone());
+            }
+            let mut progress = Progress::new(quiet);
+            let analysis =
+                analyze_with_progress(&traces, &mut |path, lines| progress.update(path, lines));
+            progress.clear();
+            let analysis = match analysis {
                 Ok(analysis) => analysis,
                 Err(error) => return fail(&error.to_string()),
             };
@@ -161,6 +215,88 @@ pub fn main(
             Ok(report) => finish(&report, &output),
             Err(error) => fail(&error),
         },
+        Command::Convert { trace, to, out } => match convert(&trace, to, out.as_deref()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => fail(&error),
+        },
+        Command::Completions { shell } => {
+            let name = bin_name.rsplit(' ').next().unwrap_or(bin_name);
+            // Into a buffer first: the generator panics on a write error (a closed pipe).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), name, &mut script);
+            match std::io::stdout().write_all(&script) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => fail(&format!("cannot write to standard output: {error}")),
+            }
+        }
+    }
+}
+
+/// A progress bar on standard error for an analysis that takes over a second: shown only
+/// on a terminal and without `--quiet`; cleared before the report prints.
+struct Progress {
+    started: std::time::Instant,
+    shown: bool,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    fn new(quiet: bool) -> Progress {
+        use std::io::IsTerminal;
+        Progress {
+            started: std::time::Instant::now(),
+            shown: !quiet && std::io::stderr().is_terminal(),
+            bar: None,
+        }
+    }
+
+    fn update(&mut self, path: &std::path::Path, lines: u64) {
+        if !self.shown || self.started.elapsed() < std::time::Duration::from_secs(1) {
+            return;
+        }
+        let bar = self.bar.get_or_insert_with(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{spinner} {elapsed} {msg}: {pos} lines ({per_sec})",
+            ) {
+                bar.set_style(style);
+            }
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        });
+        bar.set_message(format!("analysing {}", path.display()));
+        bar.set_position(lines);
+    }
+
+    fn clear(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn convert(
+    path: &std::path::Path,
+    to: Target,
+    out: Option<&std::path::Path>,
+) -> Result<(), String> {
+    let trace = crate::trace::load(path).map_err(|e| e.to_string())?;
+    let mut buffer = Vec::new();
+    let written = match to {
+        Target::Jsonl => crate::convert::jsonl(&trace, &mut buffer),
+        Target::Perfetto => {
+            let analysis = analyze_with_progress(&[path.to_path_buf()], &mut |_, _| {})
+                .map_err(|e| e.to_string())?;
+            crate::convert::perfetto(&trace, &analysis.report, &mut buffer)
+        }
+    };
+    written.map_err(|e| e.to_string())?;
+    match out {
+        Some(file) => std::fs::write(file, &buffer)
+            .map_err(|e| format!("cannot write {}: {e}", file.display())),
+        None => std::io::stdout()
+            .write_all(&buffer)
+            .map_err(|e| format!("cannot write to standard output: {e}")),
     }
 }
 

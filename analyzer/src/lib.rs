@@ -5,6 +5,7 @@
 //! | [`read`] | streaming readers of every trace format (waitgraph's binary and JSON lines, RAPID's STD), the format told from the content |
 //! | [`trace`] | loading a trace written by `waitgraph::record::TraceFile` whole, with precise errors |
 //! | [`analyze`] | traces in, the prediction engine (`waitgraph_core::predict`), a report out |
+//! | [`convert`] | a trace to Perfetto's timeline (Chrome trace-event JSON) or to JSON lines |
 //! | [`report`] | reading a report the project wrote, with its schema checked |
 //! | [`render`] | one printer per output format over the one findings model |
 //! | [`cli`] | the `waitgraph` command line (binaries `waitgraph` and `cargo-waitgraph`) |
@@ -14,6 +15,7 @@
 
 pub mod analyze;
 pub mod cli;
+pub mod convert;
 pub mod read;
 pub mod render;
 pub mod report;

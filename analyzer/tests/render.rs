@@ -21,6 +21,7 @@ fn rendered(report: &Report, format: Format, color: bool) -> String {
     let options = Options {
         color,
         source_root: fixtures(),
+        trace: None,
     };
     let mut out = Vec::new();
     render(report, format, &options, &mut out).unwrap();
@@ -65,6 +66,7 @@ fn a_report_with_no_source_root_prints_every_step_without_snippets() {
     let options = Options {
         color: false,
         source_root: PathBuf::from("/nonexistent/waitgraph"),
+        trace: None,
     };
     let mut out = Vec::new();
     render(&fixture(), Format::Text, &options, &mut out).unwrap();

@@ -64,7 +64,10 @@ fn the_incidents_report_renders_in_every_format() {
     assert_eq!(text.code(), Some(1), "findings: exit 1: {text}");
     let out = &text.stdout;
     assert!(out.starts_with("error[deadlock]: "), "{text}");
-    assert!(out.contains("--> demo-pool/src/shrink/mod.rs:"), "{text}");
+    // Where the first thread of the cycle waits (the cycle starts at the thread
+    // registered first: main or a worker), then the other files.
+    assert!(out.contains("--> demo-pool/src/"), "{text}");
+    assert!(out.contains("demo-pool/src/shrink/mod.rs:139:16"), "{text}");
     assert!(out.contains("let spin = SpinWait::on(barrier);"), "{text}");
     assert!(
         out.contains("let mut gil = self.state.gil.lock();"),
@@ -189,4 +192,318 @@ fn what_is_not_a_report_is_refused_with_exit_2() {
     assert!(output.stdout.contains("--source-root"), "{output}");
     assert!(analyzer_bin_dir().join("waitgraph").exists());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn completion_scripts_load_in_their_shells() {
+    let bash = run_waitgraph(&["completions", "bash"]);
+    assert_eq!(bash.code(), Some(0), "{bash}");
+    let script = temp("completion.bash");
+    std::fs::write(&script, &bash.stdout).unwrap();
+    // Sourced by bash, it registers a completion for `waitgraph` that knows the
+    // subcommands and the formats.
+    let mut check = Command::new("bash");
+    check.arg("-c").arg(format!(
+        "source {} && complete -p waitgraph",
+        script.display()
+    ));
+    let loaded = waitgraph_child_process::run(&mut check, Duration::from_secs(60));
+    assert_eq!(loaded.code(), Some(0), "{loaded}");
+    assert!(
+        loaded.stdout.contains("-F _waitgraph waitgraph"),
+        "{loaded}"
+    );
+    for word in ["analyze", "report", "completions", "sarif", "--source-root"] {
+        assert!(bash.stdout.contains(word), "{word}");
+    }
+    let zsh = run_waitgraph(&["completions", "zsh"]);
+    assert!(zsh.stdout.starts_with("#compdef waitgraph"), "{zsh}");
+    let fish = run_waitgraph(&["completions", "fish"]);
+    assert!(fish.stdout.contains("complete -c waitgraph"), "{fish}");
+    let tcsh = run_waitgraph(&["completions", "tcsh"]);
+    assert_eq!(tcsh.code(), Some(2), "{tcsh}");
+    assert!(
+        tcsh.stderr.contains("bash, elvish, fish, powershell, zsh"),
+        "{tcsh}"
+    );
+    let _ = std::fs::remove_file(&script);
+}
+
+/// `waitgraph convert` on the trace of a run of the incident that did not hang: the
+/// Perfetto timeline is well formed (every begin ended, in order, on a named track; every
+/// flow finished where it started) and shows the predicted cycle; JSON lines analyse as
+/// the binary trace does.
+#[test]
+fn a_trace_converts_to_a_timeline_and_to_json_lines() {
+    let trace = temp("idle.trace");
+    let run = run_demo(
+        &[
+            "run",
+            "--variant",
+            "buggy",
+            "--shrink-at",
+            "idle",
+            "--trace",
+            trace.to_str().unwrap(),
+        ],
+        false,
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.status, Some(0), "{}", run.output);
+    let trace = trace.to_str().unwrap();
+
+    let timeline = temp("idle.perfetto.json");
+    let converted = run_waitgraph(&[
+        "convert",
+        trace,
+        "--to",
+        "perfetto",
+        "--out",
+        timeline.to_str().unwrap(),
+    ]);
+    assert_eq!(converted.code(), Some(0), "{converted}");
+    let document: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&timeline).unwrap()).unwrap();
+    let events = document["traceEvents"].as_array().unwrap();
+    let mut named = std::collections::HashSet::new();
+    let mut open: std::collections::HashMap<u64, Vec<String>> = Default::default();
+    let mut last: std::collections::HashMap<u64, f64> = Default::default();
+    let mut flows = std::collections::HashSet::new();
+    let (mut begins, mut findings, mut finished_flows) = (0, Vec::new(), 0);
+    for event in events {
+        let phase = event["ph"].as_str().unwrap();
+        let tid = event["tid"].as_u64();
+        let name = event["name"].as_str().unwrap_or_default().to_owned();
+        if phase == "M" && name == "thread_name" {
+            assert!(!event["args"]["name"].as_str().unwrap().is_empty());
+            named.insert(tid.unwrap());
+            continue;
+        }
+        let Some(tid) = tid else { continue };
+        assert!(named.contains(&tid), "track {tid} is named first: {event}");
+        let ts = event["ts"].as_f64().unwrap();
+        match phase {
+            "B" | "E" => {
+                let before = last.insert(tid, ts).unwrap_or(0.0);
+                assert!(ts >= before, "time runs forward on track {tid}: {event}");
+                let stack = open.entry(tid).or_default();
+                if phase == "B" {
+                    begins += 1;
+                    assert!(!name.contains("resource "), "resources named: {name}");
+                    stack.push(name);
+                } else {
+                    assert_eq!(stack.pop().as_deref(), Some(name.as_str()), "{event}");
+                }
+            }
+            "s" => {
+                assert!(flows.insert(event["id"].as_u64().unwrap()), "{event}");
+            }
+            "f" => {
+                assert!(flows.contains(&event["id"].as_u64().unwrap()), "{event}");
+                finished_flows += 1;
+            }
+            "i" if event["cat"] == "finding" => findings.push(name),
+            _ => {}
+        }
+    }
+    assert!(
+        open.values().all(Vec::is_empty),
+        "every begin ended: {open:?}"
+    );
+    assert!(begins > 1000, "{begins} slices");
+    assert!(
+        finished_flows > 100,
+        "jobs flow to their workers: {finished_flows}"
+    );
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.contains("waits (lock) for `gil`")),
+        "the predicted cycle on the timeline: {findings:?}"
+    );
+
+    // JSON lines: the same prediction as from the binary trace.
+    let lines = temp("idle.jsonl");
+    let converted = run_waitgraph(&[
+        "convert",
+        trace,
+        "--to",
+        "jsonl",
+        "--out",
+        lines.to_str().unwrap(),
+    ]);
+    assert_eq!(converted.code(), Some(0), "{converted}");
+    let report = |path: &str| -> Report {
+        let output = run_waitgraph(&["analyze", "--format", "json", path]);
+        serde_json::from_str(&output.stdout).unwrap()
+    };
+    // The same cycles: kinds, what each step waits for and where. (Which of the pool's
+    // workers stands for it follows the order the lines come in: per thread batches
+    // in the binary, time order in the lines.)
+    let cycles = |report: &Report| -> Vec<String> {
+        report
+            .findings
+            .iter()
+            .map(|f| {
+                let steps: Vec<String> = f
+                    .cycle
+                    .iter()
+                    .map(|s| {
+                        let site = s.site.as_ref().map(|x| format!("{}:{}", x.file, x.line));
+                        format!("{} {} {site:?}", s.waits_for.wait, s.waits_for.resource)
+                    })
+                    .collect();
+                format!(
+                    "{:?} {:?} {} | {}",
+                    f.kind,
+                    f.severity,
+                    f.confirmed,
+                    steps.join(" -> ")
+                )
+            })
+            .collect()
+    };
+    let from_binary = report(trace);
+    let from_lines = report(lines.to_str().unwrap());
+    assert!(!from_binary.findings.is_empty());
+    assert_eq!(cycles(&from_binary), cycles(&from_lines));
+    for path in [Path::new(trace), &timeline, &lines] {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// A browser for the HTML test: Debian's `chromium` (CI installs it), or another name
+/// for the same program.
+fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|name| {
+            Command::new(name)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+}
+
+/// Loads `page` in headless Chromium: its DOM after loading, the console messages it
+/// logged (Content-Security-Policy violations, script errors, failed loads), and a
+/// screenshot.
+fn browse(browser: &str, page: &Path, screenshot: &Path) -> (String, Vec<String>) {
+    let profile = temp("chromium-profile");
+    let url = format!("file://{}", page.display());
+    let headless = |extra: &[&str]| {
+        let mut command = Command::new(browser);
+        command
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+                "--enable-logging=stderr",
+                "--v=0",
+                "--window-size=1280,2400",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .args(extra)
+            .arg(&url);
+        let output = waitgraph_child_process::run(&mut command, Duration::from_secs(120));
+        assert_eq!(output.code(), Some(0), "{output}");
+        output
+    };
+    let dom = headless(&["--dump-dom"]);
+    let shot = headless(&[&format!("--screenshot={}", screenshot.display())]);
+    let console = [dom.stderr.as_str(), shot.stderr.as_str()]
+        .iter()
+        .flat_map(|err| err.lines())
+        .filter(|line| line.contains(":CONSOLE"))
+        .map(str::to_owned)
+        .collect();
+    let _ = std::fs::remove_dir_all(&profile);
+    (dom.stdout.clone(), console)
+}
+
+/// Pixels of the screenshot in the colour of the drawing's waits (#c0392b), and how
+/// many pixels are not white.
+fn drawn_pixels(screenshot: &Path) -> (usize, usize) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(screenshot).unwrap(),
+    ));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buffer = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buffer).unwrap();
+    let channels = info.color_type.samples();
+    let (mut red, mut inked) = (0, 0);
+    for pixel in buffer[..info.buffer_size()].chunks(channels) {
+        let (r, g, b) = (pixel[0], pixel[1], pixel[2]);
+        if (r, g, b) != (255, 255, 255) {
+            inked += 1;
+        }
+        if r.abs_diff(0xc0) < 12 && g.abs_diff(0x39) < 12 && b.abs_diff(0x2b) < 12 {
+            red += 1;
+        }
+    }
+    (red, inked)
+}
+
+/// The HTML report of a report with hostile names, opened in a real browser: the cycles
+/// are drawn (the screenshot has the waits' red in it), the names are text (no element
+/// made from them), and the page logs nothing. A page that does inject the name logs
+/// errors here: the check can fail.
+#[test]
+fn the_html_report_draws_in_a_browser_and_hostile_names_stay_text() {
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var_os("WAITGRAPH_REQUIRE_TOOLS").is_none(),
+            "Chromium is required here"
+        );
+        eprintln!("skipped: no Chromium on this machine");
+        return;
+    };
+    let fixture = workspace().join("analyzer/tests/fixtures/report.json");
+    let page = temp("report.html");
+    let written = run_waitgraph(&[
+        "report",
+        fixture.to_str().unwrap(),
+        "--format",
+        "html",
+        "--out",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(written.code(), Some(1), "{written}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        !html.contains("<img") && !html.contains("<script"),
+        "{html}"
+    );
+
+    let screenshot = temp("report.png");
+    let (dom, console) = browse(browser, &page, &screenshot);
+    assert!(console.is_empty(), "the page logged: {console:#?}");
+    assert_eq!(dom.matches("<svg class=\"cycle\"").count(), 3, "{dom}");
+    assert!(dom.contains("class=\"node thread\""), "{dom}");
+    assert!(!dom.contains("<img"), "no element from a name: {dom}");
+    assert!(
+        dom.contains("&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"),
+        "{dom}"
+    );
+    let (red, inked) = drawn_pixels(&screenshot);
+    assert!(red > 500, "the waits drawn in red: {red} pixels");
+    assert!(inked > 20_000, "{inked} pixels drawn");
+
+    // The same name pasted into a page unescaped: the browser says so.
+    let injected = temp("injected.html");
+    std::fs::write(
+        &injected,
+        html.replacen(
+            "</h1>",
+            "</h1><p></script><img src=x onerror=alert(1)></p>",
+            1,
+        ),
+    )
+    .unwrap();
+    let (_, console) = browse(browser, &injected, &temp("injected.png"));
+    assert!(!console.is_empty(), "an injected element is caught");
+    for path in [&page, &screenshot, &injected, &temp("injected.png")] {
+        let _ = std::fs::remove_file(path);
+    }
 }

@@ -8,12 +8,16 @@
 //! | `json` | programs: the report contract (schema 1), what the watchdog writes | `serde_json` |
 //! | `dot` | Graphviz: each finding's threads and resources, holds and waits as edges | `petgraph` |
 //! | `sarif` | code scanning (GitHub's upload): one result per finding, a location per step | `serde-sarif` |
+//! | `html` | a browser: one self-contained page, each cycle drawn, its steps in a table, a timeline from the trace | `drawing.rs`, `timeline.rs` (SVG by hand) |
 
 mod dot;
+mod drawing;
+pub mod html;
 mod json;
 mod sarif;
 pub mod source;
 mod text;
+pub mod timeline;
 
 pub use text::tally;
 
@@ -32,6 +36,8 @@ pub enum Format {
     Dot,
     /// SARIF 2.1.0, for code scanning: one result per finding, a location per step.
     Sarif,
+    /// One self-contained HTML page: each cycle drawn, its steps, a timeline (`--trace`).
+    Html,
 }
 
 /// How to print, beyond the format.
@@ -41,6 +47,8 @@ pub struct Options {
     pub color: bool,
     /// Where the sites' paths are looked up, for snippets (text) and relative paths.
     pub source_root: PathBuf,
+    /// The trace the report comes from, for the HTML page's timelines.
+    pub trace: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -48,6 +56,7 @@ impl Default for Options {
         Options {
             color: false,
             source_root: PathBuf::from("."),
+            trace: None,
         }
     }
 }
@@ -64,5 +73,14 @@ pub fn render(
         Format::Json => json::render(report, out),
         Format::Dot => dot::render(report, out),
         Format::Sarif => sarif::render(report, out),
+        Format::Html => {
+            let timeline = match &options.trace {
+                Some(path) => Some(timeline::Timeline::new(
+                    &crate::trace::load(path).map_err(|e| io::Error::other(e.to_string()))?,
+                )),
+                None => None,
+            };
+            html::render(report, timeline.as_ref(), out)
+        }
     }
 }
