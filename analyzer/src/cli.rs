@@ -15,7 +15,7 @@ use waitgraph_core::report::Report;
 /// them from recorded runs, including runs that did not hang; `report` renders any
 /// report the project wrote.
 #[derive(Parser)]
-#[command(name = "waitgraph", version, long_about = None)]
+#[command(name = "waitgraph", version, propagate_version = true, long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

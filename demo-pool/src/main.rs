@@ -12,7 +12,7 @@ use waitgraph::report::{FindingKind, Report};
 /// The MOD-11658 incident reproduced, with waitgraph watching: a server's main thread
 /// shrinks its worker pool while holding the global lock, and hangs.
 #[derive(Parser)]
-#[command(name = "demo-pool", version, after_help = EXIT_STATUS)]
+#[command(name = "demo-pool", version, propagate_version = true, after_help = EXIT_STATUS)]
 struct Cli {
     #[command(subcommand)]
     command: Action,

@@ -343,6 +343,9 @@ fn usage_errors_exit_2() {
         run.output
     );
     assert!(run.stdout().contains("--trace-last <N>"), "{}", run.output);
+    let run = run_demo(&["run", "--version"], false, DEADLINE);
+    assert_eq!(run.status, Some(0), "{}", run.output);
+    assert!(run.stdout().starts_with("demo-pool-run "), "{}", run.output);
     let run = run_demo(&["incident", "--shrink-at", "sideways"], false, DEADLINE);
     assert_eq!(run.status, Some(2), "{}", run.output);
     assert!(run.stderr().contains("under-load, idle"), "{}", run.output);

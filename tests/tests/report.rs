@@ -1,7 +1,10 @@
 //! `waitgraph report` as a real process on the report the demo's watchdog writes when the
 //! incident hangs (`demo-pool run --variant buggy --gate 1 --report r.json`): text with
-//! the demo's own source marked, DOT that Graphviz draws, SARIF, JSON unchanged; and the
-//! errors a user meets (not a report, a newer schema, a bad format), each with exit 2.
+//! the demo's own source marked, DOT that Graphviz draws, SARIF, JSON unchanged, HTML
+//! that headless Chromium draws; the errors a user meets (not a report, a newer
+//! schema, a bad format), each with exit 2; `convert`; the completion scripts. Graphviz
+//! and Chromium are used when installed, and required under `WAITGRAPH_REQUIRE_TOOLS=1`
+//! (CI installs both).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -132,6 +135,35 @@ fn the_incidents_report_renders_in_every_format() {
     );
     draw(&dot);
     let _ = std::fs::remove_file(&dot);
+
+    // HTML, opened in a browser: the cycle drawn, nothing logged.
+    let page = temp("buggy.html");
+    let written = run_waitgraph(&[
+        "report",
+        path,
+        "--format",
+        "html",
+        "--out",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(written.code(), Some(1), "{written}");
+    match chromium() {
+        Some(browser) => {
+            let screenshot = temp("buggy.png");
+            let (dom, console) = browse(browser, &page, &screenshot);
+            assert!(console.is_empty(), "the page logged: {console:#?}");
+            assert!(dom.contains("<svg class=\"cycle\""), "{dom}");
+            assert!(dom.contains(">gil</text>"), "{dom}");
+            let (red, _) = drawn_pixels(&screenshot);
+            assert!(red > 300, "the waits drawn in red: {red} pixels");
+            let _ = std::fs::remove_file(&screenshot);
+        }
+        None => assert!(
+            std::env::var_os("WAITGRAPH_REQUIRE_TOOLS").is_none(),
+            "Chromium is required here"
+        ),
+    }
+    let _ = std::fs::remove_file(&page);
     let _ = std::fs::remove_file(path);
 }
 
@@ -187,6 +219,14 @@ fn what_is_not_a_report_is_refused_with_exit_2() {
         output.stderr.contains("'pdf'") && output.stderr.contains("text, json, dot, sarif"),
         "{output}"
     );
+    for sub in ["report", "analyze", "convert", "completions"] {
+        let output = run_waitgraph(&[sub, "--version"]);
+        assert_eq!(output.code(), Some(0), "{output}");
+        assert!(
+            output.stdout.starts_with(&format!("waitgraph-{sub} ")),
+            "{output}"
+        );
+    }
     let output = run_waitgraph(&["report", "--help"]);
     assert_eq!(output.code(), Some(0), "{output}");
     assert!(output.stdout.contains("--source-root"), "{output}");
