@@ -545,27 +545,34 @@ fn stream(
     left: &Mutex<Vec<Buffer>>,
 ) -> io::Result<Written> {
     let mut raws = Vec::with_capacity(BATCH + 1);
+    // Buffers of threads that will push no more (they ended, or the recording stopped),
+    // kept until drained: then their unsaid drops are said here.
+    let mut ending: Vec<Buffer> = Vec::new();
     loop {
         let last = stopping.load(Acquire);
-        // Each buffer, and whether its thread will push no more (it ended, or the
-        // recording stopped): then its unsaid drops are said here.
-        let buffers: Vec<(Buffer, bool)> = match SINK.lock().as_mut() {
-            Some(sink) if sink.generation == generation => {
-                let live = sink.buffers.iter().map(|b| (b.clone(), false));
-                let ended = sink.departed.drain(..).map(|b| (b, true));
-                live.chain(ended).collect()
-            }
-            // Stopped: `stop` left the buffers here.
-            _ => left.lock().drain(..).map(|b| (b, true)).collect(),
-        };
         // Turns over every queue, a batch from each, until a turn finds them all
         // drained: a thread waiting for room gets it after one batch of each other
         // thread, not after their whole queues (eight full queues of a slow encoding
-        // kept a thread holding a lock waiting for over a second).
+        // kept a thread holding a lock waiting for over a second). The list is taken
+        // again each turn, so a thread that started since is drained too.
         let mut more = true;
         while more {
             more = false;
-            for (buffer, done) in &buffers {
+            let live: Vec<Buffer> = match SINK.lock().as_mut() {
+                Some(sink) if sink.generation == generation => {
+                    ending.extend(sink.departed.drain(..));
+                    sink.buffers.clone()
+                }
+                // Stopped: `stop` left the buffers here.
+                _ => {
+                    ending.append(&mut left.lock());
+                    Vec::new()
+                }
+            };
+            let mut finished = Vec::new();
+            let turn = live.iter().map(|b| (b, false));
+            for (index, (buffer, done)) in turn.chain(ending.iter().map(|b| (b, true))).enumerate()
+            {
                 let Kept::Stream {
                     queue,
                     lost,
@@ -573,12 +580,16 @@ fn stream(
                     ..
                 } = &buffer.kept
                 else {
+                    if done {
+                        finished.push(index - live.len());
+                    }
                     continue;
                 };
                 queue.drain_into(&mut raws, BATCH);
                 let drained = raws.len() < BATCH;
                 more |= !drained;
-                if *done && drained {
+                if done && drained {
+                    finished.push(index - live.len());
                     let unsaid = lost.swap(0, Relaxed);
                     if unsaid > 0 {
                         raws.push(Raw::lost(last_seq.load(Relaxed) + 1, unsaid));
@@ -599,6 +610,9 @@ fn stream(
                 // A waiting thread sees the writer move on.
                 WRITER_PROGRESS.fetch_add(1, Relaxed);
                 raws.clear();
+            }
+            for index in finished.into_iter().rev() {
+                ending.swap_remove(index);
             }
         }
         WRITER_BEHIND.store(false, Relaxed);
