@@ -237,21 +237,29 @@ pub fn main(
 struct Progress {
     started: std::time::Instant,
     shown: bool,
+    /// How long an analysis runs before the bar shows: a second, or
+    /// `WAITGRAPH_PROGRESS_AFTER_MS` (the tests show it at once).
+    after: std::time::Duration,
     bar: Option<indicatif::ProgressBar>,
 }
 
 impl Progress {
     fn new(quiet: bool) -> Progress {
         use std::io::IsTerminal;
+        let after = std::env::var("WAITGRAPH_PROGRESS_AFTER_MS")
+            .ok()
+            .and_then(|ms| ms.parse().ok())
+            .unwrap_or(1000);
         Progress {
             started: std::time::Instant::now(),
             shown: !quiet && std::io::stderr().is_terminal(),
+            after: std::time::Duration::from_millis(after),
             bar: None,
         }
     }
 
     fn update(&mut self, path: &std::path::Path, lines: u64) {
-        if !self.shown || self.started.elapsed() < std::time::Duration::from_secs(1) {
+        if !self.shown || self.started.elapsed() < self.after {
             return;
         }
         let bar = self.bar.get_or_insert_with(|| {

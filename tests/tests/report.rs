@@ -547,3 +547,62 @@ fn the_html_report_draws_in_a_browser_and_hostile_names_stay_text() {
         let _ = std::fs::remove_file(path);
     }
 }
+
+/// `analyze`'s progress bar: on a terminal (a pseudo-terminal made by `script`), not
+/// when standard error is a pipe, not under `--quiet`.
+#[test]
+fn the_progress_bar_shows_on_a_terminal_only() {
+    if Command::new("script").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("WAITGRAPH_REQUIRE_TOOLS").is_none(),
+            "util-linux's `script` is required here"
+        );
+        eprintln!("skipped: no `script` on this machine");
+        return;
+    }
+    // 400,000 lines: several progress updates (one every 65,536 lines).
+    let trace = temp("progress.std");
+    let mut text = String::with_capacity(400_000 * 16);
+    for n in 0..100_000u64 {
+        let thread = n % 4;
+        text.push_str(&format!(
+            "T{thread}|acq(a)|{}\nT{thread}|acq(b)|{}\nT{thread}|rel(b)|{}\nT{thread}|rel(a)|{}\n",
+            4 * n,
+            4 * n + 1,
+            4 * n + 2,
+            4 * n + 3
+        ));
+    }
+    std::fs::write(&trace, text).unwrap();
+    let bin = analyzer_bin_dir().join("waitgraph");
+    let in_terminal = |extra: &str| {
+        let mut command = Command::new("script");
+        command
+            .args(["-qec"])
+            .arg(format!(
+                "{} analyze {extra} {} > /dev/null",
+                bin.display(),
+                trace.display()
+            ))
+            .arg("/dev/null")
+            .env("WAITGRAPH_PROGRESS_AFTER_MS", "0");
+        let output = waitgraph_child_process::run(&mut command, Duration::from_secs(120));
+        assert_eq!(output.code(), Some(0), "{output}");
+        output.stdout
+    };
+    let shown = in_terminal("");
+    assert!(
+        shown.contains("analysing") && shown.contains("lines"),
+        "{shown:?}"
+    );
+    let quiet = in_terminal("--quiet");
+    assert!(!quiet.contains("analysing"), "{quiet:?}");
+    let mut piped = Command::new(&bin);
+    piped
+        .args(["analyze", trace.to_str().unwrap()])
+        .env("WAITGRAPH_PROGRESS_AFTER_MS", "0");
+    let piped = waitgraph_child_process::run(&mut piped, Duration::from_secs(120));
+    assert_eq!(piped.code(), Some(0), "{piped}");
+    assert!(piped.stderr.is_empty(), "{piped}");
+    let _ = std::fs::remove_file(&trace);
+}
