@@ -790,7 +790,7 @@ pub(crate) fn push(thread: ThreadKey, raw: Raw) {
 
 /// How long a thread whose queue is full waits for a writer that takes nothing from any
 /// queue before it drops the event.
-pub const FULL_WAIT: Duration = Duration::from_millis(20);
+pub const FULL_WAIT: Duration = Duration::from_millis(200);
 
 /// The longest a thread whose queue is full waits for room, however the writer moves
 /// on: the thread may hold locks that others wait for (a debug build recording JSON
