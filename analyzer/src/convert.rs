@@ -87,6 +87,25 @@ impl Timeline<'_> {
         self.open.entry(thread).or_default().push(slice);
     }
 
+    /// Begins a slice that `open` will end.
+    fn open(
+        &mut self,
+        thread: ThreadKey,
+        ts: f64,
+        open: Open,
+        name: String,
+        category: &'static str,
+        args: Value,
+    ) {
+        let slice = Slice {
+            open,
+            name,
+            category,
+            args,
+        };
+        self.begin(thread, ts, slice);
+    }
+
     /// Ends the innermost open slice that is `open`, if any; slices above it are ended
     /// and begun again.
     fn end(&mut self, thread: ThreadKey, ts: f64, open: &Open, args: Value) {
@@ -199,24 +218,12 @@ pub fn perfetto(trace: &Trace, report: &Report, out: &mut dyn Write) -> io::Resu
                     "wait for {} ({mode:?})",
                     timeline.resource(*resource)
                 ));
-                let slice = Slice {
-                    open: Open::Wait(*resource),
-                    name,
-                    category: "wait",
-                    args,
-                };
-                timeline.begin(thread, ts, slice);
+                timeline.open(thread, ts, Open::Wait(*resource), name, "wait", args);
             }
             EventKind::LockAcquired { resource, mode } => {
                 timeline.end(thread, ts, &Open::Wait(*resource), Value::Null);
                 let name = at(format!("hold {} ({mode:?})", timeline.resource(*resource)));
-                let slice = Slice {
-                    open: Open::Hold(*resource),
-                    name,
-                    category: "hold",
-                    args,
-                };
-                timeline.begin(thread, ts, slice);
+                timeline.open(thread, ts, Open::Hold(*resource), name, "hold", args);
             }
             EventKind::LockReleased { resource, .. } => {
                 timeline.end(thread, ts, &Open::Hold(*resource), Value::Null);
@@ -233,13 +240,7 @@ pub fn perfetto(trace: &Trace, report: &Report, out: &mut dyn Write) -> io::Resu
                 ));
                 let mut args = args;
                 args["timed"] = json!(timed);
-                let slice = Slice {
-                    open: Open::Wait(*resource),
-                    name,
-                    category: "wait",
-                    args,
-                };
-                timeline.begin(thread, ts, slice);
+                timeline.open(thread, ts, Open::Wait(*resource), name, "wait", args);
             }
             EventKind::WaitEnd { resource, end } => {
                 let args = json!({ "end": format!("{end:?}") });
@@ -264,13 +265,7 @@ pub fn perfetto(trace: &Trace, report: &Report, out: &mut dyn Write) -> io::Resu
                     timeline.resource(*job),
                     timeline.resource(*executor)
                 );
-                let slice = Slice {
-                    open: Open::Job(*job),
-                    name,
-                    category: "job",
-                    args,
-                };
-                timeline.begin(thread, ts, slice);
+                timeline.open(thread, ts, Open::Job(*job), name, "job", args);
                 // From where it was queued, or, started again, from where it ran before.
                 let flow = match timeline.flows.remove(job) {
                     Some(flow) => Some(flow),
@@ -291,13 +286,14 @@ pub fn perfetto(trace: &Trace, report: &Report, out: &mut dyn Write) -> io::Resu
                 timeline.end(thread, ts, &Open::Job(*job), Value::Null);
             }
             EventKind::Enter { function } => {
-                let slice = Slice {
-                    open: Open::Function(function.to_string()),
-                    name: function.to_string(),
-                    category: "function",
+                timeline.open(
+                    thread,
+                    ts,
+                    Open::Function(function.to_string()),
+                    function.to_string(),
+                    "function",
                     args,
-                };
-                timeline.begin(thread, ts, slice);
+                );
             }
             EventKind::Exit { function } => {
                 timeline.end(
