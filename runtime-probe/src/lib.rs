@@ -119,9 +119,15 @@
 //!
 //! Calls in the body of the annotated function (closures included, nested `fn` items not)
 //! whose receiver is one of these types, reached directly or through `&`, `&mut`, `Arc`,
-//! `Rc`, `Box` or `LazyLock` (up to two of them):
+//! `Rc`, `Box`, `LazyLock` or once_cell's `Lazy` (up to two of them), or through a
+//! `lazy_static!` static (`OnceLock::get_or_init` and `get` return a `&`, so they are
+//! covered too). "parking_lot" means every lock_api 0.4 lock: parking_lot 0.12 and 0.11,
+//! spin's `spin::lock_api` locks, any crate whose `Mutex` / `RwLock` is
+//! `lock_api::Mutex<R, T>` / `lock_api::RwLock<R, T>`. Not covered: spin's own
+//! `spin::Mutex` (use `spin::lock_api::Mutex`), `ReentrantMutex`, lock_api 0.3 and older,
+//! and async locks (tokio's `Mutex` is awaited, not blocked on).
 //!
-//! | call | std | parking_lot | waitgraph | recorded |
+//! | call | std | parking_lot (lock_api 0.4) | waitgraph | recorded |
 //! |---|---|---|---|---|
 //! | `lock`, `try_lock` | `Mutex` | `Mutex` | as always | wait (if it blocks), hold, release |
 //! | `read`, `write`, `try_read`, `try_write` | `RwLock` | `RwLock` | as always | the same, shared or exclusive |
@@ -149,7 +155,7 @@
 //! | a generic function (`fn f<L: Lock>(l: &L)`) | instrumented where the type is known in the body, as written otherwise |
 //! | inside `assert!`, `format!`, `println!`, `vec!`, `write!` and the like | instrumented; other macros' arguments are left as written |
 //! | a receiver that is a macro call | left as written |
-//! | a wrapper that derefs to a mutex through a type not listed above | left as written (its own `lock` may exist) |
+//! | a wrapper that derefs to a mutex through a type not listed above (your own newtype) | left as written (its own `lock` may exist): call `wrapper.deref().lock()` or `wrapper.0.lock()` to reach the mutex itself |
 //! | std barrier, std channels | waits published with unknown providers: stalls, never deadlocks |
 //!
 //! A std or parking_lot guard comes back as an [`InstrumentedGuard`]: it derefs to the

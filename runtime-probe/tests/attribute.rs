@@ -646,6 +646,57 @@ fn same_named_methods_on_other_types_behave_exactly_as_without_the_attribute() {
 }
 
 #[waitgraph::instrument]
+fn upgrade_on_parking_lot_011(table: &parking_lot_011::RwLock<Vec<u32>>) -> usize {
+    let seen = table.upgradable_read();
+    let mut table = parking_lot_011::RwLockUpgradableReadGuard::upgrade(seen);
+    table.push(1);
+    let table = parking_lot_011::RwLockWriteGuard::downgrade(table);
+    table.len()
+}
+
+#[test]
+fn an_older_parking_lots_locks_and_transitions_are_recorded() {
+    let table = parking_lot_011::RwLock::new(Vec::new());
+    let mut len = 0;
+    let events = captured(|| len = upgrade_on_parking_lot_011(&table));
+    assert_eq!(len, 1);
+    let lock = "attribute::upgrade_on_parking_lot_011::table";
+    assert_eq!(
+        without_sites(&events),
+        [
+            "enter attribute::upgrade_on_parking_lot_011".to_string(),
+            format!("acquire upgradable {lock}"),
+            format!("release upgradable {lock}"),
+            format!("acquire exclusive {lock}"),
+            format!("release exclusive {lock}"),
+            format!("acquire shared {lock}"),
+            format!("release shared {lock}"),
+            "exit attribute::upgrade_on_parking_lot_011".to_string(),
+        ]
+    );
+}
+
+#[waitgraph::instrument]
+fn through_the_wrappers_deref(wrapper: &Wrapper) -> u32 {
+    use std::ops::Deref;
+    let first = *wrapper.deref().lock().unwrap();
+    first + *wrapper.0.lock().unwrap()
+}
+
+#[test]
+fn a_wrappers_mutex_is_reached_by_dereferencing_it_or_by_its_field() {
+    let wrapper = Wrapper(Mutex::new(2));
+    let mut value = 0;
+    let events = captured(|| value = through_the_wrappers_deref(&wrapper));
+    assert_eq!(value, 4);
+    let acquires = events
+        .iter()
+        .filter(|e| e.starts_with("acquire exclusive"))
+        .count();
+    assert_eq!(acquires, 2, "{events:#?}");
+}
+
+#[waitgraph::instrument]
 fn opted_out(m: &Mutex<u32>) -> std::sync::MutexGuard<'_, u32> {
     waitgraph::uninstrumented!(m.lock()).unwrap()
 }

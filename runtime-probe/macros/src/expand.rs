@@ -341,13 +341,13 @@ fn rewrite(call: &ExprMethodCall, function: &str) -> Option<Expr> {
     let original = quote_spanned!(site=> #place.#method(#(#original_arguments),*));
     let mut expansion = quote! {{
         #[allow(unused_imports)]
-        use #support::{Select0 as _, Select1 as _, Select2 as _, Select3 as _};
+        use #support::{Select0 as _, Select1 as _, Select2 as _, Select3 as _, Select4 as _};
         static __WG_AT: #support::Receiver = #support::Receiver {
             module: ::core::module_path!(),
             function: #function,
             text: #text,
         };
-        let #token = (&&&&#support::probe::<#support::group::#group, _>(|| &#place)).__wg_select();
+        let #token = (&&&&&#support::probe::<#support::group::#group, _>(|| &#place)).__wg_select();
         if #token.via() {
             #token.instrumented(#instrumented)
         } else {
@@ -419,8 +419,8 @@ fn rewrite_transition(call: &ExprCall) -> Option<Expr> {
         match #value {
             #guard => {
                 #[allow(unused_imports)]
-                use #support::{Select0 as _, Select1 as _, Select2 as _, Select3 as _};
-                let #token = (&&&&#support::probe::<#support::group::Transition, _>(|| &#guard)).__wg_select();
+                use #support::{Select0 as _, Select1 as _, Select2 as _, Select3 as _, Select4 as _};
+                let #token = (&&&&&#support::probe::<#support::group::Transition, _>(|| &#guard)).__wg_select();
                 if #token.via() {
                     #token.instrumented(#instrumented)
                 } else {

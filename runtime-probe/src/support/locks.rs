@@ -1,4 +1,5 @@
-//! Locks: std's and parking_lot's `Mutex` and `RwLock`.
+//! Locks: std's `Mutex` and `RwLock`, and every lock_api 0.4 `Mutex` and `RwLock`
+//! (parking_lot's, of any version built on lock_api 0.4; spin's `lock_api` locks).
 //!
 //! An acquire first tries without blocking; only if that fails is the wait published
 //! (before the blocking call, which in a deadlock never returns). The hold is recorded
@@ -14,8 +15,8 @@ use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
 
 type StdMutex<U> = std::sync::Mutex<U>;
 type StdRwLock<U> = std::sync::RwLock<U>;
-type PlMutex<U> = parking_lot::Mutex<U>;
-type PlRwLock<U> = parking_lot::RwLock<U>;
+type PlMutex<R, U> = lock_api::Mutex<R, U>;
+type PlRwLock<R, U> = lock_api::RwLock<R, U>;
 
 /// One acquire: what it is and where.
 #[derive(Clone, Copy)]
@@ -143,7 +144,7 @@ fn std_try<'l, L: ?Sized, G>(
     }
 }
 
-/// A parking_lot blocking acquire.
+/// A lock_api (parking_lot) blocking acquire.
 #[inline]
 fn pl_acquire<'l, L: ?Sized, G>(
     lock: &'l L,
@@ -159,7 +160,7 @@ fn pl_acquire<'l, L: ?Sized, G>(
     Guard::new(guard, hold, call.mode)
 }
 
-/// A parking_lot non-blocking acquire.
+/// A lock_api (parking_lot) non-blocking acquire.
 #[inline]
 fn pl_try<'l, L: ?Sized, G>(
     lock: &'l L,
@@ -246,15 +247,15 @@ impl<U: ?Sized> Via<StdRwLock<U>> {
     }
 }
 
-impl<U: ?Sized> Via<PlMutex<U>> {
+impl<R: lock_api::RawMutex, U: ?Sized> Via<PlMutex<R, U>> {
     #[inline]
     #[track_caller]
     pub fn lock<'l>(
         &self,
-        mutex: &'l PlMutex<U>,
+        mutex: &'l PlMutex<R, U>,
         at: &'static Receiver,
         owner: Owner,
-    ) -> Guard<parking_lot::MutexGuard<'l, U>> {
+    ) -> Guard<lock_api::MutexGuard<'l, R, U>> {
         let call = Call::new(ResourceKind::Mutex, LockMode::Exclusive, at, owner);
         pl_acquire(mutex, call, PlMutex::try_lock, PlMutex::lock)
     }
@@ -263,24 +264,24 @@ impl<U: ?Sized> Via<PlMutex<U>> {
     #[track_caller]
     pub fn try_lock<'l>(
         &self,
-        mutex: &'l PlMutex<U>,
+        mutex: &'l PlMutex<R, U>,
         at: &'static Receiver,
         owner: Owner,
-    ) -> Option<Guard<parking_lot::MutexGuard<'l, U>>> {
+    ) -> Option<Guard<lock_api::MutexGuard<'l, R, U>>> {
         let call = Call::new(ResourceKind::Mutex, LockMode::Exclusive, at, owner);
         pl_try(mutex, call, PlMutex::try_lock)
     }
 }
 
-impl<U: ?Sized> Via<PlRwLock<U>> {
+impl<R: lock_api::RawRwLock, U: ?Sized> Via<PlRwLock<R, U>> {
     #[inline]
     #[track_caller]
     pub fn read<'l>(
         &self,
-        lock: &'l PlRwLock<U>,
+        lock: &'l PlRwLock<R, U>,
         at: &'static Receiver,
         owner: Owner,
-    ) -> Guard<parking_lot::RwLockReadGuard<'l, U>> {
+    ) -> Guard<lock_api::RwLockReadGuard<'l, R, U>> {
         let call = Call::new(ResourceKind::RwLock, LockMode::Shared, at, owner);
         pl_acquire(lock, call, PlRwLock::try_read, PlRwLock::read)
     }
@@ -289,10 +290,10 @@ impl<U: ?Sized> Via<PlRwLock<U>> {
     #[track_caller]
     pub fn write<'l>(
         &self,
-        lock: &'l PlRwLock<U>,
+        lock: &'l PlRwLock<R, U>,
         at: &'static Receiver,
         owner: Owner,
-    ) -> Guard<parking_lot::RwLockWriteGuard<'l, U>> {
+    ) -> Guard<lock_api::RwLockWriteGuard<'l, R, U>> {
         let call = Call::new(ResourceKind::RwLock, LockMode::Exclusive, at, owner);
         pl_acquire(lock, call, PlRwLock::try_write, PlRwLock::write)
     }
@@ -301,10 +302,13 @@ impl<U: ?Sized> Via<PlRwLock<U>> {
     #[track_caller]
     pub fn upgradable_read<'l>(
         &self,
-        lock: &'l PlRwLock<U>,
+        lock: &'l PlRwLock<R, U>,
         at: &'static Receiver,
         owner: Owner,
-    ) -> Guard<parking_lot::RwLockUpgradableReadGuard<'l, U>> {
+    ) -> Guard<lock_api::RwLockUpgradableReadGuard<'l, R, U>>
+    where
+        R: lock_api::RawRwLockUpgrade,
+    {
         let call = Call::new(ResourceKind::RwLock, LockMode::Upgradable, at, owner);
         pl_acquire(
             lock,
@@ -318,10 +322,10 @@ impl<U: ?Sized> Via<PlRwLock<U>> {
     #[track_caller]
     pub fn try_read<'l>(
         &self,
-        lock: &'l PlRwLock<U>,
+        lock: &'l PlRwLock<R, U>,
         at: &'static Receiver,
         owner: Owner,
-    ) -> Option<Guard<parking_lot::RwLockReadGuard<'l, U>>> {
+    ) -> Option<Guard<lock_api::RwLockReadGuard<'l, R, U>>> {
         let call = Call::new(ResourceKind::RwLock, LockMode::Shared, at, owner);
         pl_try(lock, call, PlRwLock::try_read)
     }
@@ -330,10 +334,10 @@ impl<U: ?Sized> Via<PlRwLock<U>> {
     #[track_caller]
     pub fn try_write<'l>(
         &self,
-        lock: &'l PlRwLock<U>,
+        lock: &'l PlRwLock<R, U>,
         at: &'static Receiver,
         owner: Owner,
-    ) -> Option<Guard<parking_lot::RwLockWriteGuard<'l, U>>> {
+    ) -> Option<Guard<lock_api::RwLockWriteGuard<'l, R, U>>> {
         let call = Call::new(ResourceKind::RwLock, LockMode::Exclusive, at, owner);
         pl_try(lock, call, PlRwLock::try_write)
     }

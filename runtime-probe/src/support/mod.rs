@@ -4,7 +4,7 @@
 //! A call the attribute rewrites, `RECEIVER.lock()`, becomes (simplified):
 //!
 //! ```text
-//! let token = (&&&&probe::<group::Lock, _>(|| &RECEIVER)).__wg_select();
+//! let token = (&&&&&probe::<group::Lock, _>(|| &RECEIVER)).__wg_select();
 //! if token.via() { token.instrumented(token.lock(&RECEIVER, ..)) }  // std / parking_lot: recorded
 //! else           { token.as_written(RECEIVER.lock()) }             // anything else: as written
 //! ```
@@ -36,7 +36,9 @@ pub mod transitions;
 pub use crate::probe::foreign::{Owner, Receiver};
 pub use function::{enter, Function, Roles};
 pub use guard::Guard;
-pub use select::{group, probe, Instrument, Never, Plain, Select0, Select1, Select2, Select3, Via};
+pub use select::{
+    group, probe, Instrument, Never, Plain, Select0, Select1, Select2, Select3, Select4, Via,
+};
 
 use crate::model::{ResourceKey, ResourceKind};
 use crate::probe::foreign;

@@ -1,18 +1,20 @@
 //! Which receivers the attribute instruments, decided at compile time.
 //!
-//! `(&&&&probe::<G, T>(..)).__wg_select()` probes four traits in order of autoref depth
+//! `(&&&&&probe::<G, T>(..)).__wg_select()` probes five traits in order of autoref depth
 //! (a technique known as autoref-based specialization): the first that applies wins.
 //!
 //! | trait | applies when `T` is | token |
 //! |---|---|---|
 //! | [`Select0`] | a supported type for group `G` | `Via<T>` |
-//! | [`Select1`] | a known pointer to one (`&`, `&mut`, `Arc`, `Rc`, `Box`, `LazyLock`) | `Via<Target>` |
+//! | [`Select1`] | a known pointer to one (`&`, `&mut`, `Arc`, `Rc`, `Box`, `LazyLock`, once_cell's `Lazy`) | `Via<Target>` |
 //! | [`Select2`] | a known pointer to a known pointer to one | `Via<Target>` |
-//! | [`Select3`] | anything else | [`Plain`]: the call as written |
+//! | [`Select3`] | a `lazy_static!` static whose type is one | `Via<Target>` |
+//! | [`Select4`] | anything else | [`Plain`]: the call as written |
 //!
 //! Only pointers known to have no method of the instrumented names are looked through,
 //! so a wrapper type with its own `lock()` that also derefs to a mutex keeps its own
-//! method, as it would without the attribute. The instrumented call receives
+//! method, as it would without the attribute. (A `lazy_static!` type is a struct the
+//! macro generates, with `Deref` and nothing else: it never has such a method.) The instrumented call receives
 //! `&RECEIVER`, which deref coercion turns into `&Target` with the lifetime the original
 //! method call would have given the guard.
 
@@ -56,9 +58,11 @@ impl ThroughPointers for group::Join {}
 pub trait Supported<G> {}
 
 impl<U: ?Sized> Supported<group::Lock> for std::sync::Mutex<U> {}
-impl<U: ?Sized> Supported<group::Lock> for parking_lot::Mutex<U> {}
+// Every lock_api 0.4 lock: parking_lot's (0.11 and 0.12), spin's `lock_api` module, and
+// any other crate that builds its locks on lock_api.
+impl<R: lock_api::RawMutex, U: ?Sized> Supported<group::Lock> for lock_api::Mutex<R, U> {}
 impl<U: ?Sized> Supported<group::ReadWrite> for std::sync::RwLock<U> {}
-impl<U: ?Sized> Supported<group::ReadWrite> for parking_lot::RwLock<U> {}
+impl<R: lock_api::RawRwLock, U: ?Sized> Supported<group::ReadWrite> for lock_api::RwLock<R, U> {}
 impl Supported<group::Condvar> for std::sync::Condvar {}
 impl Supported<group::Condvar> for parking_lot::Condvar {}
 impl Supported<group::Barrier> for std::sync::Barrier {}
@@ -68,13 +72,14 @@ impl<U> Supported<group::Recv> for std::sync::mpsc::Receiver<U> {}
 impl<U> Supported<group::Join> for std::thread::JoinHandle<U> {}
 impl<U> Supported<group::Join> for std::thread::ScopedJoinHandle<'_, U> {}
 
-macro_rules! transitions {
-    ($($guard:ident),*) => {
-        $(impl<T: ?Sized> Supported<group::Transition> for super::Guard<parking_lot::$guard<'_, T>> {})*
-    };
+impl<R: lock_api::RawRwLock, T: ?Sized> Supported<group::Transition>
+    for super::Guard<lock_api::RwLockWriteGuard<'_, R, T>>
+{
 }
-
-transitions!(RwLockWriteGuard, RwLockUpgradableReadGuard);
+impl<R: lock_api::RawRwLockUpgrade, T: ?Sized> Supported<group::Transition>
+    for super::Guard<lock_api::RwLockUpgradableReadGuard<'_, R, T>>
+{
+}
 
 /// Pointers looked through: none has a method named like an instrumented one.
 pub trait Pointer {
@@ -97,6 +102,12 @@ impl<U: ?Sized> Pointer for Box<U> {
     type Target = U;
 }
 impl<U, F: FnOnce() -> U> Pointer for std::sync::LazyLock<U, F> {
+    type Target = U;
+}
+impl<U, F: FnOnce() -> U> Pointer for once_cell::sync::Lazy<U, F> {
+    type Target = U;
+}
+impl<U, F: FnOnce() -> U> Pointer for once_cell::unsync::Lazy<U, F> {
     type Target = U;
 }
 
@@ -256,12 +267,16 @@ pub trait Select2 {
     fn __wg_select(&self) -> Self::Token;
 }
 pub trait Select3 {
+    type Token;
+    fn __wg_select(&self) -> Self::Token;
+}
+pub trait Select4 {
     fn __wg_select(&self) -> Plain {
         Plain
     }
 }
 
-impl<G, T: ?Sized + Supported<G>> Select0 for &&&Probe<G, T> {
+impl<G, T: ?Sized + Supported<G>> Select0 for &&&&Probe<G, T> {
     type Token = Via<T>;
     #[inline(always)]
     fn __wg_select(&self) -> Via<T> {
@@ -269,7 +284,7 @@ impl<G, T: ?Sized + Supported<G>> Select0 for &&&Probe<G, T> {
     }
 }
 
-impl<G: ThroughPointers, T: ?Sized + Pointer> Select1 for &&Probe<G, T>
+impl<G: ThroughPointers, T: ?Sized + Pointer> Select1 for &&&Probe<G, T>
 where
     T::Target: Supported<G>,
 {
@@ -280,7 +295,7 @@ where
     }
 }
 
-impl<G: ThroughPointers, T: ?Sized + Pointer> Select2 for &Probe<G, T>
+impl<G: ThroughPointers, T: ?Sized + Pointer> Select2 for &&Probe<G, T>
 where
     T::Target: Pointer,
     <T::Target as Pointer>::Target: Supported<G>,
@@ -292,7 +307,18 @@ where
     }
 }
 
-impl<G, T: ?Sized> Select3 for Probe<G, T> {}
+impl<G: ThroughPointers, T: lazy_static::LazyStatic + std::ops::Deref> Select3 for &Probe<G, T>
+where
+    T::Target: Supported<G>,
+{
+    type Token = Via<T::Target>;
+    #[inline(always)]
+    fn __wg_select(&self) -> Self::Token {
+        Via(PhantomData)
+    }
+}
+
+impl<G, T: ?Sized> Select4 for Probe<G, T> {}
 
 /// The guard transitions of [`Plain`]: never called.
 macro_rules! plain_transitions {

@@ -1,4 +1,4 @@
-//! parking_lot's guard transitions on an [`InstrumentedGuard`](super::Guard), written as
+//! lock_api's (parking_lot's) guard transitions on an [`InstrumentedGuard`](super::Guard), written as
 //! path calls (`RwLockUpgradableReadGuard::upgrade(guard)`): the hold's record follows
 //! the guard, and an upgrade that has to wait for readers publishes that wait.
 //!
@@ -17,7 +17,10 @@ use super::Guard;
 use crate::model::{LockMode, ResourceKey, WaitKind};
 use crate::sync::hooks;
 use crate::sync::hooks::WaitScope;
-use parking_lot::{RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard};
+use lock_api::{
+    RawRwLock, RawRwLockDowngrade, RawRwLockUpgrade, RawRwLockUpgradeDowngrade, RwLockReadGuard,
+    RwLockUpgradableReadGuard, RwLockWriteGuard,
+};
 use std::panic::Location;
 
 /// The hold moved to a new mode: released, then recorded again if it was recorded.
@@ -32,20 +35,20 @@ fn moved(
     (hooks::enabled() && hooks::acquired(key, to, site)).then_some(key)
 }
 
-impl<'a, T: ?Sized + 'a> Via<Guard<RwLockUpgradableReadGuard<'a, T>>> {
+impl<'a, R: RawRwLockUpgrade + 'a, T: ?Sized + 'a> Via<Guard<RwLockUpgradableReadGuard<'a, R, T>>> {
     /// The guard argument as the branch as written (never taken) sees it.
     pub fn guard_arg(
         &self,
-        guard: Guard<RwLockUpgradableReadGuard<'a, T>>,
-    ) -> RwLockUpgradableReadGuard<'a, T> {
+        guard: Guard<RwLockUpgradableReadGuard<'a, R, T>>,
+    ) -> RwLockUpgradableReadGuard<'a, R, T> {
         guard.into_parts().0
     }
 
     #[track_caller]
     pub fn upgrade(
         &self,
-        guard: Guard<RwLockUpgradableReadGuard<'a, T>>,
-    ) -> Guard<RwLockWriteGuard<'a, T>> {
+        guard: Guard<RwLockUpgradableReadGuard<'a, R, T>>,
+    ) -> Guard<RwLockWriteGuard<'a, R, T>> {
         let site = Location::caller();
         let (inner, hold, _) = guard.into_parts();
         // While it waits the thread still excludes writers; it is recorded as waiting
@@ -74,8 +77,8 @@ impl<'a, T: ?Sized + 'a> Via<Guard<RwLockUpgradableReadGuard<'a, T>>> {
     #[track_caller]
     pub fn try_upgrade(
         &self,
-        guard: Guard<RwLockUpgradableReadGuard<'a, T>>,
-    ) -> Result<Guard<RwLockWriteGuard<'a, T>>, Guard<RwLockUpgradableReadGuard<'a, T>>> {
+        guard: Guard<RwLockUpgradableReadGuard<'a, R, T>>,
+    ) -> Result<Guard<RwLockWriteGuard<'a, R, T>>, Guard<RwLockUpgradableReadGuard<'a, R, T>>> {
         let site = Location::caller();
         let (inner, hold, _) = guard.into_parts();
         match RwLockUpgradableReadGuard::try_upgrade(inner) {
@@ -90,8 +93,11 @@ impl<'a, T: ?Sized + 'a> Via<Guard<RwLockUpgradableReadGuard<'a, T>>> {
     #[track_caller]
     pub fn downgrade(
         &self,
-        guard: Guard<RwLockUpgradableReadGuard<'a, T>>,
-    ) -> Guard<RwLockReadGuard<'a, T>> {
+        guard: Guard<RwLockUpgradableReadGuard<'a, R, T>>,
+    ) -> Guard<RwLockReadGuard<'a, R, T>>
+    where
+        R: RawRwLockUpgradeDowngrade,
+    {
         let (inner, hold, _) = guard.into_parts();
         let hold = moved(
             hold,
@@ -107,17 +113,23 @@ impl<'a, T: ?Sized + 'a> Via<Guard<RwLockUpgradableReadGuard<'a, T>>> {
     }
 }
 
-impl<'a, T: ?Sized + 'a> Via<Guard<RwLockWriteGuard<'a, T>>> {
+impl<'a, R: RawRwLock + 'a, T: ?Sized + 'a> Via<Guard<RwLockWriteGuard<'a, R, T>>> {
     /// The guard argument as the branch as written (never taken) sees it.
-    pub fn guard_arg(&self, guard: Guard<RwLockWriteGuard<'a, T>>) -> RwLockWriteGuard<'a, T> {
+    pub fn guard_arg(
+        &self,
+        guard: Guard<RwLockWriteGuard<'a, R, T>>,
+    ) -> RwLockWriteGuard<'a, R, T> {
         guard.into_parts().0
     }
 
     #[track_caller]
     pub fn downgrade(
         &self,
-        guard: Guard<RwLockWriteGuard<'a, T>>,
-    ) -> Guard<RwLockReadGuard<'a, T>> {
+        guard: Guard<RwLockWriteGuard<'a, R, T>>,
+    ) -> Guard<RwLockReadGuard<'a, R, T>>
+    where
+        R: RawRwLockDowngrade,
+    {
         let (inner, hold, _) = guard.into_parts();
         let hold = moved(
             hold,
@@ -131,8 +143,11 @@ impl<'a, T: ?Sized + 'a> Via<Guard<RwLockWriteGuard<'a, T>>> {
     #[track_caller]
     pub fn downgrade_to_upgradable(
         &self,
-        guard: Guard<RwLockWriteGuard<'a, T>>,
-    ) -> Guard<RwLockUpgradableReadGuard<'a, T>> {
+        guard: Guard<RwLockWriteGuard<'a, R, T>>,
+    ) -> Guard<RwLockUpgradableReadGuard<'a, R, T>>
+    where
+        R: RawRwLockUpgradeDowngrade,
+    {
         let (inner, hold, _) = guard.into_parts();
         let hold = moved(
             hold,

@@ -19,14 +19,14 @@ fn shrink(&self, exit: &Barrier) -> Result<usize, Error> {
             let mut state = {
                 #[allow(unused_imports)]
                 use ::waitgraph::__macro_support::{
-                    Select0 as _, Select1 as _, Select2 as _, Select3 as _,
+                    Select0 as _, Select1 as _, Select2 as _, Select3 as _, Select4 as _,
                 };
                 static __WG_AT: ::waitgraph::__macro_support::Receiver = ::waitgraph::__macro_support::Receiver {
                     module: ::core::module_path!(),
                     function: "shrink",
                     text: "self.state",
                 };
-                let __wg_token = (&&&&::waitgraph::__macro_support::probe::<
+                let __wg_token = (&&&&&::waitgraph::__macro_support::probe::<
                     ::waitgraph::__macro_support::group::Lock,
                     _,
                 >(|| &(self.state)))
@@ -52,13 +52,14 @@ fn shrink(&self, exit: &Barrier) -> Result<usize, Error> {
                         #[allow(unused_imports)]
                         use ::waitgraph::__macro_support::{
                             Select0 as _, Select1 as _, Select2 as _, Select3 as _,
+                            Select4 as _,
                         };
                         static __WG_AT: ::waitgraph::__macro_support::Receiver = ::waitgraph::__macro_support::Receiver {
                             module: ::core::module_path!(),
                             function: "shrink",
                             text: "self.changed",
                         };
-                        let __wg_token = (&&&&::waitgraph::__macro_support::probe::<
+                        let __wg_token = (&&&&&::waitgraph::__macro_support::probe::<
                             ::waitgraph::__macro_support::group::Condvar,
                             _,
                         >(|| &(self.changed)))
@@ -91,13 +92,14 @@ fn shrink(&self, exit: &Barrier) -> Result<usize, Error> {
                             #[allow(unused_imports)]
                             use ::waitgraph::__macro_support::{
                                 Select0 as _, Select1 as _, Select2 as _, Select3 as _,
+                                Select4 as _,
                             };
                             static __WG_AT: ::waitgraph::__macro_support::Receiver = ::waitgraph::__macro_support::Receiver {
                                 module: ::core::module_path!(),
                                 function: "shrink",
                                 text: "self.queue()?",
                             };
-                            let __wg_token = (&&&&::waitgraph::__macro_support::probe::<
+                            let __wg_token = (&&&&&::waitgraph::__macro_support::probe::<
                                 ::waitgraph::__macro_support::group::Send,
                                 _,
                             >(|| &(*__wg_recv)))

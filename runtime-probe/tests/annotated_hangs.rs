@@ -1,0 +1,286 @@
+//! Hangs in annotated code that uses locks the probe does not own, reached the ways real
+//! programs reach them: other lock_api versions (parking_lot 0.11, spin's lock_api
+//! locks), `lazy_static!`, once_cell's `Lazy`, `OnceLock`, `LazyLock`. Each program is
+//! annotated with the attribute alone and runs in a child process with a deadline: every
+//! hang must be reported as a deadlock within `REPORTED_WITHIN`, and the correct programs
+//! beside them must complete with no finding.
+
+mod support;
+
+use std::sync::{Arc, Barrier, LazyLock, OnceLock};
+use std::time::Duration;
+use support::*;
+
+const DEADLINE: Duration = Duration::from_secs(20);
+/// What a hang must be reported within, from the wait's start.
+const REPORTED_WITHIN: Duration = Duration::from_secs(2);
+
+#[test]
+#[ignore = "entry point of the child processes the other tests start"]
+fn child() {
+    serve_child(|scenario| match scenario {
+        "parking_lot_011_double_lock" => in_thread(parking_lot_011_double_lock),
+        "spin_double_lock" => in_thread(spin_double_lock),
+        "lazy_static_double_lock" => in_thread(lazy_static_double_lock),
+        "once_cell_double_lock" => in_thread(once_cell_double_lock),
+        "once_lock_double_lock" => in_thread(once_lock_double_lock),
+        "lazy_lock_read_then_write" => in_thread(lazy_lock_read_then_write),
+        "parking_lot_011_inversion" => parking_lot_011_inversion(),
+        "statics_shared_in_order" => statics_shared_in_order(),
+        other => panic!("unknown scenario {other}"),
+    });
+}
+
+/// Runs a hanging body on a thread named `hangs` (the main thread parks meanwhile).
+fn in_thread(body: fn()) -> bool {
+    spawn("hangs", body);
+    false
+}
+
+/// The child's deadlock: one thread waiting for a lock it holds itself, reported in time,
+/// naming the lock as `name` and the waiting function.
+fn double_lock(scenario: &str, name: &str, function: &str) {
+    let outcome = run_child("child", scenario, DEADLINE);
+    let finding = outcome.deadlock();
+    assert_eq!(cycle_threads(finding), ["hangs"], "{finding:#?}");
+    let step = &finding.cycle[0];
+    assert_eq!(step.waits_for.resource, name, "{step:#?}");
+    assert!(
+        step.holds.iter().any(|held| held.resource == name),
+        "it holds what it waits for: {step:#?}"
+    );
+    assert!(
+        step.context.iter().any(|f| f.ends_with(function)),
+        "{step:#?}"
+    );
+    let waited = Duration::from_millis(step.waited_ms.expect("how long it waited"));
+    assert!(waited <= REPORTED_WITHIN, "reported after {waited:?}");
+}
+
+// ---- other lock_api versions --------------------------------------------------------------
+
+#[waitgraph::instrument]
+fn take_twice_011(lock: &parking_lot_011::Mutex<u32>) {
+    let _first = lock.lock();
+    let _second = lock.lock();
+}
+
+fn parking_lot_011_double_lock() {
+    let lock = parking_lot_011::Mutex::new(0);
+    take_twice_011(&lock);
+}
+
+#[test]
+fn a_parking_lot_011_double_lock_is_a_deadlock() {
+    double_lock(
+        "parking_lot_011_double_lock",
+        "annotated_hangs::take_twice_011::lock",
+        "take_twice_011",
+    );
+}
+
+#[waitgraph::instrument]
+fn take_twice_spin(lock: &spin::lock_api::Mutex<u32>) {
+    let _first = lock.lock();
+    let _second = lock.lock();
+}
+
+fn spin_double_lock() {
+    let lock = spin::lock_api::Mutex::new(0);
+    take_twice_spin(&lock);
+}
+
+#[test]
+fn a_spin_lock_api_double_lock_is_a_deadlock() {
+    double_lock(
+        "spin_double_lock",
+        "annotated_hangs::take_twice_spin::lock",
+        "take_twice_spin",
+    );
+}
+
+static FIRST_011: parking_lot_011::Mutex<u32> = parking_lot_011::const_mutex(0);
+static SECOND_011: parking_lot_011::Mutex<u32> = parking_lot_011::const_mutex(0);
+
+#[waitgraph::instrument]
+fn first_then_second(both: &Barrier) {
+    let _first = FIRST_011.lock();
+    both.wait();
+    let _second = SECOND_011.lock();
+}
+
+#[waitgraph::instrument]
+fn second_then_first(both: &Barrier) {
+    let _second = SECOND_011.lock();
+    both.wait();
+    let _first = FIRST_011.lock();
+}
+
+fn parking_lot_011_inversion() -> bool {
+    let both = Arc::new(Barrier::new(2));
+    let other = both.clone();
+    spawn("forward", move || first_then_second(&both));
+    spawn("backward", move || second_then_first(&other));
+    false
+}
+
+#[test]
+fn a_parking_lot_011_lock_order_inversion_is_a_deadlock() {
+    let outcome = run_child("child", "parking_lot_011_inversion", DEADLINE);
+    let finding = outcome.deadlock();
+    let mut threads = cycle_threads(finding);
+    threads.sort_unstable();
+    assert_eq!(threads, ["backward", "forward"], "{finding:#?}");
+    let mut resources = cycle_resources(finding);
+    resources.sort_unstable();
+    assert_eq!(
+        resources,
+        ["annotated_hangs::FIRST_011", "annotated_hangs::SECOND_011"]
+    );
+}
+
+// ---- statics behind lazy wrappers ---------------------------------------------------------
+
+lazy_static::lazy_static! {
+    static ref REGISTRY: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+}
+
+#[waitgraph::instrument]
+fn register_twice() {
+    let mut registry = REGISTRY.lock().unwrap();
+    registry.push(1);
+    // A helper that takes the lock again, inlined by hand.
+    REGISTRY.lock().unwrap().push(2);
+}
+
+fn lazy_static_double_lock() {
+    register_twice();
+}
+
+#[test]
+fn a_double_lock_through_lazy_static_is_a_deadlock() {
+    double_lock(
+        "lazy_static_double_lock",
+        "annotated_hangs::REGISTRY",
+        "register_twice",
+    );
+}
+
+static CACHE: once_cell::sync::Lazy<parking_lot::Mutex<u32>> =
+    once_cell::sync::Lazy::new(|| parking_lot::Mutex::new(0));
+
+#[waitgraph::instrument]
+fn bump_twice() {
+    let mut cache = CACHE.lock();
+    *cache += 1;
+    *CACHE.lock() += 1;
+}
+
+fn once_cell_double_lock() {
+    bump_twice();
+}
+
+#[test]
+fn a_double_lock_through_once_cell_lazy_is_a_deadlock() {
+    double_lock(
+        "once_cell_double_lock",
+        "annotated_hangs::CACHE",
+        "bump_twice",
+    );
+}
+
+static CONFIG: OnceLock<std::sync::Mutex<String>> = OnceLock::new();
+
+#[waitgraph::instrument]
+fn config() -> &'static std::sync::Mutex<String> {
+    CONFIG.get_or_init(|| std::sync::Mutex::new(String::new()))
+}
+
+#[waitgraph::instrument]
+fn reconfigure() {
+    let mut current = config().lock().unwrap();
+    current.push('x');
+    config().lock().unwrap().push('y');
+}
+
+fn once_lock_double_lock() {
+    reconfigure();
+}
+
+#[test]
+fn a_double_lock_through_once_lock_is_a_deadlock() {
+    double_lock(
+        "once_lock_double_lock",
+        "annotated_hangs::reconfigure::config()",
+        "reconfigure",
+    );
+}
+
+static TABLE: LazyLock<std::sync::RwLock<Vec<u32>>> =
+    LazyLock::new(|| std::sync::RwLock::new(vec![1]));
+
+#[waitgraph::instrument]
+fn grow_while_reading() {
+    let table = TABLE.read().unwrap();
+    let len = table.len() as u32;
+    TABLE.write().unwrap().push(len);
+}
+
+fn lazy_lock_read_then_write() {
+    grow_while_reading();
+}
+
+#[test]
+fn a_write_under_a_read_through_lazy_lock_is_a_deadlock() {
+    double_lock(
+        "lazy_lock_read_then_write",
+        "annotated_hangs::TABLE",
+        "grow_while_reading",
+    );
+}
+
+// ---- correct programs ---------------------------------------------------------------------
+
+lazy_static::lazy_static! {
+    static ref ORDERS: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+}
+static TOTALS: once_cell::sync::Lazy<parking_lot_011::Mutex<u64>> =
+    once_cell::sync::Lazy::new(|| parking_lot_011::Mutex::new(0));
+static LIMITS: LazyLock<spin::lock_api::RwLock<u32>> =
+    LazyLock::new(|| spin::lock_api::RwLock::new(100));
+
+/// Every thread takes the statics in one order, some initialising them concurrently.
+#[waitgraph::instrument]
+fn record_order(value: u32) {
+    let limit = *LIMITS.read();
+    let mut orders = ORDERS.lock().unwrap();
+    if value < limit {
+        orders.push(value);
+        *TOTALS.lock() += u64::from(value);
+    }
+}
+
+fn statics_shared_in_order() -> bool {
+    let start = Arc::new(Barrier::new(4));
+    let threads: Vec<_> = (0..4)
+        .map(|i| {
+            let start = start.clone();
+            spawn(&format!("client-{i}"), move || {
+                start.wait();
+                for value in 0..2_000 {
+                    record_order(value);
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    assert_eq!(*TOTALS.lock(), 4 * (0..100u64).sum::<u64>());
+    true
+}
+
+#[test]
+fn statics_initialised_concurrently_and_taken_in_order_are_not_reported() {
+    run_child("child", "statics_shared_in_order", DEADLINE).assert_clean();
+}
