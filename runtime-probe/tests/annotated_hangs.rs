@@ -1,6 +1,7 @@
 //! Hangs in annotated code that uses locks the probe does not own, reached the ways real
 //! programs reach them: other lock_api versions (parking_lot 0.11, spin's lock_api
-//! locks), `lazy_static!`, once_cell's `Lazy`, `OnceLock`, `LazyLock`. Each program is
+//! locks), `lazy_static!`, once_cell's `Lazy`, `OnceLock`, `LazyLock`; and std
+//! primitives made where dropped ones lived (the probe keys them by address). Each program is
 //! annotated with the attribute alone and runs in a child process with a deadline: every
 //! hang must be reported as a deadlock within `REPORTED_WITHIN`, and the correct programs
 //! beside them must complete with no finding.
@@ -27,6 +28,8 @@ fn child() {
         "lazy_lock_read_then_write" => in_thread(lazy_lock_read_then_write),
         "parking_lot_011_inversion" => parking_lot_011_inversion(),
         "statics_shared_in_order" => statics_shared_in_order(),
+        "condvar_made_where_another_lived" => condvar_made_where_another_lived(),
+        "lock_made_where_another_lived" => in_thread(lock_made_where_another_lived),
         other => panic!("unknown scenario {other}"),
     });
 }
@@ -283,4 +286,117 @@ fn statics_shared_in_order() -> bool {
 #[test]
 fn statics_initialised_concurrently_and_taken_in_order_are_not_reported() {
     run_child("child", "statics_shared_in_order", DEADLINE).assert_clean();
+}
+
+// ---- a primitive made where a dropped one lived -------------------------------------------
+
+type Handshake = (std::sync::Mutex<bool>, std::sync::Condvar);
+
+/// Allocates with `make` until the value lands at `address` (freed just before: the
+/// allocator hands the same block back at once, in practice on the first try).
+fn at_the_address_of<T>(address: *const T, make: impl Fn() -> Arc<T>) -> Arc<T> {
+    let mut elsewhere = Vec::new();
+    for _ in 0..10_000 {
+        let made = make();
+        if Arc::as_ptr(&made) == address {
+            return made;
+        }
+        elsewhere.push(made);
+    }
+    panic!("no allocation landed where the dropped value lived");
+}
+
+static LEDGER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+#[waitgraph::instrument]
+fn notify_then_take_the_ledger(pair: Arc<Handshake>, done: &Barrier) {
+    *pair.0.lock().unwrap() = true;
+    pair.1.notify_all();
+    drop(pair);
+    done.wait();
+    // main holds the ledger from now until a thread this one never met notifies it.
+    let _ledger = LEDGER.lock().unwrap();
+}
+
+/// The first handshake: `early` notifies, then is left blocked on the ledger later.
+#[waitgraph::instrument]
+fn first_handshake(done: Arc<Barrier>) -> *const Handshake {
+    let pair: Arc<Handshake> = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+    let theirs = pair.clone();
+    spawn("early", move || notify_then_take_the_ledger(theirs, &done));
+    let mut ready = pair.0.lock().unwrap();
+    while !*ready {
+        ready = pair.1.wait(ready).unwrap();
+    }
+    drop(ready);
+    Arc::as_ptr(&pair)
+}
+
+#[waitgraph::instrument]
+fn notify_later(pair: Arc<Handshake>) {
+    std::thread::sleep(Duration::from_millis(400));
+    *pair.0.lock().unwrap() = true;
+    pair.1.notify_all();
+}
+
+/// The second handshake, on a new condvar at the first one's address, holding the
+/// ledger `early` now waits for; only `late`, unknown to the condvar, notifies it.
+#[waitgraph::instrument]
+fn second_handshake(address: *const Handshake, done: &Barrier) {
+    let _ledger = LEDGER.lock().unwrap();
+    let pair = at_the_address_of(address, || {
+        Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()))
+    });
+    done.wait();
+    let theirs = pair.clone();
+    let late = spawn("late", move || notify_later(theirs));
+    let mut ready = pair.0.lock().unwrap();
+    while !*ready {
+        ready = pair.1.wait(ready).unwrap();
+    }
+    drop(ready);
+    late.join().unwrap();
+}
+
+fn condvar_made_where_another_lived() -> bool {
+    let done = Arc::new(Barrier::new(2));
+    let address = first_handshake(done.clone());
+    // `early` has dropped its handle once it is at the barrier: the first pair is freed
+    // when `first_handshake` returns, before the second is made.
+    second_handshake(address, &done);
+    true
+}
+
+#[test]
+fn a_condvar_made_where_a_notified_one_lived_starts_with_no_notifiers() {
+    run_child("child", "condvar_made_where_another_lived", DEADLINE).assert_clean();
+}
+
+#[waitgraph::instrument]
+fn count_entries(ledger: &std::sync::Mutex<u32>) -> u32 {
+    *ledger.lock().unwrap()
+}
+
+#[waitgraph::instrument]
+fn audit_twice(audit: &std::sync::Mutex<u32>) {
+    let _first = audit.lock().unwrap();
+    let _second = audit.lock().unwrap();
+}
+
+fn lock_made_where_another_lived() {
+    let ledger = Arc::new(std::sync::Mutex::new(1));
+    count_entries(&ledger);
+    let address = Arc::as_ptr(&ledger);
+    drop(ledger);
+    let audit = at_the_address_of(address, || Arc::new(std::sync::Mutex::new(2)));
+    audit_twice(&audit);
+}
+
+#[test]
+fn a_lock_made_where_another_lived_is_reported_under_its_own_name() {
+    double_lock(
+        "lock_made_where_another_lived",
+        "annotated_hangs::audit_twice::audit",
+        "audit_twice",
+    );
 }

@@ -10,9 +10,19 @@
 //! | cost after the first use on a thread | one thread-local compare |
 //! | memory | at most `CAPACITY` entries; the oldest is forgotten first (its label only) |
 //!
-//! A dropped primitive whose address is reused by one of the same kind keeps the first
-//! one's label: the graph is still right (holders and waiters agree on the key), only
-//! the name may be an older one.
+//! A primitive dropped and another of the same kind made at its address get the same
+//! key: the attribute sees neither the drop nor the making. What tells them apart is
+//! the name: when a thread meets the key under another name (another receiver, in
+//! another function or type) while no thread holds it or waits on it, it is taken for a
+//! new primitive: its state (a condvar's notifiers) starts empty, and it takes the new
+//! name unless the function the old name belongs to still runs on some thread. Without
+//! that, a condvar made where a dead one lived would inherit the dead one's notifiers,
+//! and a thread blocked elsewhere that once notified the dead one would close a cycle
+//! that does not exist (a false deadlock); and a lock would be reported under a dead
+//! lock's name. One primitive reached under two names (a waiter's function and a
+//! notifier's) is taken for a new one only at such quiet moments: it loses what was
+//! learned of it (a missed edge at worst, never a false one). A primitive made again by
+//! the same code, under the same name, stays one resource.
 
 use super::registry::{self, ResourceEntry, Shared};
 use crate::model::{Class, ResourceInfo, ResourceKey, ResourceKind, Site};
@@ -100,13 +110,32 @@ fn register(
     site: &'static Location<'static>,
     shared: Shared,
 ) {
-    let info = ResourceInfo {
-        key,
-        kind,
-        class: Class::Named(class_name(at, owner).into()),
-        created: Site::from_location(site),
+    let class = Class::Named(class_name(at, owner).into());
+    let entry = |shared| {
+        let info = ResourceInfo {
+            key,
+            kind,
+            class: class.clone(),
+            created: Site::from_location(site),
+        };
+        ResourceEntry { info, shared }
     };
-    if !registry::insert_if_absent(key, ResourceEntry { info, shared }) {
+    if let Some(known) = registry::resource(key) {
+        if known.info.class != class && !in_use(key) {
+            // Taken for a new primitive: its state starts empty. Its name too, unless the
+            // function the old name belongs to is still running somewhere (then it is
+            // most likely one primitive reached under two names, as a waiter's function
+            // and a notifier's name one pair of a mutex and a condvar).
+            let mut fresh = entry(shared);
+            if scope_running(&known.info.class) {
+                fresh.info = known.info.clone();
+            }
+            let old = known.info.class.clone();
+            registry::replace_if(key, fresh, |current| current.info.class == old);
+        }
+        return;
+    }
+    if !registry::insert_if_absent(key, entry(shared)) {
         return;
     }
     let mut order = ORDER.lock();
@@ -116,6 +145,29 @@ fn register(
             registry::remove(ResourceKey(oldest));
         }
     }
+}
+
+/// Whether any thread holds `key` or waits on it (a scan of every thread: only when a
+/// resource is met under a new name).
+fn in_use(key: ResourceKey) -> bool {
+    registry::threads().iter().any(|slot| {
+        slot.wait().is_some_and(|wait| wait.resource == key)
+            || slot.held().iter().any(|held| held.resource == key)
+    })
+}
+
+/// Whether the function a local's name belongs to (`module::function::local`) runs on
+/// some thread now.
+fn scope_running(class: &Class) -> bool {
+    let Class::Named(name) = class else {
+        return false;
+    };
+    let Some((scope, _local)) = name.rsplit_once("::") else {
+        return false;
+    };
+    registry::threads()
+        .iter()
+        .any(|slot| slot.contexts().iter().any(|context| context.name == scope))
 }
 
 /// What a foreign resource is called: `demo_pool::shard::Shard::gil` for `self.gil` in a

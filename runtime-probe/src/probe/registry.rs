@@ -134,6 +134,23 @@ pub fn insert_if_absent(key: ResourceKey, entry: ResourceEntry) -> bool {
     true
 }
 
+/// Puts `entry` in place of the resource registered under `key`, if `still` agrees with
+/// the one there (checked under the registry's lock). Returns whether it did.
+pub fn replace_if(
+    key: ResourceKey,
+    entry: ResourceEntry,
+    still: impl FnOnce(&ResourceEntry) -> bool,
+) -> bool {
+    let mut shard = shard(key.0).lock();
+    match shard.get_mut(&key.0) {
+        Some(current) if still(current) => {
+            *current = Arc::new(entry);
+            true
+        }
+        _ => false,
+    }
+}
+
 /// Registers a resource known by name only (what `acquires = "gil"` names).
 pub fn register_named(
     kind: ResourceKind,
