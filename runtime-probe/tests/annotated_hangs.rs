@@ -1,7 +1,8 @@
 //! Hangs in annotated code that uses locks the probe does not own, reached the ways real
 //! programs reach them: other lock_api versions (parking_lot 0.11, spin's lock_api
 //! locks), `lazy_static!`, once_cell's `Lazy`, `OnceLock`, `LazyLock`; and std
-//! primitives made where dropped ones lived (the probe keys them by address). Each program is
+//! primitives made where dropped ones lived (the probe keys them by address); one-time
+//! initialisation (`Once`, `OnceLock`) reached again while it runs. Each program is
 //! annotated with the attribute alone and runs in a child process with a deadline: every
 //! hang must be reported as a deadlock within `REPORTED_WITHIN`, and the correct programs
 //! beside them must complete with no finding.
@@ -29,6 +30,10 @@ fn child() {
         "parking_lot_011_inversion" => parking_lot_011_inversion(),
         "statics_shared_in_order" => statics_shared_in_order(),
         "condvar_made_where_another_lived" => condvar_made_where_another_lived(),
+        "recursive_once_lock" => in_thread(recursive_once_lock),
+        "recursive_once" => in_thread(recursive_once),
+        "initialiser_waits_for_a_waiter" => initialiser_waits_for_a_waiter(),
+        "one_time_initialisation_shared" => one_time_initialisation_shared(),
         "lock_made_where_another_lived" => in_thread(lock_made_where_another_lived),
         other => panic!("unknown scenario {other}"),
     });
@@ -399,4 +404,156 @@ fn a_lock_made_where_another_lived_is_reported_under_its_own_name() {
         "annotated_hangs::audit_twice::audit",
         "audit_twice",
     );
+}
+
+// ---- one-time initialisation ---------------------------------------------------------------
+
+struct Settings {
+    limit: u32,
+}
+
+static SETTINGS: OnceLock<Settings> = OnceLock::new();
+
+#[waitgraph::instrument]
+fn settings() -> &'static Settings {
+    SETTINGS.get_or_init(load_settings)
+}
+
+/// Loading reads a default from the settings themselves: recursive initialisation.
+#[waitgraph::instrument]
+fn load_settings() -> Settings {
+    let fallback = settings().limit;
+    Settings {
+        limit: fallback + 1,
+    }
+}
+
+fn recursive_once_lock() {
+    settings();
+}
+
+#[test]
+fn a_once_lock_initialised_recursively_is_a_deadlock() {
+    double_lock(
+        "recursive_once_lock",
+        "annotated_hangs::SETTINGS",
+        "settings",
+    );
+}
+
+static LOGGING: std::sync::Once = std::sync::Once::new();
+
+#[waitgraph::instrument]
+fn init_logging() {
+    LOGGING.call_once(|| {
+        // Logging its own start goes through the logger: the same `Once` again.
+        log_line("logging started");
+    });
+}
+
+#[waitgraph::instrument]
+fn log_line(line: &str) {
+    init_logging();
+    let _ = line;
+}
+
+fn recursive_once() {
+    init_logging();
+}
+
+#[test]
+fn a_once_reached_again_from_its_own_closure_is_a_deadlock() {
+    double_lock("recursive_once", "annotated_hangs::LOGGING", "init_logging");
+}
+
+static CATALOG: OnceLock<Vec<u32>> = OnceLock::new();
+static INDEX: std::sync::Mutex<u32> = std::sync::Mutex::new(0);
+
+/// Builds the catalogue, which needs the index.
+#[waitgraph::instrument]
+fn catalog(both: &Barrier) -> &'static Vec<u32> {
+    CATALOG.get_or_init(|| {
+        both.wait();
+        let index = INDEX.lock().unwrap();
+        vec![*index]
+    })
+}
+
+/// Holds the index while it reads the catalogue, which another thread is building.
+#[waitgraph::instrument]
+fn reindex(both: &Barrier) -> usize {
+    let _index = INDEX.lock().unwrap();
+    both.wait();
+    CATALOG.get_or_init(Vec::new).len()
+}
+
+fn initialiser_waits_for_a_waiter() -> bool {
+    let both = Arc::new(Barrier::new(2));
+    let other = both.clone();
+    spawn("builder", move || {
+        catalog(&both);
+    });
+    spawn("indexer", move || {
+        reindex(&other);
+    });
+    false
+}
+
+#[test]
+fn an_initialiser_waiting_for_a_thread_that_waits_for_the_initialisation_is_a_deadlock() {
+    let outcome = run_child("child", "initialiser_waits_for_a_waiter", DEADLINE);
+    let finding = outcome.deadlock();
+    let builder = step(finding, "builder");
+    assert_eq!(
+        builder.waits_for.resource, "annotated_hangs::INDEX",
+        "{finding:#?}"
+    );
+    assert!(builder
+        .holds
+        .iter()
+        .any(|held| held.resource == "annotated_hangs::CATALOG"));
+    let indexer = step(finding, "indexer");
+    assert_eq!(indexer.waits_for.resource, "annotated_hangs::CATALOG");
+}
+
+static SHARED_CONFIG: OnceLock<Vec<u32>> = OnceLock::new();
+static STARTED: std::sync::Once = std::sync::Once::new();
+static STARTS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Every thread asks for the configuration and starts the service: whoever comes first
+/// initialises, the others wait for it and go on.
+#[waitgraph::instrument]
+fn configure_and_start() -> usize {
+    let config = SHARED_CONFIG.get_or_init(|| {
+        std::thread::sleep(Duration::from_millis(30));
+        vec![1, 2, 3]
+    });
+    STARTED.call_once(|| {
+        std::thread::sleep(Duration::from_millis(30));
+        STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    });
+    config.len()
+}
+
+fn one_time_initialisation_shared() -> bool {
+    let start = Arc::new(Barrier::new(4));
+    let threads: Vec<_> = (0..4)
+        .map(|i| {
+            let start = start.clone();
+            spawn(&format!("service-{i}"), move || {
+                start.wait();
+                assert_eq!(configure_and_start(), 3);
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    assert_eq!(STARTS.load(std::sync::atomic::Ordering::Relaxed), 1);
+    true
+}
+
+#[test]
+fn one_time_initialisation_raced_by_several_threads_is_not_reported() {
+    run_child("child", "one_time_initialisation_shared", DEADLINE).assert_clean();
 }

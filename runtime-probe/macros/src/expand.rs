@@ -132,6 +132,9 @@ fn operation(method: &str, arity: usize) -> Option<Operation> {
         ("recv", 0) => ("Recv", "recv", false),
         ("recv_timeout", 1) => ("Recv", "recv_timeout", false),
         ("join", 0) => ("Join", "join", true),
+        ("call_once", 1) => ("Once", "call_once", false),
+        ("call_once_force", 1) => ("Once", "call_once_force", false),
+        ("get_or_init", 1) => ("Once", "get_or_init", false),
         _ => return None,
     };
     Some(Operation {

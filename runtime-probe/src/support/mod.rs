@@ -23,6 +23,7 @@
 //! | `condvars` | `wait`, `wait_while`, `wait_timeout`, `wait_for`, `notify_one`, `notify_all` |
 //! | `blocking` | barrier `wait`, channel `send` / `recv` / `recv_timeout`, thread `join` |
 //! | `transitions` | parking_lot's `upgrade`, `downgrade` on the attribute's guards |
+//! | `once` | `Once::call_once`, `call_once_force`, `OnceLock::get_or_init`, once_cell's `OnceCell::get_or_init` |
 //! | `function` | the function context and the role arguments |
 
 pub mod blocking;
@@ -30,6 +31,7 @@ pub mod condvars;
 pub mod function;
 pub mod guard;
 pub mod locks;
+pub mod once;
 pub mod select;
 pub mod transitions;
 

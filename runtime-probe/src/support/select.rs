@@ -37,6 +37,8 @@ pub mod group {
     pub struct Recv;
     /// `join`.
     pub struct Join;
+    /// One-time initialisation: `call_once`, `call_once_force`, `get_or_init`.
+    pub struct Once;
     /// parking_lot's guard transitions written as path calls: `upgrade`, `try_upgrade`,
     /// `downgrade`, `downgrade_to_upgradable`. Only the attribute's own guards, by value:
     /// never looked for through pointers.
@@ -53,6 +55,7 @@ impl ThroughPointers for group::Barrier {}
 impl ThroughPointers for group::Send {}
 impl ThroughPointers for group::Recv {}
 impl ThroughPointers for group::Join {}
+impl ThroughPointers for group::Once {}
 
 /// The types each group instruments.
 pub trait Supported<G> {}
@@ -71,6 +74,9 @@ impl<U> Supported<group::Send> for std::sync::mpsc::SyncSender<U> {}
 impl<U> Supported<group::Recv> for std::sync::mpsc::Receiver<U> {}
 impl<U> Supported<group::Join> for std::thread::JoinHandle<U> {}
 impl<U> Supported<group::Join> for std::thread::ScopedJoinHandle<'_, U> {}
+impl Supported<group::Once> for std::sync::Once {}
+impl<U> Supported<group::Once> for std::sync::OnceLock<U> {}
+impl<U> Supported<group::Once> for once_cell::sync::OnceCell<U> {}
 
 impl<R: lock_api::RawRwLock, T: ?Sized> Supported<group::Transition>
     for super::Guard<lock_api::RwLockWriteGuard<'_, R, T>>
@@ -234,6 +240,7 @@ plain_operations! {
     wait(A), wait_while(A, B), wait_timeout(A, B), wait_for(A, B), wait_until(A, B),
     wait_timeout_while(A, B, C), wait_while_for(A, B, C), wait_while_until(A, B, C),
     notify_one(), notify_all(), barrier_wait(), send(A), recv(), recv_timeout(A),
+    call_once(A), call_once_force(A), get_or_init(A),
 }
 
 impl Plain {
