@@ -169,11 +169,25 @@
 //! `try_upgrade` / `downgrade` and `RwLockWriteGuard::downgrade` /
 //! `downgrade_to_upgradable` (the record follows it, and an upgrade that must wait for
 //! readers publishes that wait), and records the release when dropped, `drop(guard)`
-//! included. Where the
-//! original guard type is required (returned under a declared `MutexGuard` type,
-//! `MutexGuard::map`, a wait function of your own), the compiler stops at that
-//! expression: a lock believed held when it is not would make a false deadlock. Wrap the
-//! acquiring expression in [`uninstrumented!`] to keep it as written (and unrecorded).
+//! included.
+//!
+//! Code that writes the original guard type keeps compiling as it is. The attribute
+//! follows the guard to where the type is written:
+//!
+//! | where | what the attribute does |
+//! |---|---|
+//! | a function (or closure) declared to return a guard type (`MutexGuard`, `RwLockReadGuard`, `LockResult<..>`, ...: a `rl()` / `wl()` accessor) | its acquires keep the original type: the wait is published, the hold is not kept |
+//! | `let g: MutexGuard<..> = ..` (a guard type written in the `let`) | the same for that `let`'s value; a guarded local in a tuple or array there is handed over |
+//! | a local bound from an acquire, passed by value to a call (`consume(g)`, `MutexGuard::map(g, ..)`, `Some(g)`, `v.push(g)`), put in a struct literal, assigned to a place (`holder.g = g`), returned or the tail of a function declared as above | handed over as the original guard: its hold leaves the record there |
+//! | a local bound from an acquire and later assigned a call's value (`g = wait_here(cv, g)`) | bound with the original type from the start |
+//!
+//! A hold the record no longer has can miss an edge, never make a false one: a lock
+//! believed held when it is not would make a false deadlock. A lock wait with no holder
+//! in the record is still a wait: past the stall threshold it is warned about (a double
+//! lock behind a `wl()` accessor is a stall warning; when every thread of the process
+//! waits, a deadlock). What the attribute does not follow (a guard returned from a
+//! closure into a typed `let`, for one) is a type error at that value: wrap the acquiring
+//! expression in [`uninstrumented!`] to keep its original type.
 //!
 //! ### Arguments
 //!
@@ -275,18 +289,23 @@
 /// Instruments a function: see [the crate documentation](crate#the-attribute).
 pub use waitgraph_macros::instrument;
 
-/// Keeps an expression exactly as written inside an instrumented function: the escape
-/// hatch where the original guard type is needed (returned, passed to `MutexGuard::map`,
-/// to a wait the attribute does not know). What it acquires is not recorded.
+/// Keeps the types of an expression as written inside an instrumented function: the
+/// escape hatch where the original guard type is needed by a route the attribute does
+/// not follow (see [the crate documentation](crate#what-is-instrumented)). A wait it
+/// blocks in is still published (a hang there is at least a stall warning); the hold of
+/// what it acquires is not kept.
 ///
 /// ```
 /// use std::sync::{Mutex, MutexGuard};
 ///
 /// #[waitgraph::instrument]
-/// fn first(items: &Mutex<Vec<u32>>) -> MutexGuard<'_, Vec<u32>> {
-///     waitgraph::uninstrumented!(items.lock()).unwrap()
+/// fn first(items: &Mutex<Vec<u32>>) -> u32 {
+///     let guard = waitgraph::uninstrumented!(items.lock()).unwrap();
+///     let later = move || guard; // a closure's value: not followed by the attribute
+///     let kept: MutexGuard<'_, Vec<u32>> = later();
+///     kept[0]
 /// }
-/// # assert!(first(&Mutex::new(vec![])).is_empty());
+/// # assert_eq!(first(&Mutex::new(vec![4])), 4);
 /// ```
 #[macro_export]
 macro_rules! uninstrumented {

@@ -34,6 +34,8 @@ fn child() {
         "recursive_once" => in_thread(recursive_once),
         "initialiser_waits_for_a_waiter" => initialiser_waits_for_a_waiter(),
         "one_time_initialisation_shared" => one_time_initialisation_shared(),
+        "wrapper_double_lock" => stalls_for_a_while(wrapper_double_lock),
+        "opted_out_double_lock" => stalls_for_a_while(opted_out_double_lock),
         "lock_made_where_another_lived" => in_thread(lock_made_where_another_lived),
         other => panic!("unknown scenario {other}"),
     });
@@ -334,6 +336,11 @@ fn first_handshake(done: Arc<Barrier>) -> *const Handshake {
         ready = pair.1.wait(ready).unwrap();
     }
     drop(ready);
+    // The last handle is dropped here, on this thread, whose allocator then hands the
+    // block back to the next allocation of this size.
+    while Arc::strong_count(&pair) > 1 {
+        std::thread::yield_now();
+    }
     Arc::as_ptr(&pair)
 }
 
@@ -366,8 +373,7 @@ fn second_handshake(address: *const Handshake, done: &Barrier) {
 fn condvar_made_where_another_lived() -> bool {
     let done = Arc::new(Barrier::new(2));
     let address = first_handshake(done.clone());
-    // `early` has dropped its handle once it is at the barrier: the first pair is freed
-    // when `first_handshake` returns, before the second is made.
+    // The first pair is freed when `first_handshake` returns, before the second is made.
     second_handshake(address, &done);
     true
 }
@@ -556,4 +562,89 @@ fn one_time_initialisation_shared() -> bool {
 #[test]
 fn one_time_initialisation_raced_by_several_threads_is_not_reported() {
     run_child("child", "one_time_initialisation_shared", DEADLINE).assert_clean();
+}
+
+// ---- hangs behind guards kept as std's type ------------------------------------------------
+
+/// Runs `body` on a thread named `hangs`, lets the watchdog look for longer than its
+/// stall threshold (1 s), then ends the child: exit 1 with what it found on stderr.
+fn stalls_for_a_while(body: fn()) -> bool {
+    spawn("hangs", body);
+    std::thread::sleep(Duration::from_millis(1_600));
+    true
+}
+
+/// The child's stall warning for `hangs`, waiting for `resource` in `function`.
+fn stalled(scenario: &str, resource: &str, function: &str) {
+    let outcome = run_child("child", scenario, DEADLINE);
+    assert_eq!(outcome.status, Some(FOUND_SOMETHING), "{}", outcome.child);
+    let stderr = &outcome.child.stderr;
+    let warning = stderr
+        .lines()
+        .find(|line| line.contains("unexpected finding: stall"))
+        .unwrap_or_else(|| panic!("a stall warning: {}", outcome.child));
+    assert!(warning.contains("`hangs`"), "{warning}");
+    assert!(stderr.contains(resource), "{}", outcome.child);
+    assert!(stderr.contains(function), "{}", outcome.child);
+}
+
+/// Read and write accessors that return std's guards.
+trait Access<T> {
+    fn rl(&self) -> std::sync::RwLockReadGuard<'_, T>;
+    fn wl(&self) -> std::sync::RwLockWriteGuard<'_, T>;
+}
+
+impl<T> Access<T> for std::sync::RwLock<T> {
+    #[waitgraph::instrument]
+    fn rl(&self) -> std::sync::RwLockReadGuard<'_, T> {
+        self.read().unwrap()
+    }
+
+    #[waitgraph::instrument]
+    fn wl(&self) -> std::sync::RwLockWriteGuard<'_, T> {
+        self.write().unwrap()
+    }
+}
+
+static ROUTES: std::sync::RwLock<Vec<u32>> = std::sync::RwLock::new(Vec::new());
+
+#[waitgraph::instrument]
+fn add_route_if_missing(route: u32) {
+    let routes = ROUTES.rl();
+    if !routes.contains(&route) {
+        // The read guard is still alive: the write waits for this thread itself.
+        ROUTES.wl().push(route);
+    }
+}
+
+fn wrapper_double_lock() {
+    add_route_if_missing(7);
+}
+
+#[test]
+fn a_double_lock_behind_accessors_returning_std_guards_is_a_stall() {
+    // Reached as `self` in an impl for `RwLock`: named after its type.
+    stalled("wrapper_double_lock", "RwLock", "annotated_hangs::wl");
+}
+
+static JOURNAL: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+#[waitgraph::instrument]
+fn append_twice() {
+    let mut journal = waitgraph::uninstrumented!(JOURNAL.lock()).unwrap();
+    journal.push(1);
+    waitgraph::uninstrumented!(JOURNAL.lock()).unwrap().push(2);
+}
+
+fn opted_out_double_lock() {
+    append_twice();
+}
+
+#[test]
+fn a_double_lock_opted_out_with_uninstrumented_is_a_stall() {
+    stalled(
+        "opted_out_double_lock",
+        "annotated_hangs::JOURNAL",
+        "append_twice",
+    );
 }

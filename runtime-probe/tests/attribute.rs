@@ -702,14 +702,21 @@ fn opted_out(m: &Mutex<u32>) -> std::sync::MutexGuard<'_, u32> {
 }
 
 #[test]
-fn an_opted_out_expression_keeps_its_type_and_records_nothing() {
+fn an_opted_out_expression_keeps_its_type_and_keeps_no_hold() {
     let m = Mutex::new(3);
     let mut value = 0;
     let events = captured(|| value = *opted_out(&m));
     assert_eq!(value, 3);
+    // The acquire is seen (a wait, had it blocked, would be published), its hold is let
+    // go at once: the guard leaves as std's type, out of the probe's sight.
     assert_eq!(
-        events,
-        ["enter attribute::opted_out", "exit attribute::opted_out"]
+        without_sites(&events),
+        [
+            "enter attribute::opted_out",
+            "acquire exclusive attribute::opted_out::m",
+            "release exclusive attribute::opted_out::m",
+            "exit attribute::opted_out"
+        ]
     );
 }
 
@@ -991,4 +998,114 @@ fn parking_lot_guard_transitions_move_the_hold_with_the_guard() {
         upgrade.ends_with(&format!("@{}", line_of("@upgrade"))),
         "{upgrade}"
     );
+}
+
+// ---- code that names the original guard types keeps compiling ----------------------------
+
+/// A wrapper trait over `RwLock`, every function annotated: its methods return std's
+/// guard types.
+trait ReadWrite<T> {
+    fn rl(&self) -> std::sync::RwLockReadGuard<'_, T>;
+    fn wl(&self) -> std::sync::RwLockWriteGuard<'_, T>;
+}
+
+impl<T> ReadWrite<T> for RwLock<T> {
+    #[waitgraph::instrument]
+    fn rl(&self) -> std::sync::RwLockReadGuard<'_, T> {
+        self.read().unwrap()
+    }
+
+    #[waitgraph::instrument]
+    fn wl(&self) -> std::sync::RwLockWriteGuard<'_, T> {
+        let guard = self
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        guard
+    }
+}
+
+/// Takes the guard by value, as its parameter type says.
+#[waitgraph::instrument]
+fn add_one(mut guard: std::sync::MutexGuard<'_, u32>) -> std::sync::MutexGuard<'_, u32> {
+    *guard += 1;
+    guard
+}
+
+/// Waits until the value is even, threading the guard through a wait of its own.
+#[waitgraph::instrument]
+fn wait_until_even<'a>(
+    mut guard: std::sync::MutexGuard<'a, u32>,
+    changed: &Condvar,
+) -> std::sync::MutexGuard<'a, u32> {
+    while *guard % 2 == 1 {
+        guard = changed.wait(guard).unwrap();
+    }
+    guard
+}
+
+#[waitgraph::instrument]
+fn guards_through_std_typed_positions(
+    counter: &Mutex<u32>,
+    changed: &Condvar,
+    table: &RwLock<Vec<u32>>,
+) -> u32 {
+    let guard = counter.lock().unwrap(); // @handed-over-lock
+    let guard = add_one(guard);
+    let guard = wait_until_even(guard, changed);
+    let spare = Mutex::new(0);
+    let typed: std::sync::MutexGuard<'_, u32> = spare.lock().unwrap();
+    drop(typed);
+    table.wl().push(*guard);
+    let value = *guard + table.rl().len() as u32;
+    drop(guard);
+    // The attribute's own guard still works where nothing names a type.
+    let own = counter.lock().unwrap(); // @own-guard
+    value + *own
+}
+
+#[test]
+fn guards_flowing_into_std_typed_positions_compile_and_record_their_waits_only() {
+    let (counter, changed, table) = (Mutex::new(1), Condvar::new(), RwLock::new(Vec::new()));
+    let mut value = 0;
+    let events =
+        captured(|| value = guards_through_std_typed_positions(&counter, &changed, &table));
+    assert_eq!(value, 2 + 1 + 2);
+    assert_eq!(*table.read().unwrap(), [2]);
+    let counter_name = "attribute::guards_through_std_typed_positions::counter";
+    // The first guard was handed over to `add_one`: its hold left the record there.
+    let first = events
+        .iter()
+        .position(|e| {
+            e == &format!(
+                "acquire exclusive {counter_name} @{}",
+                line_of("@handed-over-lock")
+            )
+        })
+        .expect("the first acquire is recorded");
+    assert_eq!(
+        events[first + 1],
+        format!("release exclusive {counter_name}")
+    );
+    assert_eq!(events[first + 2], "enter attribute::add_one");
+    // The guard kept under its own type is held until it drops.
+    let own = events
+        .iter()
+        .position(|e| {
+            e == &format!(
+                "acquire exclusive {counter_name} @{}",
+                line_of("@own-guard")
+            )
+        })
+        .expect("the last acquire is recorded");
+    assert_eq!(events[own + 1], format!("release exclusive {counter_name}"));
+    assert_eq!(
+        events[own + 2],
+        "exit attribute::guards_through_std_typed_positions"
+    );
+    // Nothing is believed held at the end.
+    let held: i32 = events
+        .iter()
+        .map(|e| i32::from(e.starts_with("acquire ")) - i32::from(e.starts_with("release ")))
+        .sum();
+    assert_eq!(held, 0, "{events:#?}");
 }

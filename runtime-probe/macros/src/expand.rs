@@ -45,6 +45,10 @@ pub fn function(args: &Args, mut function: ItemFn) -> TokenStream {
         function: ident.to_string(),
         rewritten: 0,
         barrier_waits: 0,
+        // A function declared to return a lock guard returns the original guard type.
+        keep_types: names_a_guard_type(&function.sig.output),
+        guards: Vec::new(),
+        reassigned: reassigned_locals(&function.block),
     };
     rewriter.visit_block_mut(&mut function.block);
     if rewriter.barrier_waits > 0 {
@@ -177,6 +181,112 @@ struct Rewriter {
     rewritten: usize,
     /// Zero-argument `wait()` calls rewritten (a barrier's, or a child process's).
     barrier_waits: usize,
+    /// Acquires here must give the original guard type (their value flows where a std
+    /// or parking_lot guard type is written): the wait is published, the hold is not
+    /// kept in the record.
+    keep_types: bool,
+    /// Locals bound from an acquire (`let guard = m.lock().unwrap();`): passed by value
+    /// to a call, they are handed over as the original guard.
+    guards: Vec<Ident>,
+    /// Locals assigned a value that is not an instrumented wait's (`guard = f(guard)`):
+    /// a guard bound to one keeps the original type, or the assignment would not fit.
+    reassigned: Vec<Ident>,
+}
+
+/// The locals `block` assigns from anything but an instrumented condvar wait (whose
+/// value is the guard it was given, the attribute's included).
+fn reassigned_locals(block: &syn::Block) -> Vec<Ident> {
+    struct Assignments(Vec<Ident>);
+    impl<'a> syn::visit::Visit<'a> for Assignments {
+        fn visit_expr_assign(&mut self, assign: &'a syn::ExprAssign) {
+            syn::visit::visit_expr_assign(self, assign);
+            let Expr::Path(target) = &*assign.left else {
+                return;
+            };
+            let Some(ident) = target.path.get_ident() else {
+                return;
+            };
+            let mut value = &*assign.right;
+            while let Expr::Try(syn::ExprTry { expr, .. }) = value {
+                value = expr;
+            }
+            loop {
+                match value {
+                    Expr::MethodCall(call)
+                        if ["unwrap", "expect"].contains(&&*call.method.to_string()) =>
+                    {
+                        value = &call.receiver
+                    }
+                    Expr::Try(try_) => value = &try_.expr,
+                    _ => break,
+                }
+            }
+            let from_a_wait = matches!(value, Expr::MethodCall(call)
+                if operation(&call.method.to_string(), call.args.len())
+                    .is_some_and(|op| op.group == "Condvar"));
+            if !from_a_wait {
+                self.0.push(ident.clone());
+            }
+        }
+        fn visit_item(&mut self, _item: &'a syn::Item) {}
+    }
+    let mut assignments = Assignments(Vec::new());
+    syn::visit::Visit::visit_block(&mut assignments, block);
+    assignments.0
+}
+
+/// Guard types written in signatures and `let` annotations (std's, parking_lot's,
+/// lock_api's): a value that must have one of them cannot be the attribute's guard.
+const GUARD_TYPES: &[&str] = &[
+    "MutexGuard",
+    "RwLockReadGuard",
+    "RwLockWriteGuard",
+    "RwLockUpgradableReadGuard",
+    "MappedMutexGuard",
+    "MappedRwLockReadGuard",
+    "MappedRwLockWriteGuard",
+    "LockResult",
+    "TryLockResult",
+];
+
+/// Whether a type (or a return type) names one of `GUARD_TYPES` anywhere in it, and not
+/// the attribute's own guard (`InstrumentedGuard<MutexGuard<..>>` is what it makes).
+fn names_a_guard_type(ty: &impl ToTokens) -> bool {
+    fn names(tokens: proc_macro2::TokenStream, wanted: &dyn Fn(&Ident) -> bool) -> bool {
+        tokens.into_iter().any(|tree| match tree {
+            proc_macro2::TokenTree::Ident(ident) => wanted(&ident),
+            proc_macro2::TokenTree::Group(group) => names(group.stream(), wanted),
+            _ => false,
+        })
+    }
+    let tokens = ty.to_token_stream();
+    names(tokens.clone(), &|ident| {
+        GUARD_TYPES.iter().any(|name| ident == name)
+    }) && !names(tokens, &|ident| ident == "InstrumentedGuard")
+}
+
+/// The local a `let` binds, if the value is an acquire (`m.lock()`, possibly followed by
+/// `.unwrap()`, `.expect(..)`, `?`).
+fn bound_guard(local: &syn::Local) -> Option<Ident> {
+    let syn::Pat::Ident(binding) = &local.pat else {
+        return None;
+    };
+    let mut value = &*local.init.as_ref()?.expr;
+    loop {
+        match value {
+            Expr::Try(try_) => value = &try_.expr,
+            Expr::MethodCall(call) if ["unwrap", "expect"].contains(&&*call.method.to_string()) => {
+                value = &call.receiver
+            }
+            Expr::MethodCall(call) => {
+                let method = call.method.to_string();
+                return operation(&method, call.args.len())
+                    .filter(|op| op.group == "Lock" || op.group == "ReadWrite")
+                    .map(|_| binding.ident.clone());
+            }
+            _ => return None,
+        }
+    }
 }
 
 impl VisitMut for Rewriter {
@@ -186,6 +296,21 @@ impl VisitMut for Rewriter {
     fn visit_stmt_mut(&mut self, stmt: &mut Stmt) {
         match stmt {
             Stmt::Macro(statement) => self.visit_macro_mut(&mut statement.mac),
+            Stmt::Local(local) => {
+                let guard = bound_guard(local);
+                let reassigned = guard.as_ref().is_some_and(|g| self.reassigned.contains(g));
+                if let Some(guard) = guard {
+                    self.guards.push(guard);
+                }
+                let typed_as_a_guard = match &local.pat {
+                    syn::Pat::Type(typed) => names_a_guard_type(&typed.ty),
+                    _ => false,
+                };
+                let outer = self.keep_types;
+                self.keep_types |= typed_as_a_guard || reassigned;
+                visit_mut::visit_local_mut(self, local);
+                self.keep_types = outer;
+            }
             _ => visit_mut::visit_stmt_mut(self, stmt),
         }
     }
@@ -194,37 +319,127 @@ impl VisitMut for Rewriter {
         let Some(name) = mac.path.segments.last().map(|s| s.ident.to_string()) else {
             return;
         };
-        if name == OPT_OUT || !EXPRESSION_MACROS.contains(&name.as_str()) {
+        let opted_out = name == OPT_OUT;
+        if !opted_out && !EXPRESSION_MACROS.contains(&name.as_str()) {
             return;
         }
         let parser = Punctuated::<Expr, Token![,]>::parse_terminated;
         let Ok(mut arguments) = parser.parse2(mac.tokens.clone()) else {
             return;
         };
-        let before = self.rewritten;
+        let (before, outer) = (self.rewritten, self.keep_types);
+        // Opted out: the expression keeps every type as written; a wait it blocks in is
+        // still published (a hang there is at least a stall), no hold is kept.
+        self.keep_types |= opted_out;
         for argument in arguments.iter_mut() {
             self.visit_expr_mut(argument);
         }
+        self.keep_types = outer;
         if self.rewritten != before {
             mac.tokens = arguments.into_token_stream();
         }
     }
 
     fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        if let Expr::Closure(closure) = expr {
+            // A closure's return type written as a guard type: its body keeps types.
+            let outer = self.keep_types;
+            self.keep_types |= names_a_guard_type(&closure.output);
+            visit_mut::visit_expr_mut(self, expr);
+            self.keep_types = outer;
+            return;
+        }
         visit_mut::visit_expr_mut(self, expr);
         if let Expr::MethodCall(call) = expr {
             let barrier_wait = call.method == "wait" && call.args.is_empty();
-            if let Some(rewritten) = rewrite(call, &self.function) {
+            if let Some(rewritten) = rewrite(call, &self.function, self.keep_types) {
                 *expr = rewritten;
                 self.rewritten += 1;
                 self.barrier_waits += usize::from(barrier_wait);
+            } else {
+                self.hand_over_guards(&mut call.args);
             }
         } else if let Expr::Call(call) = expr {
             if let Some(rewritten) = rewrite_transition(call) {
                 *expr = rewritten;
                 self.rewritten += 1;
+            } else {
+                self.hand_over_guards(&mut call.args);
+            }
+        } else if let Expr::Struct(literal) = expr {
+            // A field's type may be the original guard's.
+            for field in literal.fields.iter_mut() {
+                self.hand_over_guard(&mut field.expr);
+            }
+        } else if let (Expr::Tuple(syn::ExprTuple { elems, .. }), true)
+        | (Expr::Array(syn::ExprArray { elems, .. }), true) =
+            (&mut *expr, self.keep_types)
+        {
+            // Elements of a value whose written type names a guard.
+            for element in elems.iter_mut() {
+                self.hand_over_guard(element);
+            }
+        } else if let Expr::Assign(assign) = expr {
+            // `holder.guard = guard`: the place's type may be the original guard's; a
+            // local bound from an acquire keeps the attribute's guard.
+            let to_a_guard_local = matches!(&*assign.left, Expr::Path(path)
+                if path.path.get_ident().is_some_and(|i| self.guards.contains(i)));
+            if !to_a_guard_local {
+                self.hand_over_guard(&mut assign.right);
+            }
+        } else if let Expr::Return(ret) = expr {
+            // `return guard;` under a declared guard type.
+            if self.keep_types {
+                if let Some(value) = ret.expr.as_mut() {
+                    self.hand_over_guard(value);
+                }
             }
         }
+    }
+
+    fn visit_block_mut(&mut self, block: &mut syn::Block) {
+        visit_mut::visit_block_mut(self, block);
+        // A block's value, under a declared guard type (a function's tail `guard`).
+        if self.keep_types {
+            if let Some(Stmt::Expr(tail, None)) = block.stmts.last_mut() {
+                self.hand_over_guard(tail);
+            }
+        }
+    }
+}
+
+impl Rewriter {
+    /// Arguments that are locals bound from an acquire: the callee's parameter may be
+    /// written as the original guard type, which the attribute's guard is not. They are
+    /// handed over as the original guard (the attribute's guard only; any other value
+    /// passes unchanged), and the hold leaves the record there: a missed edge at worst.
+    fn hand_over_guards(&mut self, arguments: &mut Punctuated<Expr, Token![,]>) {
+        for argument in arguments.iter_mut() {
+            self.hand_over_guard(argument);
+        }
+    }
+
+    fn hand_over_guard(&mut self, value: &mut Expr) {
+        let Expr::Path(path) = &*value else {
+            return;
+        };
+        let Some(ident) = path.path.get_ident() else {
+            return;
+        };
+        if path.qself.is_some() || !self.guards.contains(ident) {
+            return;
+        }
+        let support = quote!(::waitgraph::__macro_support);
+        let token = Ident::new("__wg_handover", Span::mixed_site());
+        let span = ident.span();
+        let handed = quote_spanned! {span=> {
+            #[allow(unused_imports)]
+            use #support::{HandOver as _, PassAsIs as _};
+            let #token = (&&#support::probe::<#support::group::Pass, _>(|| &#ident)).__wg_pass();
+            #token.pass(#ident)
+        }};
+        *value = syn::parse2(handed).expect("a handed-over guard parses");
+        self.rewritten += 1;
     }
 }
 
@@ -265,7 +480,7 @@ fn receiver_text(expr: &Expr) -> String {
         .collect()
 }
 
-fn rewrite(call: &ExprMethodCall, function: &str) -> Option<Expr> {
+fn rewrite(call: &ExprMethodCall, function: &str, keep_types: bool) -> Option<Expr> {
     if call.turbofish.is_some() {
         return None;
     }
@@ -342,6 +557,12 @@ fn rewrite(call: &ExprMethodCall, function: &str) -> Option<Expr> {
         original_arguments[0] = quote!(#token.guard_arg(#guard));
     }
     let original = quote_spanned!(site=> #place.#method(#(#original_arguments),*));
+    let acquire = operation.group == "Lock" || operation.group == "ReadWrite";
+    let instrumented = if keep_types && acquire {
+        quote_spanned!(site=> #support::original(#instrumented))
+    } else {
+        instrumented
+    };
     let mut expansion = quote! {{
         #[allow(unused_imports)]
         use #support::{Select0 as _, Select1 as _, Select2 as _, Select3 as _, Select4 as _};

@@ -37,7 +37,7 @@ pub mod transitions;
 
 pub use crate::probe::foreign::{Owner, Receiver};
 pub use function::{enter, Function, Roles};
-pub use guard::Guard;
+pub use guard::{original, Guard, HandOver, PassAsIs};
 pub use select::{
     group, probe, Instrument, Never, Plain, Select0, Select1, Select2, Select3, Select4, Via,
 };

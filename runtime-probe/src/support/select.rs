@@ -39,6 +39,9 @@ pub mod group {
     pub struct Join;
     /// One-time initialisation: `call_once`, `call_once_force`, `get_or_init`.
     pub struct Once;
+    /// A local bound from an acquire, passed by value to a call: handed over as the
+    /// original guard if it is the attribute's.
+    pub struct Pass;
     /// parking_lot's guard transitions written as path calls: `upgrade`, `try_upgrade`,
     /// `downgrade`, `downgrade_to_upgradable`. Only the attribute's own guards, by value:
     /// never looked for through pointers.

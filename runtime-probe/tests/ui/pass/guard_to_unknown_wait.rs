@@ -1,6 +1,7 @@
 use std::sync::{Condvar, Mutex, MutexGuard};
 
-/// A wait the attribute cannot see: it takes std's guard type.
+/// A wait the attribute cannot see: it takes std's guard type. The caller threads its
+/// guard through it (`guard = wait_here(.., guard)`): that local keeps the original type.
 fn wait_here<'a>(condvar: &Condvar, guard: MutexGuard<'a, bool>) -> MutexGuard<'a, bool> {
     condvar.wait(guard).unwrap()
 }

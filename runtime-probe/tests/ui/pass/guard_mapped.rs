@@ -1,3 +1,5 @@
+// A guard passed by value to a function (`MutexGuard::map`) is handed over as the
+// original guard.
 use parking_lot::{Mutex, MutexGuard};
 
 #[waitgraph::instrument]
