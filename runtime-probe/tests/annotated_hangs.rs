@@ -2,7 +2,8 @@
 //! programs reach them: other lock_api versions (parking_lot 0.11, spin's lock_api
 //! locks), `lazy_static!`, once_cell's `Lazy`, `OnceLock`, `LazyLock`; and std
 //! primitives made where dropped ones lived (the probe keys them by address); one-time
-//! initialisation (`Once`, `OnceLock`) reached again while it runs. Each program is
+//! initialisation (`Once`, `OnceLock`) reached again while it runs; a condvar whose
+//! notifier blocks before it ever notified while other threads still run. Each program is
 //! annotated with the attribute alone and runs in a child process with a deadline: every
 //! hang must be reported as a deadlock within `REPORTED_WITHIN`, and the correct programs
 //! beside them must complete with no finding.
@@ -34,6 +35,8 @@ fn child() {
         "recursive_once" => in_thread(recursive_once),
         "initialiser_waits_for_a_waiter" => initialiser_waits_for_a_waiter(),
         "one_time_initialisation_shared" => one_time_initialisation_shared(),
+        "notifier_blocked_before_notifying" => notifier_blocked_before_notifying(),
+        "reader_blocked_while_the_notifier_sleeps" => reader_blocked_while_the_notifier_sleeps(),
         "wrapper_double_lock" => stalls_for_a_while(wrapper_double_lock),
         "opted_out_double_lock" => stalls_for_a_while(opted_out_double_lock),
         "lock_made_where_another_lived" => in_thread(lock_made_where_another_lived),
@@ -647,4 +650,114 @@ fn a_double_lock_opted_out_with_uninstrumented_is_a_stall() {
         "annotated_hangs::JOURNAL",
         "append_twice",
     );
+}
+
+// ---- a notifier blocked before it ever notified, other threads running -------------------
+
+struct Ledger {
+    table: std::sync::Mutex<()>,
+    settled: std::sync::Mutex<bool>,
+    changed: std::sync::Condvar,
+}
+
+impl Ledger {
+    fn new() -> Arc<Ledger> {
+        Arc::new(Ledger {
+            table: std::sync::Mutex::new(()),
+            settled: std::sync::Mutex::new(false),
+            changed: std::sync::Condvar::new(),
+        })
+    }
+
+    /// Waits for the settlement while holding the table.
+    #[waitgraph::instrument]
+    fn wait_for_settlement(&self, both: &Barrier) {
+        let _table = self.table.lock().unwrap();
+        both.wait();
+        let mut settled = self.settled.lock().unwrap();
+        while !*settled {
+            settled = self.changed.wait(settled).unwrap();
+        }
+    }
+
+    /// Settles: takes the table first, then says so.
+    #[waitgraph::instrument]
+    fn settle(&self, both: &Barrier) {
+        both.wait();
+        let _table = self.table.lock().unwrap();
+        *self.settled.lock().unwrap() = true;
+        self.changed.notify_all();
+    }
+
+    /// Settles after a while, without the table.
+    #[waitgraph::instrument]
+    fn settle_later(&self) {
+        std::thread::sleep(Duration::from_millis(400));
+        *self.settled.lock().unwrap() = true;
+        self.changed.notify_all();
+    }
+
+    /// Reads the table: blocked while the waiter holds it.
+    #[waitgraph::instrument]
+    fn audit(&self, both: &Barrier) {
+        both.wait();
+        let _table = self.table.lock().unwrap();
+        let _ = *self.settled.lock().unwrap();
+    }
+}
+
+/// A thread that keeps running: the whole-process rule cannot apply.
+fn ticker() {
+    spawn("ticker", || loop {
+        std::thread::sleep(Duration::from_millis(5));
+    });
+}
+
+fn notifier_blocked_before_notifying() -> bool {
+    ticker();
+    let ledger = Ledger::new();
+    let both = Arc::new(Barrier::new(2));
+    let (theirs, other) = (ledger.clone(), both.clone());
+    spawn("waiter", move || ledger.wait_for_settlement(&both));
+    spawn("settler", move || theirs.settle(&other));
+    false
+}
+
+#[test]
+fn a_notifier_blocked_on_the_waiters_lock_before_it_notified_is_a_deadlock() {
+    let outcome = run_child("child", "notifier_blocked_before_notifying", DEADLINE);
+    let finding = outcome.deadlock();
+    let mut threads = cycle_threads(finding);
+    threads.sort_unstable();
+    assert_eq!(threads, ["settler", "waiter"], "{finding:#?}");
+    let waiter = step(finding, "waiter");
+    assert_eq!(waiter.waits_for.wait, "condvar-wait");
+    assert_eq!(waiter.holds[0].resource, "annotated_hangs::Ledger::table");
+    let settler = step(finding, "settler");
+    assert_eq!(settler.waits_for.resource, "annotated_hangs::Ledger::table");
+    let waited = Duration::from_millis(waiter.waited_ms.expect("how long it waited"));
+    assert!(waited <= REPORTED_WITHIN, "reported after {waited:?}");
+}
+
+fn reader_blocked_while_the_notifier_sleeps() -> bool {
+    ticker();
+    let ledger = Ledger::new();
+    let both = Arc::new(Barrier::new(2));
+    let (reader, notifier, other) = (ledger.clone(), ledger.clone(), both.clone());
+    let threads = [
+        spawn("waiter", move || ledger.wait_for_settlement(&both)),
+        spawn("auditor", move || reader.audit(&other)),
+        spawn("settler", move || notifier.settle_later()),
+    ];
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    true
+}
+
+#[test]
+fn a_thread_blocked_behind_the_waiter_that_does_not_notify_is_not_a_deadlock() {
+    // The auditor took the condvar's mutex before and waits for the waiter's lock; the
+    // settler, which will notify, sleeps: nothing is stuck.
+    run_child("child", "reader_blocked_while_the_notifier_sleeps", DEADLINE).assert_clean();
 }

@@ -49,6 +49,7 @@ pub fn function(args: &Args, mut function: ItemFn) -> TokenStream {
         keep_types: names_a_guard_type(&function.sig.output),
         guards: Vec::new(),
         reassigned: reassigned_locals(&function.block),
+        notifies: Vec::new(),
     };
     rewriter.visit_block_mut(&mut function.block);
     if rewriter.barrier_waits > 0 {
@@ -58,12 +59,23 @@ pub fn function(args: &Args, mut function: ItemFn) -> TokenStream {
             .attrs
             .push(syn::parse_quote!(#[allow(clippy::zombie_processes)]));
     }
+    // The condvars the body notifies: a thread in it that has not notified yet is who
+    // their waiters wait for.
+    let notifies = &rewriter.notifies;
+    let context = if notifies.is_empty() {
+        quote!(::waitgraph::context::Context::new(#name, ::core::file!(), ::core::line!()))
+    } else {
+        quote!(::waitgraph::context::Context::notifying(
+            #name, ::core::file!(), ::core::line!(),
+            &[#((::core::module_path!(), #notifies)),*],
+        ))
+    };
     let statements = &function.block.stmts;
     let scope = Ident::new("__wg_scope", Span::mixed_site());
     let body = quote_spanned! {span=>
         {
             static __WG_FUNCTION: #support::Function = #support::Function {
-                context: ::waitgraph::context::Context::new(#name, ::core::file!(), ::core::line!()),
+                context: #context,
                 roles: #roles,
             };
             // The body is the arm of a match on the scope, so the scope is dropped after
@@ -191,6 +203,8 @@ struct Rewriter {
     /// Locals assigned a value that is not an instrumented wait's (`guard = f(guard)`):
     /// a guard bound to one keeps the original type, or the assignment would not fit.
     reassigned: Vec<Ident>,
+    /// The receivers of the `notify_one` / `notify_all` calls in the body, as written.
+    notifies: Vec<String>,
 }
 
 /// The locals `block` assigns from anything but an instrumented condvar wait (whose
@@ -352,6 +366,13 @@ impl VisitMut for Rewriter {
         visit_mut::visit_expr_mut(self, expr);
         if let Expr::MethodCall(call) = expr {
             let barrier_wait = call.method == "wait" && call.args.is_empty();
+            if (call.method == "notify_one" || call.method == "notify_all") && call.args.is_empty()
+            {
+                let text = receiver_text(&call.receiver);
+                if !self.notifies.contains(&text) {
+                    self.notifies.push(text);
+                }
+            }
             if let Some(rewritten) = rewrite(call, &self.function, self.keep_types) {
                 *expr = rewritten;
                 self.rewritten += 1;

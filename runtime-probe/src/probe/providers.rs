@@ -9,6 +9,7 @@
 //! | `read` (fair) | the exclusive holder and the writers that started waiting before this reader | AND |
 //! | `read-recursive` | the exclusive holder | AND |
 //! | condvar | threads that have notified it, or were declared to | OR; none of them alive but the waiter: `Orphaned` (a stall, never a deadlock) |
+//! | std / parking_lot condvar nobody has notified yet | threads inside a function whose body notifies it (same module, same receiver name), not yet there | OR; none: unknown |
 //! | barrier (enrolled parties) | parties that have not arrived in this generation | AND, only if every missing party is known |
 //! | barrier fed by an executor | the executor's workers that have not arrived | k-of-n, k = arrivals missing |
 //! | join | the joined thread (a std handle: the live thread with that std id) | AND |
@@ -248,6 +249,29 @@ impl World {
                 state.provision(self, waiter, wait)
             }),
         }
+    }
+
+    /// For a foreign condvar nobody has notified yet: the live threads other than
+    /// `waiter` inside a function whose body notifies a condvar of that name (its module
+    /// and the receiver's last name, see `Context::may_notify`). They are who the waiter
+    /// waits for: each is on its way to the notification, or stuck before it.
+    pub fn presumed_notifiers(&self, waiter: ThreadKey, condvar: ResourceKey) -> Vec<ThreadKey> {
+        if condvar.0 & super::foreign::FOREIGN == 0 {
+            return Vec::new();
+        }
+        let class = match self.entry(condvar).map(|entry| &entry.info.class) {
+            Some(crate::model::Class::Named(name)) => name.clone(),
+            _ => return Vec::new(),
+        };
+        let presumed = self.threads.iter().filter(|thread| {
+            thread.key() != waiter
+                && thread
+                    .slot
+                    .contexts()
+                    .iter()
+                    .any(|context| context.may_notify(&class))
+        });
+        self.live(presumed.map(ThreadView::key))
     }
 
     /// The live ones among `threads`, sorted, each once.

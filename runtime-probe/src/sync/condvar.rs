@@ -280,6 +280,11 @@ impl hooks::WaitState for CondvarShared {
         if notifiers.overflowed {
             return hooks::Provision::Unknown;
         }
+        if notifiers.threads.is_empty() {
+            // Never notified: the threads on their way to notifying it, if the attribute
+            // saw where it is notified (std and parking_lot condvars).
+            return hooks::Provision::any(world.presumed_notifiers(waiter, wait.resource));
+        }
         let live = world.live(notifiers.threads.iter().copied().filter(|&t| t != waiter));
         if live.is_empty() && !notifiers.threads.is_empty() {
             // Its notifiers have all ended, or the waiter was the only one.
