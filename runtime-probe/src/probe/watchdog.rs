@@ -828,9 +828,10 @@ fn ask_backtraces(scan: &Scan, nodes: &[usize]) {
 }
 
 /// Receives and condvar waits are how idle threads sleep: they are stalls only when
-/// their providers are known and themselves blocked, or when every thread that ended
-/// such a wait before is gone (a condvar whose notifiers all exited). Locks, barriers,
-/// joins, jobs and spin-waits that last are always worth a word.
+/// their providers are known and themselves blocked (not enough of them left free to
+/// meet a clause), or when every thread that ended such a wait before is gone (a condvar
+/// whose notifiers all exited). Locks, barriers, joins, jobs and spin-waits that last
+/// are always worth a word.
 fn stall_worthy(scan: &Scan, node: usize) -> bool {
     use super::providers::Provision;
     let Some(wait) = scan.thread(node).wait else {
@@ -839,13 +840,26 @@ fn stall_worthy(scan: &Scan, node: usize) -> bool {
     match wait.kind {
         WaitKind::Idle => false,
         WaitKind::Recv | WaitKind::Send | WaitKind::Condvar | WaitKind::Event => {
-            matches!(
-                &scan.provisions[node],
-                Provision::Needs(_) | Provision::Orphaned
-            )
+            match &scan.provisions[node] {
+                Provision::Orphaned => true,
+                Provision::Needs(clauses) => clauses.iter().any(|(need, providers)| {
+                    let free = providers.iter().filter(|&&p| !blocked(scan, p)).count();
+                    free < *need
+                }),
+                _ => false,
+            }
         }
         _ => true,
     }
+}
+
+/// Whether `thread` is in an untimed wait other than a worker's idling (a thread the
+/// scan did not see, or that sleeps, runs, idles or waits with a timeout, may act).
+fn blocked(scan: &Scan, thread: ThreadKey) -> bool {
+    scan.world
+        .index_of(thread)
+        .and_then(|index| scan.world.threads[index].wait)
+        .is_some_and(|wait| !wait.timed && wait.kind != WaitKind::Idle)
 }
 
 /// From a blocked thread, follow the first blocked provider, as far as it goes.
