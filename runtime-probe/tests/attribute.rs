@@ -1109,3 +1109,40 @@ fn guards_flowing_into_std_typed_positions_compile_and_record_their_waits_only()
         .sum();
     assert_eq!(held, 0, "{events:#?}");
 }
+
+#[waitgraph::instrument]
+fn acquire_passed_straight_to_a_std_typed_parameter(counter: &Mutex<u32>) -> u32 {
+    let bumped = add_one(counter.lock().unwrap());
+    let value = *bumped;
+    drop(bumped);
+    let holder = (counter.lock().unwrap(), 1);
+    value + *holder.0
+}
+
+#[test]
+fn an_acquire_passed_straight_to_a_std_typed_parameter_is_handed_over() {
+    let counter = Mutex::new(1);
+    let mut value = 0;
+    let events = captured(|| value = acquire_passed_straight_to_a_std_typed_parameter(&counter));
+    assert_eq!(value, 4);
+    let name = "attribute::acquire_passed_straight_to_a_std_typed_parameter::counter";
+    assert_eq!(
+        without_sites(&events)[..4],
+        [
+            "enter attribute::acquire_passed_straight_to_a_std_typed_parameter".to_string(),
+            format!("acquire exclusive {name}"),
+            format!("release exclusive {name}"),
+            "enter attribute::add_one".to_string(),
+        ]
+    );
+    // The guard in the tuple (no type written) stays the attribute's: held to the end.
+    let last: Vec<&str> = without_sites(&events).into_iter().rev().take(3).collect();
+    assert_eq!(
+        last,
+        [
+            "exit attribute::acquire_passed_straight_to_a_std_typed_parameter",
+            &format!("release exclusive {name}"),
+            &format!("acquire exclusive {name}"),
+        ]
+    );
+}

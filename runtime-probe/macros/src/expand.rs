@@ -285,7 +285,12 @@ fn bound_guard(local: &syn::Local) -> Option<Ident> {
     let syn::Pat::Ident(binding) = &local.pat else {
         return None;
     };
-    let mut value = &*local.init.as_ref()?.expr;
+    is_acquire(&local.init.as_ref()?.expr).then(|| binding.ident.clone())
+}
+
+/// Whether `value` is an acquire (`m.lock()`, `t.write()`), possibly followed by
+/// `.unwrap()`, `.expect(..)` or `?`: its value is a guard the attribute makes.
+fn is_acquire(mut value: &Expr) -> bool {
     loop {
         match value {
             Expr::Try(try_) => value = &try_.expr,
@@ -295,12 +300,25 @@ fn bound_guard(local: &syn::Local) -> Option<Ident> {
             Expr::MethodCall(call) => {
                 let method = call.method.to_string();
                 return operation(&method, call.args.len())
-                    .filter(|op| op.group == "Lock" || op.group == "ReadWrite")
-                    .map(|_| binding.ident.clone());
+                    .is_some_and(|op| op.group == "Lock" || op.group == "ReadWrite");
             }
-            _ => return None,
+            _ => return false,
         }
     }
+}
+
+/// Which of the values a call, a struct literal or a tuple is made of are acquires
+/// (seen before they are rewritten).
+fn acquired_values(expr: &Expr) -> Vec<bool> {
+    let values: Vec<&Expr> = match expr {
+        Expr::Call(call) => call.args.iter().collect(),
+        Expr::MethodCall(call) => call.args.iter().collect(),
+        Expr::Struct(literal) => literal.fields.iter().map(|field| &field.expr).collect(),
+        Expr::Tuple(tuple) => tuple.elems.iter().collect(),
+        Expr::Array(array) => array.elems.iter().collect(),
+        _ => Vec::new(),
+    };
+    values.into_iter().map(is_acquire).collect()
 }
 
 impl VisitMut for Rewriter {
@@ -363,6 +381,7 @@ impl VisitMut for Rewriter {
             self.keep_types = outer;
             return;
         }
+        let acquired = acquired_values(expr);
         visit_mut::visit_expr_mut(self, expr);
         if let Expr::MethodCall(call) = expr {
             let barrier_wait = call.method == "wait" && call.args.is_empty();
@@ -378,41 +397,38 @@ impl VisitMut for Rewriter {
                 self.rewritten += 1;
                 self.barrier_waits += usize::from(barrier_wait);
             } else {
-                self.hand_over_guards(&mut call.args);
+                self.hand_over_guards(call.args.iter_mut(), &acquired);
             }
         } else if let Expr::Call(call) = expr {
             if let Some(rewritten) = rewrite_transition(call) {
                 *expr = rewritten;
                 self.rewritten += 1;
             } else {
-                self.hand_over_guards(&mut call.args);
+                self.hand_over_guards(call.args.iter_mut(), &acquired);
             }
         } else if let Expr::Struct(literal) = expr {
             // A field's type may be the original guard's.
-            for field in literal.fields.iter_mut() {
-                self.hand_over_guard(&mut field.expr);
-            }
+            let fields = literal.fields.iter_mut().map(|field| &mut field.expr);
+            self.hand_over_guards(fields, &acquired);
         } else if let (Expr::Tuple(syn::ExprTuple { elems, .. }), true)
         | (Expr::Array(syn::ExprArray { elems, .. }), true) =
             (&mut *expr, self.keep_types)
         {
             // Elements of a value whose written type names a guard.
-            for element in elems.iter_mut() {
-                self.hand_over_guard(element);
-            }
+            self.hand_over_guards(elems.iter_mut(), &acquired);
         } else if let Expr::Assign(assign) = expr {
             // `holder.guard = guard`: the place's type may be the original guard's; a
             // local bound from an acquire keeps the attribute's guard.
             let to_a_guard_local = matches!(&*assign.left, Expr::Path(path)
                 if path.path.get_ident().is_some_and(|i| self.guards.contains(i)));
             if !to_a_guard_local {
-                self.hand_over_guard(&mut assign.right);
+                self.hand_over_guard(&mut assign.right, false);
             }
         } else if let Expr::Return(ret) = expr {
             // `return guard;` under a declared guard type.
             if self.keep_types {
                 if let Some(value) = ret.expr.as_mut() {
-                    self.hand_over_guard(value);
+                    self.hand_over_guard(value, false);
                 }
             }
         }
@@ -423,42 +439,58 @@ impl VisitMut for Rewriter {
         // A block's value, under a declared guard type (a function's tail `guard`).
         if self.keep_types {
             if let Some(Stmt::Expr(tail, None)) = block.stmts.last_mut() {
-                self.hand_over_guard(tail);
+                self.hand_over_guard(tail, false);
             }
         }
     }
 }
 
 impl Rewriter {
-    /// Arguments that are locals bound from an acquire: the callee's parameter may be
-    /// written as the original guard type, which the attribute's guard is not. They are
-    /// handed over as the original guard (the attribute's guard only; any other value
+    /// Arguments that are acquires, or locals bound from one: the callee's parameter may
+    /// be written as the original guard type, which the attribute's guard is not. They
+    /// are handed over as the original guard (the attribute's guard only; any other value
     /// passes unchanged), and the hold leaves the record there: a missed edge at worst.
-    fn hand_over_guards(&mut self, arguments: &mut Punctuated<Expr, Token![,]>) {
-        for argument in arguments.iter_mut() {
-            self.hand_over_guard(argument);
+    /// `acquired` says which values were acquires before they were rewritten.
+    fn hand_over_guards<'e>(
+        &mut self,
+        values: impl Iterator<Item = &'e mut Expr>,
+        acquired: &[bool],
+    ) {
+        for (index, value) in values.enumerate() {
+            self.hand_over_guard(value, acquired.get(index).copied().unwrap_or(false));
         }
     }
 
-    fn hand_over_guard(&mut self, value: &mut Expr) {
-        let Expr::Path(path) = &*value else {
-            return;
-        };
-        let Some(ident) = path.path.get_ident() else {
-            return;
-        };
-        if path.qself.is_some() || !self.guards.contains(ident) {
-            return;
-        }
+    fn hand_over_guard(&mut self, value: &mut Expr, acquired: bool) {
         let support = quote!(::waitgraph::__macro_support);
         let token = Ident::new("__wg_handover", Span::mixed_site());
-        let span = ident.span();
-        let handed = quote_spanned! {span=> {
-            #[allow(unused_imports)]
-            use #support::{HandOver as _, PassAsIs as _};
-            let #token = (&&#support::probe::<#support::group::Pass, _>(|| &#ident)).__wg_pass();
-            #token.pass(#ident)
-        }};
+        let hand_over = |place: &Ident| {
+            quote! {{
+                #[allow(unused_imports)]
+                use #support::{HandOver as _, PassAsIs as _};
+                let #token = (&&#support::probe::<#support::group::Pass, _>(|| &#place)).__wg_pass();
+                #token.pass(#place)
+            }}
+        };
+        let handed = match &*value {
+            Expr::Path(path) if path.qself.is_none() => {
+                let Some(ident) = path.path.get_ident() else {
+                    return;
+                };
+                if !self.guards.contains(ident) {
+                    return;
+                }
+                hand_over(ident)
+            }
+            _ if acquired => {
+                // The acquire's value, bound for the hand-over (its temporaries live to
+                // the end of the match, as they would to the end of the call).
+                let bound = Ident::new("__wg_acquired", Span::mixed_site());
+                let handed = hand_over(&bound);
+                quote!(match #value { #bound => #handed })
+            }
+            _ => return,
+        };
         *value = syn::parse2(handed).expect("a handed-over guard parses");
         self.rewritten += 1;
     }
