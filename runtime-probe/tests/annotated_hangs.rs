@@ -38,6 +38,7 @@ fn child() {
         "notifier_blocked_before_notifying" => notifier_blocked_before_notifying(),
         "reader_blocked_while_the_notifier_sleeps" => reader_blocked_while_the_notifier_sleeps(),
         "notifier_sleeps_past_the_threshold" => notifier_sleeps_past_the_threshold(),
+        "notified_from_a_spawned_closure" => notified_from_a_spawned_closure(),
         "std_pool_jobs_finish" => std_pool_jobs_finish(),
         "wrapper_double_lock" => stalls_for_a_while(wrapper_double_lock),
         "opted_out_double_lock" => stalls_for_a_while(opted_out_double_lock),
@@ -787,6 +788,39 @@ fn a_wait_whose_notifier_sleeps_past_the_stall_threshold_is_not_a_stall() {
     // The settler is inside the function that notifies: the waiter waits for it, and it
     // is free (asleep), so the 1.5 s wait is no stall.
     run_child("child", "notifier_sleeps_past_the_threshold", DEADLINE).assert_clean();
+}
+
+/// Hands the settlement to a helper thread (a closure), then waits for the table the
+/// waiter holds: this thread is not the notifier, the helper is.
+#[waitgraph::instrument]
+fn hand_off_then_audit(ledger: &Arc<Ledger>, both: &Barrier) {
+    let theirs = ledger.clone();
+    let helper = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(400));
+        *theirs.settled.lock().unwrap() = true;
+        theirs.changed.notify_all();
+    });
+    both.wait();
+    drop(ledger.table.lock().unwrap());
+    helper.join().unwrap();
+}
+
+fn notified_from_a_spawned_closure() -> bool {
+    let ledger = Ledger::new();
+    let both = Arc::new(Barrier::new(2));
+    let (theirs, other) = (ledger.clone(), both.clone());
+    let waiter = spawn("waiter", move || ledger.wait_for_settlement(&both));
+    let auditor = spawn("auditor", move || hand_off_then_audit(&theirs, &other));
+    waiter.join().unwrap();
+    auditor.join().unwrap();
+    true
+}
+
+#[test]
+fn a_function_whose_spawned_closure_notifies_is_not_the_notifier() {
+    // The auditor's function notifies `changed` only inside a closure another thread
+    // runs: blocked behind the waiter, the auditor closes no cycle.
+    run_child("child", "notified_from_a_spawned_closure", DEADLINE).assert_clean();
 }
 
 // ---- a hand-written pool on std primitives whose jobs finish -----------------------------

@@ -50,6 +50,7 @@ pub fn function(args: &Args, mut function: ItemFn) -> TokenStream {
         guards: Vec::new(),
         reassigned: reassigned_locals(&function.block),
         notifies: Vec::new(),
+        closures: 0,
     };
     rewriter.visit_block_mut(&mut function.block);
     if rewriter.barrier_waits > 0 {
@@ -203,8 +204,11 @@ struct Rewriter {
     /// Locals assigned a value that is not an instrumented wait's (`guard = f(guard)`):
     /// a guard bound to one keeps the original type, or the assignment would not fit.
     reassigned: Vec<Ident>,
-    /// The receivers of the `notify_one` / `notify_all` calls in the body, as written.
+    /// The receivers of the `notify_one` / `notify_all` calls in the body, as written
+    /// (not in closures: a closure may run on another thread, which is then the notifier).
     notifies: Vec<String>,
+    /// How many closures deep the visit is.
+    closures: usize,
 }
 
 /// The locals `block` assigns from anything but an instrumented condvar wait (whose
@@ -377,7 +381,9 @@ impl VisitMut for Rewriter {
             // A closure's return type written as a guard type: its body keeps types.
             let outer = self.keep_types;
             self.keep_types |= names_a_guard_type(&closure.output);
+            self.closures += 1;
             visit_mut::visit_expr_mut(self, expr);
+            self.closures -= 1;
             self.keep_types = outer;
             return;
         }
@@ -385,8 +391,8 @@ impl VisitMut for Rewriter {
         visit_mut::visit_expr_mut(self, expr);
         if let Expr::MethodCall(call) = expr {
             let barrier_wait = call.method == "wait" && call.args.is_empty();
-            if (call.method == "notify_one" || call.method == "notify_all") && call.args.is_empty()
-            {
+            let notify = call.method == "notify_one" || call.method == "notify_all";
+            if notify && call.args.is_empty() && self.closures == 0 {
                 let text = receiver_text(&call.receiver);
                 if !self.notifies.contains(&text) {
                     self.notifies.push(text);
