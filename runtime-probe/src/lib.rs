@@ -10,7 +10,7 @@
 //!
 //! ```toml
 //! [dependencies]
-//! waitgraph = "0.1"
+//! waitgraph = { path = "runtime-probe" }  # from this repository
 //! ```
 //!
 //! ```no_run
