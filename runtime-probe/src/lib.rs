@@ -142,12 +142,13 @@
 //! | `join` | `JoinHandle`, `ScopedJoinHandle` | | as always | a wait for the joined thread |
 //! | `call_once`, `call_once_force` | `Once` | | | while not complete: a lock wait on it; its closure holds it (recursive initialisation is a double lock) |
 //! | `get_or_init` | `OnceLock` | | | the same (and once_cell's `sync::OnceCell`) |
+//! | `LazyLock::force(&l)` | `LazyLock` | | | forced again by the same thread while it initialises: a wait for the hold the first `force` then takes (and once_cell's `sync::Lazy::force`) |
 //!
 //! waitgraph's own primitives record themselves; the attribute adds their function
 //! context. `try_recv` cannot block and is left as written. A `LazyLock` or once_cell
 //! `Lazy` initialised by a dereference (`*LAZY`, `LAZY.len()`) shows no call to rewrite:
-//! its initialisation is not seen (write the initialiser as `OnceLock::get_or_init` to
-//! have it checked).
+//! its initialisation is not seen (write `LazyLock::force(&LAZY)`, or the initialiser as
+//! `OnceLock::get_or_init`, to have it checked).
 //!
 //! Calls on any other type compile and behave exactly as before, with no event: the
 //! choice is made by the compiler from the receiver's type (`io::stdout().lock()`,

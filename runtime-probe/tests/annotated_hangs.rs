@@ -33,6 +33,7 @@ fn child() {
         "condvar_made_where_another_lived" => condvar_made_where_another_lived(),
         "recursive_once_lock" => in_thread(recursive_once_lock),
         "recursive_once" => in_thread(recursive_once),
+        "recursive_lazy_lock_force" => in_thread(recursive_lazy_lock_force),
         "initialiser_waits_for_a_waiter" => initialiser_waits_for_a_waiter(),
         "one_time_initialisation_shared" => one_time_initialisation_shared(),
         "notifier_blocked_before_notifying" => notifier_blocked_before_notifying(),
@@ -478,6 +479,33 @@ fn a_once_reached_again_from_its_own_closure_is_a_deadlock() {
     double_lock("recursive_once", "annotated_hangs::LOGGING", "init_logging");
 }
 
+static PLUGINS: LazyLock<Vec<String>> = LazyLock::new(load_plugins);
+
+#[waitgraph::instrument]
+fn plugins() -> &'static Vec<String> {
+    LazyLock::force(&PLUGINS)
+}
+
+/// Loading names the plugins loaded so far: through the same lazy value.
+#[waitgraph::instrument]
+fn load_plugins() -> Vec<String> {
+    let loaded = plugins().len();
+    vec![format!("builtin-{loaded}")]
+}
+
+fn recursive_lazy_lock_force() {
+    plugins();
+}
+
+#[test]
+fn a_lazy_lock_forced_again_while_it_initialises_is_a_deadlock() {
+    double_lock(
+        "recursive_lazy_lock_force",
+        "annotated_hangs::PLUGINS",
+        "plugins",
+    );
+}
+
 static CATALOG: OnceLock<Vec<u32>> = OnceLock::new();
 static INDEX: std::sync::Mutex<u32> = std::sync::Mutex::new(0);
 
@@ -529,6 +557,10 @@ fn an_initialiser_waiting_for_a_thread_that_waits_for_the_initialisation_is_a_de
 }
 
 static SHARED_CONFIG: OnceLock<Vec<u32>> = OnceLock::new();
+static DEFAULTS: LazyLock<Vec<u32>> = LazyLock::new(|| {
+    std::thread::sleep(Duration::from_millis(30));
+    vec![0, 0]
+});
 static STARTED: std::sync::Once = std::sync::Once::new();
 static STARTS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
@@ -544,7 +576,7 @@ fn configure_and_start() -> usize {
         std::thread::sleep(Duration::from_millis(30));
         STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     });
-    config.len()
+    config.len() + LazyLock::force(&DEFAULTS).len() - 2
 }
 
 fn one_time_initialisation_shared() -> bool {

@@ -406,7 +406,7 @@ impl VisitMut for Rewriter {
                 self.hand_over_guards(call.args.iter_mut(), &acquired);
             }
         } else if let Expr::Call(call) = expr {
-            if let Some(rewritten) = rewrite_transition(call) {
+            if let Some(rewritten) = rewrite_transition(call, &self.function) {
                 *expr = rewritten;
                 self.rewritten += 1;
             } else {
@@ -671,7 +671,7 @@ fn rewrite(call: &ExprMethodCall, function: &str, keep_types: bool) -> Option<Ex
 /// parking_lot's guard transitions, written as path calls on a guard type
 /// (`RwLockUpgradableReadGuard::upgrade(guard)`): on the attribute's own guards they move
 /// the hold's record with the guard; on any other guard they stay as written.
-fn rewrite_transition(call: &ExprCall) -> Option<Expr> {
+fn rewrite_transition(call: &ExprCall, function_name: &str) -> Option<Expr> {
     let Expr::Path(function) = &*call.func else {
         return None;
     };
@@ -679,16 +679,22 @@ fn rewrite_transition(call: &ExprCall) -> Option<Expr> {
     if function.qself.is_some() || segments.len() < 2 {
         return None;
     }
-    // Only on guard types (`RwLockUpgradableReadGuard::upgrade`), never `Arc::downgrade`.
+    // Only on guard types (`RwLockUpgradableReadGuard::upgrade`), never `Arc::downgrade`;
+    // and lazy values' `force` (`LazyLock::force(&CONFIG)`).
     let owner = segments[segments.len() - 2].ident.to_string();
     let name = &segments.last()?.ident;
     let transition = matches!(
         name.to_string().as_str(),
         "upgrade" | "try_upgrade" | "downgrade" | "downgrade_to_upgradable"
     );
-    if !owner.ends_with("Guard") || !transition || call.args.len() != 1 {
+    let force = name == "force" && (owner == "LazyLock" || owner == "Lazy");
+    if !(owner.ends_with("Guard") && transition || force) || call.args.len() != 1 {
         return None;
     }
+    let group = Ident::new(
+        if force { "Force" } else { "Transition" },
+        Span::call_site(),
+    );
     let support = quote!(::waitgraph::__macro_support);
     let hygienic = |name: &str| Ident::new(name, Span::mixed_site());
     let token = hygienic("__wg_token");
@@ -696,14 +702,32 @@ fn rewrite_transition(call: &ExprCall) -> Option<Expr> {
     let value = &call.args[0];
     let site = name.span();
     let operation = Ident::new(&name.to_string(), site);
-    let instrumented = quote_spanned!(site=> #token.#operation(#guard));
+    let instrumented = if force {
+        quote_spanned!(site=> #token.#operation(#guard, &__WG_AT))
+    } else {
+        quote_spanned!(site=> #token.#operation(#guard))
+    };
     let original = quote_spanned!(site=> #function(#token.guard_arg(#guard)));
+    // What reports name a forced value by: the argument as written (`CONFIG` for
+    // `&CONFIG`).
+    let text = receiver_text(value);
+    let text = text.trim_start_matches('&');
+    let at = force.then(|| {
+        quote! {
+            static __WG_AT: #support::Receiver = #support::Receiver {
+                module: ::core::module_path!(),
+                function: #function_name,
+                text: #text,
+            };
+        }
+    });
     let expansion = quote! {
         match #value {
             #guard => {
+                #at
                 #[allow(unused_imports)]
                 use #support::{Select0 as _, Select1 as _, Select2 as _, Select3 as _, Select4 as _};
-                let #token = (&&&&&#support::probe::<#support::group::Transition, _>(|| &#guard)).__wg_select();
+                let #token = (&&&&&#support::probe::<#support::group::#group, _>(|| &#guard)).__wg_select();
                 if #token.via() {
                     #token.instrumented(#instrumented)
                 } else {

@@ -1,5 +1,9 @@
 //! One-time initialisation: std's `Once::call_once` / `call_once_force`,
-//! `OnceLock::get_or_init`, once_cell's `sync::OnceCell::get_or_init`.
+//! `OnceLock::get_or_init`, once_cell's `sync::OnceCell::get_or_init`; and
+//! `LazyLock::force` / once_cell's `Lazy::force`, whose initialiser the attribute cannot
+//! wrap: a `force` reached again on the same thread while the first still runs is
+//! recorded as waiting for the hold the first one then takes (a double lock). Forcing by
+//! a dereference (`*CONFIG`) shows no call and is not seen.
 //!
 //! While it is not complete, initialisation is a lock: the thread that runs the closure
 //! holds it until the closure returns (or unwinds), and every other caller waits for it.
@@ -19,10 +23,10 @@ use super::select::{Instrument, Via};
 use super::{foreign_key, Owner, Receiver};
 use crate::model::{LockMode, ResourceKey, ResourceKind, WaitKind};
 use crate::sync::hooks::{self, Shared, WaitScope};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 use std::panic::Location;
-use std::sync::{Once, OnceLock, OnceState};
+use std::sync::{LazyLock, Once, OnceLock, OnceState};
 
 type OnceCell<U> = once_cell::sync::OnceCell<U>;
 
@@ -202,5 +206,81 @@ impl<'c, U> Instrument<'c, OnceCell<U>> {
     #[track_caller]
     pub fn get_or_init<F: FnOnce() -> U>(self, f: F) -> &'c U {
         Via::<OnceCell<U>>(PhantomData).get_or_init(self.receiver, f, self.at, self.owner)
+    }
+}
+
+thread_local! {
+    /// The lazy values this thread is forcing, by address (innermost last).
+    static FORCING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Forces a lazy value through `force`: a `force` of one this thread is already forcing
+/// records the outer call's hold and a wait for it, then blocks as the original does.
+#[inline]
+fn forced<T: ?Sized, R>(
+    lazy: &T,
+    at: &'static Receiver,
+    owner: Owner,
+    site: &'static Location<'static>,
+    force: impl FnOnce() -> R,
+) -> R {
+    if !hooks::enabled() {
+        return force();
+    }
+    let address = lazy as *const T as *const () as usize;
+    let again = FORCING
+        .try_with(|forcing| forcing.borrow().contains(&address))
+        .unwrap_or(false);
+    if again {
+        let key = foreign_key(lazy, ResourceKind::Mutex, at, owner, site, || Shared::Lock);
+        hooks::acquired(key, LockMode::Exclusive, site);
+        let _wait = WaitScope::begin(key, WaitKind::Lock(LockMode::Exclusive), site, false);
+        return force();
+    }
+    let _ = FORCING.try_with(|forcing| forcing.borrow_mut().push(address));
+    struct Done(usize);
+    impl Drop for Done {
+        fn drop(&mut self) {
+            let _ = FORCING.try_with(|forcing| {
+                let mut forcing = forcing.borrow_mut();
+                if let Some(index) = forcing.iter().rposition(|&a| a == self.0) {
+                    forcing.remove(index);
+                }
+            });
+        }
+    }
+    let _done = Done(address);
+    force()
+}
+
+impl<U, F: FnOnce() -> U> Via<LazyLock<U, F>> {
+    /// The argument as the branch as written (never taken) sees it.
+    pub fn guard_arg<'a>(&self, lazy: &'a LazyLock<U, F>) -> &'a LazyLock<U, F> {
+        lazy
+    }
+
+    #[track_caller]
+    pub fn force<'a>(&self, lazy: &'a LazyLock<U, F>, at: &'static Receiver) -> &'a U {
+        forced(lazy, at, None, Location::caller(), || LazyLock::force(lazy))
+    }
+}
+
+impl<U, F: FnOnce() -> U> Via<once_cell::sync::Lazy<U, F>> {
+    /// The argument as the branch as written (never taken) sees it.
+    pub fn guard_arg<'a>(
+        &self,
+        lazy: &'a once_cell::sync::Lazy<U, F>,
+    ) -> &'a once_cell::sync::Lazy<U, F> {
+        lazy
+    }
+
+    #[track_caller]
+    pub fn force<'a>(&self, lazy: &'a once_cell::sync::Lazy<U, F>, at: &'static Receiver) -> &'a U {
+        if once_cell::sync::Lazy::get(lazy).is_some() {
+            return once_cell::sync::Lazy::force(lazy);
+        }
+        forced(lazy, at, None, Location::caller(), || {
+            once_cell::sync::Lazy::force(lazy)
+        })
     }
 }

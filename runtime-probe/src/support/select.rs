@@ -39,6 +39,9 @@ pub mod group {
     pub struct Join;
     /// One-time initialisation: `call_once`, `call_once_force`, `get_or_init`.
     pub struct Once;
+    /// `LazyLock::force(&lazy)`, once_cell's `Lazy::force(&lazy)`: the argument, a
+    /// reference, is looked through.
+    pub struct Force;
     /// A local bound from an acquire, passed by value to a call: handed over as the
     /// original guard if it is the attribute's.
     pub struct Pass;
@@ -59,6 +62,7 @@ impl ThroughPointers for group::Send {}
 impl ThroughPointers for group::Recv {}
 impl ThroughPointers for group::Join {}
 impl ThroughPointers for group::Once {}
+impl ThroughPointers for group::Force {}
 
 /// The types each group instruments.
 pub trait Supported<G> {}
@@ -80,6 +84,8 @@ impl<U> Supported<group::Join> for std::thread::ScopedJoinHandle<'_, U> {}
 impl Supported<group::Once> for std::sync::Once {}
 impl<U> Supported<group::Once> for std::sync::OnceLock<U> {}
 impl<U> Supported<group::Once> for once_cell::sync::OnceCell<U> {}
+impl<U, F: FnOnce() -> U> Supported<group::Force> for std::sync::LazyLock<U, F> {}
+impl<U, F: FnOnce() -> U> Supported<group::Force> for once_cell::sync::Lazy<U, F> {}
 
 impl<R: lock_api::RawRwLock, T: ?Sized> Supported<group::Transition>
     for super::Guard<lock_api::RwLockWriteGuard<'_, R, T>>
@@ -345,4 +351,11 @@ macro_rules! plain_transitions {
 
 plain_transitions! {
     upgrade(), try_upgrade(), downgrade(), downgrade_to_upgradable(),
+}
+
+impl Plain {
+    /// A lazy value's `force`: never called.
+    pub fn force<T>(&self, _lazy: T, _at: &'static super::Receiver) -> Never {
+        unreachable!("a plain call is made as written")
+    }
 }
