@@ -622,6 +622,10 @@ fn stalled(scenario: &str, resource: &str, function: &str) {
         .find(|line| line.contains("unexpected finding: stall"))
         .unwrap_or_else(|| panic!("a stall warning: {}", outcome.child));
     assert!(warning.contains("`hangs`"), "{warning}");
+    assert!(
+        warning.contains("no holder is known to the probe"),
+        "{warning}"
+    );
     assert!(stderr.contains(resource), "{}", outcome.child);
     assert!(stderr.contains(function), "{}", outcome.child);
 }

@@ -715,6 +715,18 @@ impl Runner {
                         members.len() - 1
                     ));
                 }
+                let lead = members[0].1;
+                let lock_wait = matches!(
+                    scan.thread(lead).wait.map(|wait| wait.kind),
+                    Some(WaitKind::Lock(_) | WaitKind::ReadRecursive)
+                );
+                if lock_wait && scan.provisions[lead] == super::providers::Provision::Unknown {
+                    summary.push_str(
+                        "; no holder is known to the probe (taken outside instrumented code, \
+                         or by a guard handed over as std's own type; the waiting thread \
+                         itself included)",
+                    );
+                }
                 seen(FindingKind::Stall, summary, cycle, victims)
             })
             .collect()
