@@ -131,55 +131,39 @@ impl Via<Once> {
     }
 }
 
-impl<U> Via<OnceLock<U>> {
-    #[track_caller]
-    pub fn get_or_init<'c, F: FnOnce() -> U>(
-        &self,
-        cell: &'c OnceLock<U>,
-        f: F,
-        at: &'static Receiver,
-        owner: Owner,
-    ) -> &'c U {
-        one_time(
-            cell,
-            cell.get().is_some(),
-            at,
-            owner,
-            Location::caller(),
-            |caller| {
-                cell.get_or_init(|| {
-                    let _held = caller.map(Caller::initialising);
-                    f()
+/// `get_or_init` on each cell type: the same steps, the cell's own method.
+macro_rules! get_or_init {
+    ($($cell:ident),*) => {$(
+        impl<U> Via<$cell<U>> {
+            #[track_caller]
+            pub fn get_or_init<'c, F: FnOnce() -> U>(
+                &self,
+                cell: &'c $cell<U>,
+                f: F,
+                at: &'static Receiver,
+                owner: Owner,
+            ) -> &'c U {
+                let complete = cell.get().is_some();
+                one_time(cell, complete, at, owner, Location::caller(), |caller| {
+                    cell.get_or_init(|| {
+                        let _held = caller.map(Caller::initialising);
+                        f()
+                    })
                 })
-            },
-        )
-    }
+            }
+        }
+
+        /// Called with the original method name (the closure typed by its signature).
+        impl<'c, U> Instrument<'c, $cell<U>> {
+            #[track_caller]
+            pub fn get_or_init<F: FnOnce() -> U>(self, f: F) -> &'c U {
+                Via::<$cell<U>>(PhantomData).get_or_init(self.receiver, f, self.at, self.owner)
+            }
+        }
+    )*};
 }
 
-impl<U> Via<OnceCell<U>> {
-    #[track_caller]
-    pub fn get_or_init<'c, F: FnOnce() -> U>(
-        &self,
-        cell: &'c OnceCell<U>,
-        f: F,
-        at: &'static Receiver,
-        owner: Owner,
-    ) -> &'c U {
-        one_time(
-            cell,
-            cell.get().is_some(),
-            at,
-            owner,
-            Location::caller(),
-            |caller| {
-                cell.get_or_init(|| {
-                    let _held = caller.map(Caller::initialising);
-                    f()
-                })
-            },
-        )
-    }
-}
+get_or_init!(OnceLock, OnceCell);
 
 /// The same, called with the original method names (a closure argument is typed by the
 /// signature of the method it is passed to).
@@ -192,20 +176,6 @@ impl Instrument<'_, Once> {
     #[track_caller]
     pub fn call_once_force<F: FnOnce(&OnceState)>(self, f: F) {
         Via::<Once>(PhantomData).call_once_force(self.receiver, f, self.at, self.owner)
-    }
-}
-
-impl<'c, U> Instrument<'c, OnceLock<U>> {
-    #[track_caller]
-    pub fn get_or_init<F: FnOnce() -> U>(self, f: F) -> &'c U {
-        Via::<OnceLock<U>>(PhantomData).get_or_init(self.receiver, f, self.at, self.owner)
-    }
-}
-
-impl<'c, U> Instrument<'c, OnceCell<U>> {
-    #[track_caller]
-    pub fn get_or_init<F: FnOnce() -> U>(self, f: F) -> &'c U {
-        Via::<OnceCell<U>>(PhantomData).get_or_init(self.receiver, f, self.at, self.owner)
     }
 }
 
