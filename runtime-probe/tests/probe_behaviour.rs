@@ -276,6 +276,15 @@ fn condvar_wait_warnings(
     name: &'static str,
     notify_before: bool,
 ) -> Vec<waitgraph::report::Finding> {
+    condvar_wait_warnings_with(name, notify_before, false)
+}
+
+/// The same, the watchdog warning about every wait (`warn_every_wait`) if asked.
+fn condvar_wait_warnings_with(
+    name: &'static str,
+    notify_before: bool,
+    every_wait: bool,
+) -> Vec<waitgraph::report::Finding> {
     let state = Arc::new((
         Mutex::named("state", false),
         waitgraph::sync::Condvar::named(name),
@@ -289,6 +298,7 @@ fn condvar_wait_warnings(
     let watchdog = waitgraph::Watchdog::builder()
         .interval(Duration::from_millis(10))
         .stall_threshold(Duration::from_millis(100))
+        .warn_every_wait(every_wait)
         .print(false)
         .start();
     let waiting = state.clone();
@@ -326,4 +336,18 @@ fn a_condvar_wait_whose_only_notifier_has_ended_is_warned_about_as_a_stall() {
 fn a_condvar_wait_nobody_ever_notified_is_how_idle_threads_sleep_and_not_warned_about() {
     let warnings = condvar_wait_warnings("never-notified", false);
     assert!(warnings.is_empty(), "{warnings:#?}");
+}
+
+#[test]
+fn asked_to_warn_about_every_wait_a_condvar_nobody_notified_is_a_stall_saying_so() {
+    let warnings = condvar_wait_warnings_with("never-notified-warned", false, true);
+    assert!(!warnings.is_empty(), "a stall warning");
+    for warning in &warnings {
+        assert_eq!(warning.kind, FindingKind::Stall, "never more than a stall");
+        assert!(
+            warning.summary.contains("no thread has notified it yet"),
+            "{}",
+            warning.summary
+        );
+    }
 }

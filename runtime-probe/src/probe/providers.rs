@@ -9,7 +9,7 @@
 //! | `read` (fair) | the exclusive holder and the writers that started waiting before this reader | AND |
 //! | `read-recursive` | the exclusive holder | AND |
 //! | condvar | threads that have notified it, or were declared to | OR; none of them alive but the waiter: `Orphaned` (a stall, never a deadlock) |
-//! | std / parking_lot condvar nobody has notified yet | threads inside a function whose body notifies it (same module, same receiver name), not yet there | OR; none: unknown |
+//! | std / parking_lot condvar nobody has notified yet | threads inside a function whose body notifies it (same module, same receiver name), not yet there | OR; none: `Unannounced` (a stall if asked for, never a deadlock) |
 //! | barrier (enrolled parties) | parties that have not arrived in this generation | AND, only if every missing party is known |
 //! | barrier fed by an executor | the executor's workers that have not arrived | k-of-n, k = arrivals missing |
 //! | join | the joined thread (a std handle: the live thread with that std id) | AND |
@@ -69,6 +69,11 @@ pub enum Provision {
     /// As `Unknown` for the graph, but every thread known to have ended such a wait
     /// before is gone (or is the waiter): worth a stall warning once it lasts.
     Orphaned,
+    /// As `Unknown` for the graph, and nothing has ever ended such a wait nor is on its
+    /// way to (a condvar never notified, no thread inside a function that notifies it):
+    /// a missing notification, or an idle thread before its first work. A stall warning
+    /// only when asked for (`WatchdogBuilder::warn_every_wait`), never a deadlock.
+    Unannounced,
     /// Every clause `(need, providers)` must be met.
     Needs(Vec<(usize, Vec<ThreadKey>)>),
 }

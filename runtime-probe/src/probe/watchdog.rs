@@ -60,10 +60,15 @@ impl Watchdog {
             backtrace_wait: Duration::from_millis(500),
             dump_file: None,
             max_findings: MAX_FINDINGS,
-            predict: std::env::var("WAITGRAPH_PREDICT")
-                .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes" | "on")),
+            predict: env_flag("WAITGRAPH_PREDICT"),
+            warn_unexplained: env_flag("WAITGRAPH_WARN_EVERY_WAIT"),
         }
     }
+}
+
+/// Whether the environment variable `name` says yes.
+fn env_flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes" | "on"))
 }
 
 /// Configures and starts a watchdog.
@@ -80,6 +85,7 @@ pub struct WatchdogBuilder {
     dump_file: Option<PathBuf>,
     max_findings: usize,
     predict: bool,
+    warn_unexplained: bool,
 }
 
 impl WatchdogBuilder {
@@ -119,6 +125,20 @@ impl WatchdogBuilder {
     /// 1,024); older ones are counted by kind in the report's `omitted`.
     pub fn max_findings(mut self, count: usize) -> Self {
         self.max_findings = count.max(1);
+        self
+    }
+
+    /// Also warns about condvar, channel and event waits past the stall threshold that
+    /// nothing known can end (never notified and no thread inside a function that
+    /// notifies the condvar; a std channel whose other ends the probe cannot see), so that
+    /// every untimed wait but a worker's idling is worth a word (default no;
+    /// `WAITGRAPH_WARN_EVERY_WAIT=1` turns it on). A missing notify then never hangs
+    /// silently, even while other threads run; but the idle workers of a hand-written
+    /// pool waiting for their first job, and a waiter whose notifier is a closure on
+    /// another thread that has not notified yet, look the same and are warned about too,
+    /// which is why it is off by default.
+    pub fn warn_every_wait(mut self, warn: bool) -> Self {
+        self.warn_unexplained = warn;
         self
     }
 
@@ -659,7 +679,8 @@ impl Runner {
         let mut groups: Vec<(usize, Vec<Due>)> = Vec::new();
         for (node, thread) in scan.world.threads.iter().enumerate() {
             let Some(wait) = thread.wait else { continue };
-            if deadlocked.contains(&thread.key()) || !stall_worthy(scan, node) {
+            let worthy = stall_worthy(scan, node, self.config.warn_unexplained);
+            if deadlocked.contains(&thread.key()) || !worthy {
                 continue;
             }
             let waited = scan.taken.saturating_duration_since(wait.since);
@@ -716,6 +737,12 @@ impl Runner {
                     ));
                 }
                 let lead = members[0].1;
+                if scan.provisions[lead] == super::providers::Provision::Unannounced {
+                    summary.push_str(
+                        "; no thread has notified it yet and none is in a function that \
+                         does: a missing notify, or a thread idle before its first work",
+                    );
+                }
                 let lock_wait = matches!(
                     scan.thread(lead).wait.map(|wait| wait.kind),
                     Some(WaitKind::Lock(_) | WaitKind::ReadRecursive)
@@ -842,9 +869,10 @@ fn ask_backtraces(scan: &Scan, nodes: &[usize]) {
 /// Receives and condvar waits are how idle threads sleep: they are stalls only when
 /// their providers are known and themselves blocked (not enough of them left free to
 /// meet a clause), or when every thread that ended such a wait before is gone (a condvar
-/// whose notifiers all exited). Locks, barriers, joins, jobs and spin-waits that last
-/// are always worth a word.
-fn stall_worthy(scan: &Scan, node: usize) -> bool {
+/// whose notifiers all exited), or, when asked (`warn_every_wait`), when nothing known
+/// can end them. Locks, barriers, joins, jobs and spin-waits that last are always worth
+/// a word.
+fn stall_worthy(scan: &Scan, node: usize, warn_unexplained: bool) -> bool {
     use super::providers::Provision;
     let Some(wait) = scan.thread(node).wait else {
         return false;
@@ -854,6 +882,7 @@ fn stall_worthy(scan: &Scan, node: usize) -> bool {
         WaitKind::Recv | WaitKind::Send | WaitKind::Condvar | WaitKind::Event => {
             match &scan.provisions[node] {
                 Provision::Orphaned => true,
+                Provision::Unannounced | Provision::Unknown => warn_unexplained,
                 Provision::Needs(clauses) => clauses.iter().any(|(need, providers)| {
                     let free = providers.iter().filter(|&&p| !blocked(scan, p)).count();
                     free < *need

@@ -283,7 +283,11 @@ impl hooks::WaitState for CondvarShared {
         if notifiers.threads.is_empty() {
             // Never notified: the threads on their way to notifying it, if the attribute
             // saw where it is notified (std and parking_lot condvars).
-            return hooks::Provision::any(world.presumed_notifiers(waiter, wait.resource));
+            let presumed = world.presumed_notifiers(waiter, wait.resource);
+            if presumed.is_empty() {
+                return hooks::Provision::Unannounced;
+            }
+            return hooks::Provision::any(presumed);
         }
         let live = world.live(notifiers.threads.iter().copied().filter(|&t| t != waiter));
         if live.is_empty() && !notifiers.threads.is_empty() {
