@@ -135,7 +135,7 @@
 //! | `wait`, `wait_while` | `Condvar` | `Condvar` | as always | release, wait, hold again |
 //! | `wait_timeout`, `wait_timeout_while` | `Condvar` | | | the same, a timed wait |
 //! | `wait_for`, `wait_until`, `wait_while_for`, `wait_while_until` | | `Condvar` | as always | the same, a timed wait |
-//! | `notify_one`, `notify_all` | `Condvar` | `Condvar` | as always | the notifier (who can end waits) |
+//! | `notify_one`, `notify_all` | `Condvar` | `Condvar` | as always | the notifier (who can end waits); the site, in the program-wide list of notify sites |
 //! | `wait()` | `Barrier` | | as always | arrival and wait (providers unknown: a stall, never a deadlock) |
 //! | `send` | `mpsc::Sender`, `SyncSender` | | as always | the send; a full `SyncSender`'s wait |
 //! | `recv`, `recv_timeout` | `mpsc::Receiver` | | as always | the wait (providers unknown) |
@@ -143,6 +143,13 @@
 //! | `call_once`, `call_once_force` | `Once` | | | while not complete: a lock wait on it; its closure holds it (recursive initialisation is a double lock) |
 //! | `get_or_init` | `OnceLock` | | | the same (and once_cell's `sync::OnceCell`) |
 //! | `LazyLock::force(&l)` | `LazyLock` | | | forced again by the same thread while it initialises: a wait for the hold the first `force` then takes (and once_cell's `sync::Lazy::force`) |
+//!
+//! Every `notify_one` / `notify_all` an instrumented function calls (in closures too) is
+//! gathered at link time into one list of `(module, receiver)` sites: a std or parking_lot
+//! condvar nobody has notified, that no site can reach (same crate and last name as the
+//! receiver, or a tuple field like `pair.1` in the same module), is warned about as a stall
+//! once a wait on it lasts, even while other threads run; one some site reaches is how idle
+//! workers sleep, and stays quiet.
 //!
 //! waitgraph's own primitives record themselves; the attribute adds their function
 //! context. `try_recv` cannot block and is left as written. A `LazyLock` or once_cell

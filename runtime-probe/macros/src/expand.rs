@@ -50,6 +50,7 @@ pub fn function(args: &Args, mut function: ItemFn) -> TokenStream {
         guards: Vec::new(),
         reassigned: reassigned_locals(&function.block),
         notifies: Vec::new(),
+        notify_sites: Vec::new(),
         closures: 0,
     };
     rewriter.visit_block_mut(&mut function.block);
@@ -71,6 +72,16 @@ pub fn function(args: &Args, mut function: ItemFn) -> TokenStream {
             &[#((::core::module_path!(), #notifies)),*],
         ))
     };
+    // Every notify in the body, closures included, in the program-wide list.
+    let sites = &rewriter.notify_sites;
+    let notify_sites = (!sites.is_empty()).then(|| {
+        quote! {
+            #[#support::linkme::distributed_slice(#support::NOTIFY_SITES)]
+            #[linkme(crate = #support::linkme)]
+            static __WG_NOTIFY_SITES: &[(&str, &str)] =
+                &[#((::core::module_path!(), #sites)),*];
+        }
+    });
     let statements = &function.block.stmts;
     let scope = Ident::new("__wg_scope", Span::mixed_site());
     let body = quote_spanned! {span=>
@@ -79,6 +90,7 @@ pub fn function(args: &Args, mut function: ItemFn) -> TokenStream {
                 context: #context,
                 roles: #roles,
             };
+            #notify_sites
             // The body is the arm of a match on the scope, so the scope is dropped after
             // the temporaries of the body's tail expression (a guard among them).
             match #support::enter(&__WG_FUNCTION) {
@@ -207,6 +219,9 @@ struct Rewriter {
     /// The receivers of the `notify_one` / `notify_all` calls in the body, as written
     /// (not in closures: a closure may run on another thread, which is then the notifier).
     notifies: Vec<String>,
+    /// The same in closures too: where the program notifies at all, gathered at link
+    /// time so that a condvar no instrumented code notifies can be told apart.
+    notify_sites: Vec<String>,
     /// How many closures deep the visit is.
     closures: usize,
 }
@@ -392,10 +407,13 @@ impl VisitMut for Rewriter {
         if let Expr::MethodCall(call) = expr {
             let barrier_wait = call.method == "wait" && call.args.is_empty();
             let notify = call.method == "notify_one" || call.method == "notify_all";
-            if notify && call.args.is_empty() && self.closures == 0 {
+            if notify && call.args.is_empty() {
                 let text = receiver_text(&call.receiver);
-                if !self.notifies.contains(&text) {
-                    self.notifies.push(text);
+                if self.closures == 0 && !self.notifies.contains(&text) {
+                    self.notifies.push(text.clone());
+                }
+                if !self.notify_sites.contains(&text) {
+                    self.notify_sites.push(text);
                 }
             }
             if let Some(rewritten) = rewrite(call, &self.function, self.keep_types) {

@@ -6,6 +6,7 @@ pub(crate) mod faults;
 pub(crate) mod files;
 pub(crate) mod foreign;
 pub(crate) mod notify;
+pub(crate) mod notify_sites;
 pub(crate) mod os_threads;
 pub(crate) mod providers;
 pub(crate) mod registry;

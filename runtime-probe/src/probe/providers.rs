@@ -9,7 +9,7 @@
 //! | `read` (fair) | the exclusive holder and the writers that started waiting before this reader | AND |
 //! | `read-recursive` | the exclusive holder | AND |
 //! | condvar | threads that have notified it, or were declared to | OR; none of them alive but the waiter: `Orphaned` (a stall, never a deadlock) |
-//! | std / parking_lot condvar nobody has notified yet | threads inside a function whose body notifies it (same module, same receiver name), not yet there | OR; none: `Unannounced` (a stall if asked for, never a deadlock) |
+//! | std / parking_lot condvar nobody has notified yet | threads inside a function whose body notifies it (same module, same receiver name), not yet there | OR; none: `Unannounced` (a stall if asked for, never a deadlock); no instrumented code anywhere notifies one like it (`notify_sites`): `Unnotified` (a stall, never a deadlock) |
 //! | barrier (enrolled parties) | parties that have not arrived in this generation | AND, only if every missing party is known |
 //! | barrier fed by an executor | the executor's workers that have not arrived | k-of-n, k = arrivals missing |
 //! | join | the joined thread (a std handle: the live thread with that std id) | AND |
@@ -74,6 +74,10 @@ pub enum Provision {
     /// a missing notification, or an idle thread before its first work. A stall warning
     /// only when asked for (`WatchdogBuilder::warn_every_wait`), never a deadlock.
     Unannounced,
+    /// As `Unannounced`, and no instrumented function anywhere in the program notifies a
+    /// condvar that could be this one (see `notify_sites`): a missing notify, or one in
+    /// code without the attribute. Worth a stall warning once it lasts, never a deadlock.
+    Unnotified,
     /// Every clause `(need, providers)` must be met.
     Needs(Vec<(usize, Vec<ThreadKey>)>),
 }
@@ -277,6 +281,24 @@ impl World {
                     .any(|context| context.may_notify(&class))
         });
         self.live(presumed.map(ThreadView::key))
+    }
+
+    /// For a condvar nobody has notified yet and no thread is on its way to notify: the
+    /// provision, `Unnotified` when it is a foreign one (std, parking_lot: seen through
+    /// the attribute) that no instrumented code notifies (`notify_sites`), `Unannounced`
+    /// otherwise (waitgraph's own condvars are notified by code the attribute never sees).
+    pub fn unannounced(&self, condvar: ResourceKey) -> Provision {
+        if condvar.0 & super::foreign::FOREIGN == 0 {
+            return Provision::Unannounced;
+        }
+        match self.entry(condvar).map(|entry| &entry.info.class) {
+            Some(crate::model::Class::Named(name))
+                if !super::notify_sites::may_be_notified(name) =>
+            {
+                Provision::Unnotified
+            }
+            _ => Provision::Unannounced,
+        }
     }
 
     /// The live ones among `threads`, sorted, each once.

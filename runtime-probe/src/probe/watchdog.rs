@@ -743,6 +743,13 @@ impl Runner {
                          does: a missing notify, or a thread idle before its first work",
                     );
                 }
+                if scan.provisions[lead] == super::providers::Provision::Unnotified {
+                    summary.push_str(
+                        "; nothing has notified it, and no instrumented function notifies \
+                         a condvar like it (same crate, same name): a missing notify, or one \
+                         in code without the attribute",
+                    );
+                }
                 let lock_wait = matches!(
                     scan.thread(lead).wait.map(|wait| wait.kind),
                     Some(WaitKind::Lock(_) | WaitKind::ReadRecursive)
@@ -869,8 +876,8 @@ fn ask_backtraces(scan: &Scan, nodes: &[usize]) {
 /// Receives and condvar waits are how idle threads sleep: they are stalls only when
 /// their providers are known and themselves blocked (not enough of them left free to
 /// meet a clause), or when every thread that ended such a wait before is gone (a condvar
-/// whose notifiers all exited), or, when asked (`warn_every_wait`), when nothing known
-/// can end them. Locks, barriers, joins, jobs and spin-waits that last are always worth
+/// whose notifiers all exited, or a std one no instrumented code notifies), or, when
+/// asked (`warn_every_wait`), when nothing known can end them. Locks, barriers, joins, jobs and spin-waits that last are always worth
 /// a word.
 fn stall_worthy(scan: &Scan, node: usize, warn_unexplained: bool) -> bool {
     use super::providers::Provision;
@@ -881,7 +888,7 @@ fn stall_worthy(scan: &Scan, node: usize, warn_unexplained: bool) -> bool {
         WaitKind::Idle => false,
         WaitKind::Recv | WaitKind::Send | WaitKind::Condvar | WaitKind::Event => {
             match &scan.provisions[node] {
-                Provision::Orphaned => true,
+                Provision::Orphaned | Provision::Unnotified => true,
                 Provision::Unannounced | Provision::Unknown => warn_unexplained,
                 Provision::Needs(clauses) => clauses.iter().any(|(need, providers)| {
                     let free = providers.iter().filter(|&&p| !blocked(scan, p)).count();

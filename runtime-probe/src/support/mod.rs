@@ -36,8 +36,10 @@ pub mod select;
 pub mod transitions;
 
 pub use crate::probe::foreign::{Owner, Receiver};
+pub use crate::probe::notify_sites::NOTIFY_SITES;
 pub use function::{enter, Function, Roles};
 pub use guard::{original, Guard, HandOver, PassAsIs};
+pub use linkme;
 pub use select::{
     group, probe, Instrument, Never, Plain, Select0, Select1, Select2, Select3, Select4, Via,
 };

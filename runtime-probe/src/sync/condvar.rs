@@ -285,7 +285,7 @@ impl hooks::WaitState for CondvarShared {
             // saw where it is notified (std and parking_lot condvars).
             let presumed = world.presumed_notifiers(waiter, wait.resource);
             if presumed.is_empty() {
-                return hooks::Provision::Unannounced;
+                return world.unannounced(wait.resource);
             }
             return hooks::Provision::any(presumed);
         }

@@ -8,7 +8,7 @@ mod context;
 mod event;
 mod trace;
 
-pub use context::Context;
+pub use context::{last_name, Context};
 pub use event::{Event, EventKind, WaitEnd};
 pub use trace::{ThreadInfo, TraceEnd, TraceHeader, TraceLine, TRACE_SCHEMA};
 
