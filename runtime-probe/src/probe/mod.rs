@@ -1,5 +1,6 @@
 //! The live side: the registry every hook records into, and the watchdog that reads it.
 
+pub(crate) mod certain_cycles;
 pub(crate) mod dump;
 pub(crate) mod everyone_waits;
 pub(crate) mod faults;
@@ -8,6 +9,7 @@ pub(crate) mod foreign;
 pub(crate) mod notify;
 pub(crate) mod notify_sites;
 pub(crate) mod os_threads;
+pub(crate) mod prompt;
 pub(crate) mod providers;
 pub(crate) mod registry;
 pub(crate) mod slot;

@@ -258,6 +258,12 @@ impl ThreadSlot {
         }
     }
 
+    /// Whether the thread holds a lock (owner side).
+    #[inline]
+    pub fn holds_any(&self) -> bool {
+        self.held_len.load(Relaxed) > 0
+    }
+
     /// Publishes a wait, before the thread blocks.
     pub fn begin_wait(
         &self,

@@ -178,6 +178,16 @@ mod live {
                     );
                 }
                 slot.begin_wait(key, kind, site, timed, token);
+                // Holding a lock while it starts an untimed lock wait, this thread may
+                // have closed a lock cycle: the watchdog looks at once.
+                let lock_wait = matches!(
+                    kind,
+                    WaitKind::Lock(LockMode::Exclusive | LockMode::Upgradable)
+                        | WaitKind::ReadRecursive
+                );
+                if lock_wait && !timed && slot.holds_any() {
+                    crate::probe::prompt::prompt();
+                }
                 true
             });
             WaitScope {
