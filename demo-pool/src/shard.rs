@@ -72,7 +72,7 @@ pub enum Command {
 }
 
 /// A command with the job that stands for it: whoever waits for the reply waits for this
-/// shard's main thread (DESIGN.md: a request is a job queued to the executor serving it).
+/// shard's main thread (a request is a job queued to the executor serving it).
 pub struct Request {
     pub job: Job,
     pub command: Command,

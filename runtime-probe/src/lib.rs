@@ -238,13 +238,6 @@
 //! cannot follow a future across `.await`s; instrument the blocking functions it calls)
 //! are compile errors pointing at the culprit.
 //!
-//! ### Cost
-//!
-//! Built without the `probe` feature, the attribute returns the function exactly as
-//! written, token for token. With it, `WAITGRAPH=off` costs one relaxed load per event
-//! (measured: 10 lock / unlock pairs 0.92x to 1.04x the same function without the
-//! attribute); recording costs 1.18x to 1.36x. Compile time grows with the number of rewritten calls.
-//!
 //! ## Recording a trace
 //!
 //! [`record::TraceFile`] writes every thread's events to a file while the program runs,
@@ -264,7 +257,9 @@
 //! ## Reading a report
 //!
 //! A deadlock is reported once two scans in a row saw the same threads in the same waits
-//! (a single scan of a running program can see a torn picture). The report
+//! (a single scan of a running program can see a torn picture); a cycle made only of
+//! untimed lock waits, within milliseconds of closing, once one scan and a re-read of
+//! each thread's wait agree (the thread that closes it prompts the watchdog). The report
 //! ([`report::Report`], JSON with a `schema` number) lists for every thread of the cycle
 //! what it waits for, where, what it holds and where it took it, who could end the wait,
 //! its function contexts and, for threads parked in waitgraph's primitives, a backtrace
@@ -279,7 +274,12 @@
 //! `WAITGRAPH=off` in the environment or [`set_enabled`]`(false)` reduces every hook to
 //! one relaxed load; building without the `probe` feature (`default-features = false,
 //! features = ["sync"]`) compiles the hooks away and the primitives are parking_lot's.
-//! The README has the measured figures.
+//!
+//! Built without the `probe` feature, the attribute returns the function exactly as
+//! written, token for token. With it, `WAITGRAPH=off` costs one relaxed load per event
+//! (measured: 10 lock / unlock pairs 0.92x to 1.04x the same function without the
+//! attribute); recording costs 1.18x to 1.36x. Compile time grows with the number of
+//! rewritten calls. The README has the measured figures.
 //!
 //! ## Features
 //!
@@ -295,6 +295,48 @@
 //! algorithms: no threads, no I/O (the offline analyzer uses it that way).
 
 /// Instruments a function: see [the crate documentation](crate#the-attribute).
+/// Instruments a function: its lock, condvar, barrier, channel, join and one-time
+/// initialisation calls on std, parking_lot (any lock_api 0.4 lock) and waitgraph's own
+/// types publish their waits and holds to the probe, and the thread is "in" the function
+/// (its context) for reports. Calls on any other type are left as they are.
+///
+/// ```
+/// use std::sync::Mutex;
+///
+/// struct Bank {
+///     accounts: Mutex<Vec<u64>>,
+///     ledger: Mutex<Vec<String>>,
+/// }
+///
+/// impl Bank {
+///     // Run as `transfer` on one thread and `audit` (ledger, then accounts) on another,
+///     // this pair deadlocks; the watchdog reports the cycle with both functions.
+///     #[waitgraph::instrument]
+///     fn transfer(&self, from: usize, to: usize, amount: u64) {
+///         let mut accounts = self.accounts.lock().unwrap();
+///         accounts[from] -= amount;
+///         accounts[to] += amount;
+///         self.ledger.lock().unwrap().push(format!("{from} -> {to}: {amount}"));
+///     }
+/// }
+///
+/// let bank = Bank { accounts: Mutex::new(vec![10, 0]), ledger: Mutex::new(Vec::new()) };
+/// bank.transfer(0, 1, 5);
+/// assert_eq!(*bank.accounts.lock().unwrap(), [5, 5]);
+/// ```
+///
+/// | argument | says |
+/// |---|---|
+/// | `name = ".."` | the context reports use (default `module::function`) |
+/// | `acquires = ".."` / `releases = ".."` | the function takes / gives back the named resource (a lock taken across a boundary the code cannot show) |
+/// | `waits_for = ".."` | the function is a blocking wait for the named barrier, job or event (a spin loop) |
+/// | `serves = ".."` | one iteration of a worker loop of the named executor |
+/// | `job = ".."` | a job the named executor runs |
+/// | `schedules = ".."` | the function queues work to the named executor |
+///
+/// The crate documentation, section "The attribute", has the full table of what is
+/// instrumented on which types, the guard rules and what is not recognised.
+#[doc(inline)]
 pub use waitgraph_macros::instrument;
 
 /// Keeps the types of an expression as written inside an instrumented function: the
