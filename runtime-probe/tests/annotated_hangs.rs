@@ -44,6 +44,7 @@ fn child() {
         "wrapper_double_lock" => stalls_for_a_while(wrapper_double_lock),
         "opted_out_double_lock" => stalls_for_a_while(opted_out_double_lock),
         "lock_made_where_another_lived" => in_thread(lock_made_where_another_lived),
+        "parameters_in_opposite_orders" => parameters_in_opposite_orders(),
         other => panic!("unknown scenario {other}"),
     });
 }
@@ -943,4 +944,46 @@ fn std_pool_jobs_finish() -> bool {
 #[test]
 fn a_pool_on_std_primitives_whose_jobs_finish_is_not_reported() {
     run_child("child", "std_pool_jobs_finish", DEADLINE).assert_clean();
+}
+
+// ---- two locks reached through the same parameters --------------------------------------
+
+#[waitgraph::instrument]
+fn lock_both(first: &std::sync::Mutex<u32>, second: &std::sync::Mutex<u32>, both: &Barrier) {
+    let _first = first.lock().unwrap();
+    both.wait();
+    let _second = second.lock().unwrap();
+}
+
+fn parameters_in_opposite_orders() -> bool {
+    let locks = Arc::new((std::sync::Mutex::new(0), std::sync::Mutex::new(0)));
+    let both = Arc::new(Barrier::new(2));
+    let (theirs, other) = (locks.clone(), both.clone());
+    spawn("ab", move || lock_both(&theirs.0, &theirs.1, &other));
+    spawn("ba", move || lock_both(&locks.1, &locks.0, &both));
+    false
+}
+
+#[test]
+fn two_locks_reached_through_the_same_parameters_are_told_apart_in_the_report() {
+    let outcome = run_child("child", "parameters_in_opposite_orders", DEADLINE);
+    let finding = outcome.deadlock();
+    let mut waited = cycle_resources(finding);
+    waited.sort_unstable();
+    assert_eq!(
+        waited,
+        [
+            "annotated_hangs::lock_both::first #1",
+            "annotated_hangs::lock_both::first #2"
+        ],
+        "{finding:#?}"
+    );
+    for step in &finding.cycle {
+        assert!(
+            step.holds
+                .iter()
+                .all(|held| held.resource != step.waits_for.resource),
+            "no thread appears to wait for what it holds: {step:#?}"
+        );
+    }
 }

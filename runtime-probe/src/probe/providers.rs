@@ -108,6 +108,40 @@ pub struct World {
     index: HashMap<ThreadKey, usize>,
     holders: HashMap<ResourceKey, Vec<(ThreadKey, LockMode)>>,
     entries: HashMap<ResourceKey, Option<Arc<ResourceEntry>>>,
+    /// Labels made distinct where classes collide (see [`World::label`]).
+    labels: HashMap<ResourceKey, String>,
+}
+
+/// For the std and parking_lot resources among `keys` whose label another one shares:
+/// the label numbered in the order the keys first appear. O(keys).
+fn distinct_labels(
+    keys: &[ResourceKey],
+    entries: &HashMap<ResourceKey, Option<Arc<ResourceEntry>>>,
+) -> HashMap<ResourceKey, String> {
+    let mut by_label: HashMap<String, Vec<ResourceKey>> = HashMap::new();
+    // Only std and parking_lot resources: their names come from receivers as written;
+    // waitgraph's own are named by the program, and jobs are many of one name by design.
+    for &key in keys
+        .iter()
+        .filter(|key| key.0 & super::foreign::FOREIGN != 0)
+    {
+        let Some(Some(entry)) = entries.get(&key) else {
+            continue;
+        };
+        let same = by_label.entry(entry.info.label()).or_default();
+        if !same.contains(&key) {
+            same.push(key);
+        }
+    }
+    by_label
+        .into_iter()
+        .filter(|(_, keys)| keys.len() > 1)
+        .flat_map(|(label, keys)| {
+            keys.into_iter()
+                .enumerate()
+                .map(move |(i, key)| (key, format!("{label} #{}", i + 1)))
+        })
+        .collect()
 }
 
 impl World {
@@ -144,16 +178,31 @@ impl World {
                 wanted.push(wait.resource);
             }
         }
-        let entries = wanted
-            .into_iter()
-            .map(|key| (key, registry::resource(key)))
+        let entries: HashMap<ResourceKey, Option<Arc<ResourceEntry>>> = wanted
+            .iter()
+            .map(|&key| (key, registry::resource(key)))
             .collect();
+        let labels = distinct_labels(&wanted, &entries);
         World {
             threads,
             index,
             holders,
             entries,
+            labels,
         }
+    }
+
+    /// What reports call `resource`: its class, with `#1`, `#2`, .. when it is a std or
+    /// parking_lot resource and others this scan saw share its class (two mutexes reached through the same parameter names in
+    /// opposite orders would otherwise read as one thread waiting for what it holds).
+    pub fn label(&self, resource: ResourceKey) -> String {
+        if let Some(label) = self.labels.get(&resource) {
+            return label.clone();
+        }
+        self.entry(resource).map_or_else(
+            || format!("resource #{}", resource.0),
+            |entry| entry.info.label(),
+        )
     }
 
     pub fn index_of(&self, thread: ThreadKey) -> Option<usize> {

@@ -102,7 +102,7 @@ impl Scan {
             Some(wait) => {
                 let (resource, kind, created) = match self.world.entry(wait.resource) {
                     Some(entry) => (
-                        entry.info.label(),
+                        self.world.label(wait.resource),
                         entry.info.kind.as_str().to_string(),
                         Some(entry.info.created.clone()),
                     ),
@@ -141,10 +141,7 @@ impl Scan {
             .held
             .iter()
             .map(|held| Held {
-                resource: self.world.entry(held.resource).map_or_else(
-                    || format!("resource #{}", held.resource.0),
-                    |e| e.info.label(),
-                ),
+                resource: self.world.label(held.resource),
                 mode: held.mode.as_str().to_string(),
                 site: held.site.map(Site::from_location),
             })
