@@ -351,3 +351,61 @@ fn asked_to_warn_about_every_wait_a_condvar_nobody_notified_is_a_stall_saying_so
         );
     }
 }
+
+/// Joins `worker` (a thread named `name`) under a watchdog that warns past 100 ms, and
+/// returns the stall warnings about the joining thread.
+fn join_warnings(
+    name: &'static str,
+    worker: impl FnOnce() + Send + 'static,
+) -> Vec<waitgraph::report::Finding> {
+    let watchdog = waitgraph::Watchdog::builder()
+        .interval(Duration::from_millis(10))
+        .stall_threshold(Duration::from_millis(100))
+        .print(false)
+        .start();
+    let handle = waitgraph::thread::Builder::new()
+        .name(name.into())
+        .spawn(worker)
+        .unwrap();
+    handle.join().unwrap();
+    watchdog
+        .stop()
+        .into_iter()
+        .filter(|f| {
+            f.cycle
+                .iter()
+                .any(|s| s.waits_for.wait == "join" && s.waits_for.resource.contains(name))
+        })
+        .collect()
+}
+
+#[test]
+fn joining_a_thread_that_works_longer_than_the_threshold_is_no_stall() {
+    let warnings = join_warnings("long-worker", || {
+        std::thread::sleep(Duration::from_millis(400));
+    });
+    assert!(warnings.is_empty(), "{warnings:#?}");
+}
+
+#[test]
+fn joining_a_thread_blocked_in_an_untimed_wait_is_a_stall() {
+    let warnings = join_warnings("blocked-worker", || {
+        let state = Arc::new((
+            Mutex::named("join-state", false),
+            Condvar::named("join-changed"),
+        ));
+        let theirs = state.clone();
+        // Ends the worker's wait after 400 ms, from a thread the joiner does not know.
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(400));
+            *theirs.0.lock() = true;
+            theirs.1.notify_all();
+        });
+        let mut ready = state.0.lock();
+        while !*ready {
+            state.1.wait(&mut ready);
+        }
+    });
+    assert!(!warnings.is_empty(), "a stall warning about the join");
+    assert!(warnings.iter().all(|f| f.kind == FindingKind::Stall));
+}

@@ -947,12 +947,13 @@ fn ask_backtraces(scan: &Scan, nodes: &[usize]) {
     }
 }
 
-/// Receives and condvar waits are how idle threads sleep: they are stalls only when
+/// Receives and condvar waits are how idle threads sleep, and a join waits for work
+/// that may rightly take long: they are stalls only when
 /// their providers are known and themselves blocked (not enough of them left free to
 /// meet a clause), or when every thread that ended such a wait before is gone (a condvar
 /// whose notifiers all exited, or a std one no instrumented code notifies), or, when
-/// asked (`warn_every_wait`), when nothing known can end them. Locks, barriers, joins, jobs and spin-waits that last are always worth
-/// a word.
+/// asked (`warn_every_wait`), when nothing known can end them. Locks, barriers, jobs and
+/// spin-waits that last are always worth a word.
 fn stall_worthy(scan: &Scan, node: usize, warn_unexplained: bool) -> bool {
     use super::providers::Provision;
     let Some(wait) = scan.thread(node).wait else {
@@ -960,7 +961,9 @@ fn stall_worthy(scan: &Scan, node: usize, warn_unexplained: bool) -> bool {
     };
     match wait.kind {
         WaitKind::Idle => false,
-        WaitKind::Recv | WaitKind::Send | WaitKind::Condvar | WaitKind::Event => {
+        // A join waits for a thread's work, which may rightly take long (a main thread
+        // joining workers that run for the whole program).
+        WaitKind::Recv | WaitKind::Send | WaitKind::Condvar | WaitKind::Event | WaitKind::Join => {
             match &scan.provisions[node] {
                 Provision::Orphaned | Provision::Unnotified => true,
                 Provision::Unannounced | Provision::Unknown => warn_unexplained,

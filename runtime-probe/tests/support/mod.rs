@@ -49,6 +49,17 @@ impl Outcome {
             .unwrap_or_else(|| panic!("a deadlock finding: {report:#?}\n{}", self.child))
     }
 
+    /// The first stall warning of a child that completed with findings (the line
+    /// `finish_clean` printed).
+    pub fn stall_warning(&self) -> &str {
+        assert_eq!(self.status, Some(FOUND_SOMETHING), "{}", self.child);
+        self.child
+            .stderr
+            .lines()
+            .find(|line| line.contains("unexpected finding: stall"))
+            .unwrap_or_else(|| panic!("a stall warning: {}", self.child))
+    }
+
     pub fn assert_clean(&self) {
         assert_eq!(
             self.status,
