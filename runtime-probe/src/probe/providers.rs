@@ -108,8 +108,9 @@ pub struct World {
     index: HashMap<ThreadKey, usize>,
     holders: HashMap<ResourceKey, Vec<(ThreadKey, LockMode)>>,
     entries: HashMap<ResourceKey, Option<Arc<ResourceEntry>>>,
-    /// Labels made distinct where classes collide (see [`World::label`]).
-    labels: HashMap<ResourceKey, String>,
+    /// Labels made distinct where classes collide (see [`World::label`]), made when a
+    /// report first asks.
+    labels: std::sync::OnceLock<HashMap<ResourceKey, String>>,
 }
 
 /// For the std and parking_lot resources among `keys` whose label another one shares:
@@ -178,17 +179,16 @@ impl World {
                 wanted.push(wait.resource);
             }
         }
-        let entries: HashMap<ResourceKey, Option<Arc<ResourceEntry>>> = wanted
-            .iter()
-            .map(|&key| (key, registry::resource(key)))
+        let entries = wanted
+            .into_iter()
+            .map(|key| (key, registry::resource(key)))
             .collect();
-        let labels = distinct_labels(&wanted, &entries);
         World {
             threads,
             index,
             holders,
             entries,
-            labels,
+            labels: std::sync::OnceLock::new(),
         }
     }
 
@@ -196,7 +196,21 @@ impl World {
     /// parking_lot resource and others this scan saw share its class (two mutexes reached through the same parameter names in
     /// opposite orders would otherwise read as one thread waiting for what it holds).
     pub fn label(&self, resource: ResourceKey) -> String {
-        if let Some(label) = self.labels.get(&resource) {
+        let labels = self.labels.get_or_init(|| {
+            // In the order the scan met them: each thread's holds, then its wait.
+            let met: Vec<ResourceKey> = self
+                .threads
+                .iter()
+                .flat_map(|t| {
+                    t.held
+                        .iter()
+                        .map(|h| h.resource)
+                        .chain(t.wait.map(|w| w.resource))
+                })
+                .collect();
+            distinct_labels(&met, &self.entries)
+        });
+        if let Some(label) = labels.get(&resource) {
             return label.clone();
         }
         self.entry(resource).map_or_else(
