@@ -58,9 +58,7 @@ pub fn certain(scan: &Scan, group: &Stuck) -> bool {
         return false;
     }
     // The second collect: every member still in the wait the scan saw.
-    members.iter().all(|&node| {
-        let thread = scan.thread(node);
-        let seen = thread.wait.map(|wait| wait.epoch);
-        thread.slot.wait().map(|wait| wait.epoch) == seen
-    })
+    members
+        .iter()
+        .all(|&node| scan.thread(node).still_in_the_wait_seen())
 }

@@ -53,6 +53,12 @@ pub struct Receiver {
 /// For receivers rooted in `self`: the name of `Self`'s type.
 pub type Owner = Option<fn() -> &'static str>;
 
+/// Whether `key` is a foreign resource's (std, parking_lot: met through the attribute).
+#[inline]
+pub fn is_foreign(key: ResourceKey) -> bool {
+    key.0 & FOREIGN != 0
+}
+
 /// The key of the foreign resource at `address`.
 #[inline]
 pub fn key<T: ?Sized>(resource: &T, kind: ResourceKind) -> ResourceKey {

@@ -57,6 +57,12 @@ impl ThreadView {
     pub fn key(&self) -> ThreadKey {
         self.slot.key
     }
+
+    /// Whether the thread is, when asked again now, in the very wait the scan saw (the
+    /// same epoch): then it was in that wait all along since.
+    pub fn still_in_the_wait_seen(&self) -> bool {
+        self.slot.wait().map(|wait| wait.epoch) == self.wait.map(|wait| wait.epoch)
+    }
 }
 
 /// What a wait needs, in thread keys.
@@ -122,10 +128,7 @@ fn distinct_labels(
     let mut by_label: HashMap<String, Vec<ResourceKey>> = HashMap::new();
     // Only std and parking_lot resources: their names come from receivers as written;
     // waitgraph's own are named by the program, and jobs are many of one name by design.
-    for &key in keys
-        .iter()
-        .filter(|key| key.0 & super::foreign::FOREIGN != 0)
-    {
+    for &key in keys.iter().filter(|&&key| super::foreign::is_foreign(key)) {
         let Some(Some(entry)) = entries.get(&key) else {
             continue;
         };
@@ -193,8 +196,9 @@ impl World {
     }
 
     /// What reports call `resource`: its class, with `#1`, `#2`, .. when it is a std or
-    /// parking_lot resource and others this scan saw share its class (two mutexes reached through the same parameter names in
-    /// opposite orders would otherwise read as one thread waiting for what it holds).
+    /// parking_lot resource and others this scan saw share its class (two mutexes reached
+    /// through the same parameter names in opposite orders would otherwise read as one
+    /// thread waiting for what it holds).
     pub fn label(&self, resource: ResourceKey) -> String {
         let labels = self.labels.get_or_init(|| {
             // In the order the scan met them: each thread's holds, then its wait.
@@ -328,7 +332,7 @@ impl World {
     /// and the receiver's last name, see `Context::may_notify`). They are who the waiter
     /// waits for: each is on its way to the notification, or stuck before it.
     pub fn presumed_notifiers(&self, waiter: ThreadKey, condvar: ResourceKey) -> Vec<ThreadKey> {
-        if condvar.0 & super::foreign::FOREIGN == 0 {
+        if !super::foreign::is_foreign(condvar) {
             return Vec::new();
         }
         let class = match self.entry(condvar).map(|entry| &entry.info.class) {
@@ -351,7 +355,7 @@ impl World {
     /// the attribute) that no instrumented code notifies (`notify_sites`), `Unannounced`
     /// otherwise (waitgraph's own condvars are notified by code the attribute never sees).
     pub fn unannounced(&self, condvar: ResourceKey) -> Provision {
-        if condvar.0 & super::foreign::FOREIGN == 0 {
+        if !super::foreign::is_foreign(condvar) {
             return Provision::Unannounced;
         }
         match self.entry(condvar).map(|entry| &entry.info.class) {

@@ -429,9 +429,7 @@ impl Runner {
                 .victims
                 .iter()
                 .map(|&node| scan.thread(node))
-                .filter(|thread| {
-                    thread.slot.wait().map(|w| w.epoch) == thread.wait.map(|w| w.epoch)
-                })
+                .filter(|thread| thread.still_in_the_wait_seen())
                 .map(|thread| thread.key())
                 .collect();
             ask_backtraces(&scan, &group.cycle);
@@ -656,7 +654,7 @@ impl Runner {
                 thread.slot.backtrace().is_some()
                     || thread
                         .wait
-                        .is_some_and(|w| w.resource.0 & super::foreign::FOREIGN != 0)
+                        .is_some_and(|w| super::foreign::is_foreign(w.resource))
             }) {
                 return;
             }
