@@ -1,0 +1,755 @@
+//! The rules: from the walked bodies and their summaries to findings in the one model.
+//!
+//! | rule | kind | severity |
+//! |---|---|---|
+//! | a lock taken again by its holder (directly or through calls) | `double-lock` | error (read then read on an `RwLock` that has writers: warning) |
+//! | locks taken in orders that form a cycle (any length) | `lock-order-inversion` | error |
+//! | a condvar wait holding a lock that a function notifying that condvar takes first | `blocking-under-lock` | error |
+//! | `recv`, `join`, `sleep`, a barrier's `wait`, `block_on`, rayon's `install`/`join`/`scope` with a lock held | `blocking-under-lock` | warning |
+//! | a wait on a condvar that nothing in the checked code notifies | `orphaned-wait` | warning |
+//!
+//! Identity the walk could not resolve makes no edge: a guess would be a false alarm.
+
+use super::call_graph::{into_caller, CallPath, Summary};
+use super::facts::{Body, Event, Held, LockRef, Mode, Span};
+use super::index::LockKind;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use waitgraph_core::model::Site;
+use waitgraph_core::report::{Finding, FindingKind, Severity, Step, WaitsFor};
+
+/// A blocking call seen from a body: what, where, the calls on the way, the locks held.
+type Blocked<'h> = (&'static str, Span, CallPath, &'h [Held]);
+/// A lock a body takes before some point: the lock, how, where, the calls on the way.
+type Taken = (LockRef, Mode, Span, CallPath);
+/// A body that notifies a condvar: the body, what it took before, the notify's site.
+type Notifier = (usize, Vec<Taken>, Span);
+
+/// At most this many lock-order cycles are reported (the shortest per pair of edges).
+pub const MAX_CYCLES: usize = 100;
+
+pub struct Rules<'a> {
+    pub bodies: &'a [Body],
+    pub summaries: &'a [Summary],
+    pub by_function: &'a HashMap<usize, usize>,
+    /// Display paths of the checked files.
+    pub files: &'a [String],
+}
+
+/// One observation: `body` takes `lock` (at `site`, through `path`) while holding `held`.
+struct Taking<'a> {
+    body: usize,
+    held: &'a [Held],
+    lock: LockRef,
+    mode: Mode,
+    site: Span,
+    path: CallPath,
+}
+
+/// One ordered pair of lock classes, and the first place it was seen.
+#[derive(Clone)]
+struct Edge {
+    body: usize,
+    held: Held,
+    lock: LockRef,
+    mode: Mode,
+    site: Span,
+    path: CallPath,
+}
+
+impl Rules<'_> {
+    pub fn findings(&self) -> Vec<Finding> {
+        let takings = self.takings();
+        let writers: HashSet<&str> = takings
+            .iter()
+            .filter(|t| t.mode == Mode::Exclusive)
+            .map(|t| t.lock.class.as_str())
+            .chain(self.bodies.iter().flat_map(|b| {
+                b.events.iter().filter_map(|e| match e {
+                    Event::Acquire {
+                        lock,
+                        mode: Mode::Exclusive,
+                        ..
+                    } => Some(lock.class.as_str()),
+                    _ => None,
+                })
+            }))
+            .collect();
+        let mut findings = Vec::new();
+        let mut seen = HashSet::new();
+        let mut edges: HashMap<(String, String), Edge> = HashMap::new();
+        let mut edge_order: Vec<(String, String)> = Vec::new();
+        let mut add_edge = |edge: Edge| {
+            let key = (edge.held.lock.class.clone(), edge.lock.class.clone());
+            if let std::collections::hash_map::Entry::Vacant(slot) = edges.entry(key.clone()) {
+                edge_order.push(key);
+                slot.insert(edge);
+            }
+        };
+        for taking in &takings {
+            for held in taking.held {
+                if held.lock.class == taking.lock.class && held.lock.inst.same_as(&taking.lock.inst)
+                {
+                    if let Some(severity) = double_lock_severity(held, taking, &writers) {
+                        if seen.insert((taking.body, held.site, taking.site)) {
+                            findings.push(self.double_lock(taking, held, severity));
+                        }
+                    }
+                } else if held.lock.class != taking.lock.class
+                    && held.lock.class_from_param.is_none()
+                    && taking.lock.class_from_param.is_none()
+                {
+                    add_edge(Edge {
+                        body: taking.body,
+                        held: held.clone(),
+                        lock: taking.lock.clone(),
+                        mode: taking.mode,
+                        site: taking.site,
+                        path: taking.path.clone(),
+                    });
+                }
+            }
+        }
+        // Orders between parameters become edges where a call says which locks they are.
+        let mut memo = vec![None; self.bodies.len()];
+        let mut on_stack = vec![false; self.bodies.len()];
+        for body in 0..self.bodies.len() {
+            self.param_orders(body, &takings, &mut memo, &mut on_stack, &mut add_edge);
+        }
+        for cycle in super::lock_order::cycles(&edge_order, MAX_CYCLES) {
+            let steps: Vec<&Edge> = cycle.iter().map(|key| &edges[key]).collect();
+            findings.push(self.inversion(&steps));
+        }
+        findings.extend(self.blocking_under_lock());
+        findings.extend(self.condvar_findings());
+        findings.sort_by_key(first_site);
+        findings
+    }
+
+    /// Every lock taken that waits, directly or through a call, with what is held.
+    fn takings(&self) -> Vec<Taking<'_>> {
+        let mut takings = Vec::new();
+        for (body, b) in self.bodies.iter().enumerate() {
+            for event in &b.events {
+                match event {
+                    Event::Acquire {
+                        lock,
+                        mode,
+                        site,
+                        waits: true,
+                        held,
+                    } if !held.is_empty() => takings.push(Taking {
+                        body,
+                        held,
+                        lock: lock.clone(),
+                        mode: *mode,
+                        site: *site,
+                        path: Vec::new(),
+                    }),
+                    Event::Call {
+                        callee,
+                        site,
+                        receiver,
+                        args,
+                        held,
+                    } if !held.is_empty() => {
+                        let Some(&callee_body) = self.by_function.get(callee) else {
+                            continue;
+                        };
+                        let name = &self.bodies[callee_body].name;
+                        for reached in &self.summaries[callee_body].reached {
+                            if !reached.waits {
+                                continue;
+                            }
+                            let Some(lock) = into_caller(&reached.lock, receiver.as_ref(), args)
+                            else {
+                                continue;
+                            };
+                            let mut path = vec![(*site, name.clone())];
+                            path.extend(reached.path.iter().cloned());
+                            takings.push(Taking {
+                                body,
+                                held,
+                                lock,
+                                mode: reached.mode,
+                                site: reached.site,
+                                path,
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        takings
+    }
+
+    /// The orders `body` makes between two locks one of which is a parameter's (so its
+    /// class is the caller's), directly or through calls; calls that name both locks
+    /// turn them into edges (`add_edge`). Memoised; recursion contributes nothing more.
+    fn param_orders(
+        &self,
+        body: usize,
+        takings: &[Taking],
+        memo: &mut Vec<Option<Vec<Edge>>>,
+        on_stack: &mut Vec<bool>,
+        add_edge: &mut dyn FnMut(Edge),
+    ) -> Vec<Edge> {
+        if let Some(done) = &memo[body] {
+            return done.clone();
+        }
+        if on_stack[body] {
+            return Vec::new();
+        }
+        on_stack[body] = true;
+        let mut orders: Vec<Edge> = Vec::new();
+        for taking in takings.iter().filter(|t| t.body == body) {
+            for held in taking.held {
+                let by_param =
+                    held.lock.class_from_param.is_some() || taking.lock.class_from_param.is_some();
+                if by_param
+                    && !(held.lock.class == taking.lock.class
+                        && held.lock.inst.same_as(&taking.lock.inst))
+                {
+                    orders.push(Edge {
+                        body,
+                        held: held.clone(),
+                        lock: taking.lock.clone(),
+                        mode: taking.mode,
+                        site: taking.site,
+                        path: taking.path.clone(),
+                    });
+                }
+            }
+        }
+        for event in &self.bodies[body].events {
+            let Event::Call {
+                callee,
+                site,
+                receiver,
+                args,
+                ..
+            } = event
+            else {
+                continue;
+            };
+            let Some(&callee_body) = self.by_function.get(callee) else {
+                continue;
+            };
+            let name = &self.bodies[callee_body].name;
+            for order in self.param_orders(callee_body, takings, memo, on_stack, add_edge) {
+                let (Some(held), Some(lock)) = (
+                    into_caller(&order.held.lock, receiver.as_ref(), args),
+                    into_caller(&order.lock, receiver.as_ref(), args),
+                ) else {
+                    continue;
+                };
+                if held.class == lock.class {
+                    continue;
+                }
+                let mut path = vec![(*site, name.clone())];
+                path.extend(order.path.iter().cloned());
+                let edge = Edge {
+                    body,
+                    held: Held {
+                        lock: held,
+                        ..order.held.clone()
+                    },
+                    lock,
+                    path,
+                    ..order.clone()
+                };
+                if edge.held.lock.class_from_param.is_none() && edge.lock.class_from_param.is_none()
+                {
+                    add_edge(edge);
+                } else {
+                    orders.push(edge);
+                }
+            }
+        }
+        on_stack[body] = false;
+        memo[body] = Some(orders.clone());
+        orders
+    }
+
+    fn site(&self, span: Span, function: &str) -> Site {
+        Site {
+            file: self.files[span.file].clone().into(),
+            line: span.line,
+            column: span.column,
+            function: Some(function.to_string().into()),
+        }
+    }
+
+    /// The function a taking's lock is taken in (the body, or the last callee).
+    fn taker(&self, body: usize, path: &[(Span, String)]) -> String {
+        path.last()
+            .map_or_else(|| self.bodies[body].name.clone(), |(_, name)| name.clone())
+    }
+
+    fn context(&self, body: usize, path: &[(Span, String)]) -> Vec<String> {
+        let mut context = vec![self.bodies[body].name.clone()];
+        context.extend(path.iter().map(|(_, name)| name.clone()));
+        context
+    }
+
+    fn via(&self, path: &[(Span, String)]) -> String {
+        if path.is_empty() {
+            return String::new();
+        }
+        let calls: Vec<String> = path
+            .iter()
+            .map(|(span, name)| format!("`{name}` (called at {})", self.at(*span)))
+            .collect();
+        format!(" through {}", calls.join(", "))
+    }
+
+    fn at(&self, span: Span) -> String {
+        format!("{}:{}:{}", self.files[span.file], span.line, span.column)
+    }
+
+    fn held_entry(&self, held: &Held, body: usize) -> waitgraph_core::report::Held {
+        waitgraph_core::report::Held {
+            resource: held.lock.class.clone(),
+            mode: held.mode.as_str().to_string(),
+            site: Some(self.site(held.site, &self.bodies[body].name)),
+        }
+    }
+
+    fn double_lock(&self, taking: &Taking, held: &Held, severity: Severity) -> Finding {
+        let body = &self.bodies[taking.body];
+        let thread = format!("a thread in {}", body.name);
+        let taker = self.taker(taking.body, &taking.path);
+        let summary = if severity == Severity::Error {
+            format!(
+                "`{}` takes `{}` at {}{} while it already holds it (taken at {}): the second {} waits for the thread itself, for ever",
+                body.name,
+                taking.lock.class,
+                self.at(taking.site),
+                self.via(&taking.path),
+                self.at(held.site),
+                taking.mode.as_str()
+            )
+        } else {
+            format!(
+                "`{}` reads `{}` at {}{} while it already reads it (since {}): a writer queued in between blocks the second read, and the writer waits for the first",
+                body.name,
+                taking.lock.class,
+                self.at(taking.site),
+                self.via(&taking.path),
+                self.at(held.site)
+            )
+        };
+        Finding {
+            kind: FindingKind::DoubleLock,
+            severity,
+            confirmed: false,
+            summary,
+            cycle: vec![Step {
+                thread: thread.clone(),
+                thread_key: None,
+                waits_for: WaitsFor {
+                    resource: taking.lock.class.clone(),
+                    kind: kind_name(taking.lock.kind).to_string(),
+                    wait: taking.mode.as_str().to_string(),
+                    created: None,
+                },
+                holds: vec![self.held_entry(held, taking.body)],
+                site: Some(self.site(taking.site, &taker)),
+                blocked_by: vec![thread],
+                waited_ms: None,
+                context: self.context(taking.body, &taking.path),
+                backtrace: None,
+                event: None,
+            }],
+            also_deadlocked: Vec::new(),
+            victims: Vec::new(),
+            scenario: Vec::new(),
+        }
+    }
+
+    fn inversion(&self, edges: &[&Edge]) -> Finding {
+        let threads: Vec<String> = edges
+            .iter()
+            .enumerate()
+            .map(|(i, e)| format!("thread {} in {}", i + 1, self.bodies[e.body].name))
+            .collect();
+        let mut steps = Vec::new();
+        let mut scenario = Vec::new();
+        for (i, edge) in edges.iter().enumerate() {
+            let next = &threads[(i + 1) % threads.len()];
+            scenario.push(format!(
+                "{} takes `{}` at {}",
+                threads[i],
+                edge.held.lock.class,
+                self.at(edge.held.site)
+            ));
+            steps.push(Step {
+                thread: threads[i].clone(),
+                thread_key: None,
+                waits_for: WaitsFor {
+                    resource: edge.lock.class.clone(),
+                    kind: kind_name(edge.lock.kind).to_string(),
+                    wait: edge.mode.as_str().to_string(),
+                    created: None,
+                },
+                holds: vec![self.held_entry(&edge.held, edge.body)],
+                site: Some(self.site(edge.site, &self.taker(edge.body, &edge.path))),
+                blocked_by: vec![next.clone()],
+                waited_ms: None,
+                context: self.context(edge.body, &edge.path),
+                backtrace: None,
+                event: None,
+            });
+        }
+        for (i, edge) in edges.iter().enumerate() {
+            let next = &threads[(i + 1) % threads.len()];
+            scenario.push(format!(
+                "{} then waits for `{}` at {}{}, held by {next}",
+                threads[i],
+                edge.lock.class,
+                self.at(edge.site),
+                self.via(&edge.path)
+            ));
+        }
+        let order: Vec<String> = edges
+            .iter()
+            .map(|e| format!("`{}`", e.held.lock.class))
+            .collect();
+        Finding {
+            kind: FindingKind::LockOrderInversion,
+            severity: Severity::Error,
+            confirmed: false,
+            summary: format!(
+                "locks {} are taken in orders that form a cycle: threads running these paths at once can deadlock",
+                order.join(" → ")
+            ),
+            cycle: steps,
+            also_deadlocked: Vec::new(),
+            victims: Vec::new(),
+            scenario,
+        }
+    }
+
+    fn blocking_under_lock(&self) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        let mut seen = HashSet::new();
+        for (body, b) in self.bodies.iter().enumerate() {
+            for event in &b.events {
+                let blocking: Vec<Blocked> = match event {
+                    Event::Block { what, site, held } if !held.is_empty() => {
+                        vec![(*what, *site, Vec::new(), held)]
+                    }
+                    Event::Call {
+                        callee, site, held, ..
+                    } if !held.is_empty() => {
+                        let Some(&callee_body) = self.by_function.get(callee) else {
+                            continue;
+                        };
+                        let name = &self.bodies[callee_body].name;
+                        self.summaries[callee_body]
+                            .blocking
+                            .iter()
+                            .map(|blocking| {
+                                let mut path = vec![(*site, name.clone())];
+                                path.extend(blocking.path.iter().cloned());
+                                (blocking.what, blocking.site, path, held.as_slice())
+                            })
+                            .collect()
+                    }
+                    _ => continue,
+                };
+                for (what, site, path, held) in blocking {
+                    if !seen.insert((body, site)) {
+                        continue;
+                    }
+                    let locks: Vec<String> =
+                        held.iter().map(|h| format!("`{}`", h.lock.class)).collect();
+                    let thread = format!("a thread in {}", b.name);
+                    findings.push(Finding {
+                        kind: FindingKind::BlockingUnderLock,
+                        severity: Severity::Warning,
+                        confirmed: false,
+                        summary: format!(
+                            "`{}` blocks ({what}) at {}{} while it holds {}: every thread that needs {} waits as long",
+                            b.name,
+                            self.at(site),
+                            self.via(&path),
+                            locks.join(", "),
+                            if locks.len() == 1 { "it" } else { "them" }
+                        ),
+                        cycle: vec![Step {
+                            thread,
+                            thread_key: None,
+                            waits_for: WaitsFor {
+                                resource: what.to_string(),
+                                kind: "blocking call".to_string(),
+                                wait: what.to_string(),
+                                created: None,
+                            },
+                            holds: held.iter().map(|h| self.held_entry(h, body)).collect(),
+                            site: Some(self.site(site, &self.taker(body, &path))),
+                            blocked_by: Vec::new(),
+                            waited_ms: None,
+                            context: self.context(body, &path),
+                            backtrace: None,
+                            event: None,
+                        }],
+                        also_deadlocked: Vec::new(),
+                        victims: Vec::new(),
+                        scenario: Vec::new(),
+                    });
+                }
+            }
+        }
+        findings
+    }
+
+    /// Condvar waits holding a lock the notifier needs first; waits nothing notifies.
+    fn condvar_findings(&self) -> Vec<Finding> {
+        let mut notified: BTreeSet<&str> = BTreeSet::new();
+        let mut unknown_notify = false;
+        // Per condvar class: (body, locks the body takes before it notifies, notify site).
+        let mut notifiers: HashMap<&str, Vec<Notifier>> = HashMap::new();
+        for (body, b) in self.bodies.iter().enumerate() {
+            let mut taken = Vec::new();
+            for event in &b.events {
+                match event {
+                    Event::Acquire {
+                        lock,
+                        mode,
+                        site,
+                        waits: true,
+                        ..
+                    } => taken.push((lock.clone(), *mode, *site, Vec::new())),
+                    Event::Call {
+                        callee,
+                        site,
+                        receiver,
+                        args,
+                        ..
+                    } => {
+                        if let Some(&callee_body) = self.by_function.get(callee) {
+                            let name = &self.bodies[callee_body].name;
+                            for reached in &self.summaries[callee_body].reached {
+                                if let Some(lock) =
+                                    into_caller(&reached.lock, receiver.as_ref(), args)
+                                {
+                                    let mut path = vec![(*site, name.clone())];
+                                    path.extend(reached.path.iter().cloned());
+                                    taken.push((lock, reached.mode, reached.site, path));
+                                }
+                            }
+                        }
+                    }
+                    Event::Notify {
+                        condvar: Some(class),
+                        site,
+                    } => {
+                        notified.insert(class);
+                        notifiers
+                            .entry(class)
+                            .or_default()
+                            .push((body, taken.clone(), *site));
+                    }
+                    Event::Notify { condvar: None, .. } => unknown_notify = true,
+                    _ => {}
+                }
+            }
+        }
+        let mut findings = Vec::new();
+        let mut seen = HashSet::new();
+        for (body, b) in self.bodies.iter().enumerate() {
+            for event in &b.events {
+                let Event::Wait {
+                    condvar: Some(condvar),
+                    releases,
+                    site,
+                    held,
+                } = event
+                else {
+                    continue;
+                };
+                if !notified.contains(condvar.as_str()) && !unknown_notify {
+                    if seen.insert((body, *site)) {
+                        findings.push(self.orphaned_wait(
+                            body,
+                            condvar,
+                            releases.as_ref(),
+                            *site,
+                            held,
+                        ));
+                    }
+                    continue;
+                }
+                for held in held {
+                    for (notifier, taken, notify_site) in
+                        notifiers.get(condvar.as_str()).into_iter().flatten()
+                    {
+                        let Some((lock, mode, taken_site, path)) = taken
+                            .iter()
+                            .find(|(lock, ..)| lock.class == held.lock.class)
+                        else {
+                            continue;
+                        };
+                        if !seen.insert((body, *site)) {
+                            continue;
+                        }
+                        findings.push(self.wait_holding(
+                            body,
+                            condvar,
+                            *site,
+                            held,
+                            (*notifier, lock, *mode, *taken_site, path, *notify_site),
+                        ));
+                    }
+                }
+            }
+        }
+        findings
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn wait_holding(
+        &self,
+        body: usize,
+        condvar: &str,
+        site: Span,
+        held: &Held,
+        notifier: (usize, &LockRef, Mode, Span, &CallPath, Span),
+    ) -> Finding {
+        let (notifier, lock, mode, taken_site, path, notify_site) = notifier;
+        let waiter = format!("thread 1 in {}", self.bodies[body].name);
+        let notifying = format!("thread 2 in {}", self.bodies[notifier].name);
+        Finding {
+            kind: FindingKind::BlockingUnderLock,
+            severity: Severity::Error,
+            confirmed: false,
+            summary: format!(
+                "`{}` waits on `{condvar}` at {} holding `{}`; `{}` takes `{}` at {}{} before it notifies `{condvar}` at {}: the wait never ends",
+                self.bodies[body].name,
+                self.at(site),
+                held.lock.class,
+                self.bodies[notifier].name,
+                lock.class,
+                self.at(taken_site),
+                self.via(path),
+                self.at(notify_site)
+            ),
+            cycle: vec![
+                Step {
+                    thread: waiter.clone(),
+                    thread_key: None,
+                    waits_for: WaitsFor {
+                        resource: condvar.to_string(),
+                        kind: "condvar".to_string(),
+                        wait: "condvar-wait".to_string(),
+                        created: None,
+                    },
+                    holds: vec![self.held_entry(held, body)],
+                    site: Some(self.site(site, &self.bodies[body].name)),
+                    blocked_by: vec![notifying.clone()],
+                    waited_ms: None,
+                    context: vec![self.bodies[body].name.clone()],
+                    backtrace: None,
+                    event: None,
+                },
+                Step {
+                    thread: notifying,
+                    thread_key: None,
+                    waits_for: WaitsFor {
+                        resource: lock.class.clone(),
+                        kind: kind_name(lock.kind).to_string(),
+                        wait: mode.as_str().to_string(),
+                        created: None,
+                    },
+                    holds: Vec::new(),
+                    site: Some(self.site(taken_site, &self.taker(notifier, path))),
+                    blocked_by: vec![waiter],
+                    waited_ms: None,
+                    context: self.context(notifier, path),
+                    backtrace: None,
+                    event: None,
+                },
+            ],
+            also_deadlocked: Vec::new(),
+            victims: Vec::new(),
+            scenario: Vec::new(),
+        }
+    }
+
+    fn orphaned_wait(
+        &self,
+        body: usize,
+        condvar: &str,
+        releases: Option<&LockRef>,
+        site: Span,
+        held: &[Held],
+    ) -> Finding {
+        let thread = format!("a thread in {}", self.bodies[body].name);
+        let mutex = releases.map_or(String::new(), |l| format!(" (with `{}`)", l.class));
+        Finding {
+            kind: FindingKind::OrphanedWait,
+            severity: Severity::Warning,
+            confirmed: false,
+            summary: format!(
+                "`{}` waits on `{condvar}`{mutex} at {}, and nothing in the checked code notifies `{condvar}`",
+                self.bodies[body].name,
+                self.at(site)
+            ),
+            cycle: vec![Step {
+                thread,
+                thread_key: None,
+                waits_for: WaitsFor {
+                    resource: condvar.to_string(),
+                    kind: "condvar".to_string(),
+                    wait: "condvar-wait".to_string(),
+                    created: None,
+                },
+                holds: held.iter().map(|h| self.held_entry(h, body)).collect(),
+                site: Some(self.site(site, &self.bodies[body].name)),
+                blocked_by: Vec::new(),
+                waited_ms: None,
+                context: vec![self.bodies[body].name.clone()],
+                backtrace: None,
+                event: None,
+            }],
+            also_deadlocked: Vec::new(),
+            victims: Vec::new(),
+            scenario: Vec::new(),
+        }
+    }
+}
+
+/// Whether taking `taking` while holding `held` (the same lock) never returns (error),
+/// can stall behind a writer (warning), or is fine (a reentrant lock, recursive reads).
+fn double_lock_severity(held: &Held, taking: &Taking, writers: &HashSet<&str>) -> Option<Severity> {
+    match taking.lock.kind {
+        LockKind::Reentrant => None,
+        LockKind::Mutex => Some(Severity::Error),
+        LockKind::RwLock => match (held.mode, taking.mode) {
+            (_, Mode::ReadRecursive) => None,
+            (Mode::Read | Mode::ReadRecursive, Mode::Read) => writers
+                .contains(taking.lock.class.as_str())
+                .then_some(Severity::Warning),
+            _ => Some(Severity::Error),
+        },
+    }
+}
+
+fn kind_name(kind: LockKind) -> &'static str {
+    match kind {
+        LockKind::Mutex => "mutex",
+        LockKind::RwLock => "rwlock",
+        LockKind::Reentrant => "reentrant-mutex",
+    }
+}
+
+fn first_site(finding: &Finding) -> (String, u32, u32) {
+    finding
+        .cycle
+        .first()
+        .and_then(|s| s.site.as_ref())
+        .map_or((String::new(), 0, 0), |s| {
+            (s.file.to_string(), s.line, s.column)
+        })
+}
