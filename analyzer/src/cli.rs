@@ -53,6 +53,10 @@ enum Command {
         paths: Vec<PathBuf>,
         #[command(flatten)]
         output: Output,
+        /// Also list the findings `// waitgraph: allow(kind) reason` comments leave out,
+        /// and what was read.
+        #[arg(long, short)]
+        verbose: bool,
     },
     /// Renders a report the project wrote, in any format.
     ///
@@ -226,7 +230,11 @@ pub fn main(
             }
             finish(&analysis.report, &output)
         }
-        Command::Check { paths, output } => {
+        Command::Check {
+            paths,
+            output,
+            verbose,
+        } => {
             let paths = if paths.is_empty() {
                 vec![PathBuf::from(".")]
             } else {
@@ -238,6 +246,25 @@ pub fn main(
             };
             for error in &checked.errors {
                 eprintln!("waitgraph: error: {error}");
+            }
+            if verbose {
+                eprintln!(
+                    "waitgraph: checked {} files, {} lines",
+                    checked.files, checked.lines
+                );
+                for (finding, file, allow) in &checked.allowed {
+                    eprintln!(
+                        "waitgraph: allowed by {file}:{}: {}: {} ({})",
+                        allow.line,
+                        finding.kind.as_str(),
+                        finding.summary,
+                        if allow.reason.is_empty() {
+                            "no reason given"
+                        } else {
+                            &allow.reason
+                        }
+                    );
+                }
             }
             let status = finish(&checked.report, &output);
             if checked.errors.is_empty() {

@@ -276,3 +276,93 @@ fn the_exit_status_says_what_was_found() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no-such-crate"));
 }
+
+#[test]
+fn allow_comments_leave_findings_out_and_verbose_lists_them() {
+    let dir = crate_with(
+        "2021",
+        r#"use std::sync::Mutex;
+static M: Mutex<u8> = Mutex::new(0);
+static N: Mutex<u8> = Mutex::new(0);
+pub fn twice() {
+    let _a = M.lock().unwrap();
+    let _b = M.lock().unwrap(); // waitgraph: allow(double-lock) a test of the hang
+}
+/// Documented.
+// waitgraph: allow(lock-order-inversion) ordered by the caller
+#[inline]
+pub fn mn() {
+    let _m = M.lock().unwrap();
+    let _n = N.lock().unwrap();
+}
+pub fn nm() {
+    let _n = N.lock().unwrap();
+    // waitgraph: allow(double-lock) the wrong kind: this stays reported
+    let _m = M.lock().unwrap();
+}
+"#,
+    );
+    let checked = check(std::slice::from_ref(&dir)).unwrap();
+    assert!(
+        checked.report.findings.is_empty(),
+        "{:#?}",
+        checked.report.findings
+    );
+    let allowed: Vec<(&str, u32, &str)> = checked
+        .allowed
+        .iter()
+        .map(|(f, _, a)| (f.kind.as_str(), a.line, a.reason.as_str()))
+        .collect();
+    assert_eq!(
+        allowed,
+        [
+            ("double-lock", 6, "a test of the hang"),
+            ("lock-order-inversion", 9, "ordered by the caller")
+        ]
+    );
+    // Without the function's comment, the inversion is reported.
+    let source = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
+    std::fs::write(
+        dir.join("src/lib.rs"),
+        source.replace("allow(lock-order-inversion)", "allow(blocking-under-lock)"),
+    )
+    .unwrap();
+    let checked = check(std::slice::from_ref(&dir)).unwrap();
+    assert_eq!(checked.report.findings.len(), 1);
+    assert_eq!(
+        checked.report.findings[0].kind.as_str(),
+        "lock-order-inversion"
+    );
+
+    let output = Command::new(env!("CARGO_BIN_EXE_waitgraph"))
+        .args(["check", "--verbose", "--color", "never"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("checked 1 files"), "{stderr}");
+    assert!(
+        stderr.contains("allowed by") && stderr.contains("a test of the hang"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The workspace itself: its deliberate hangs (tests, examples, the demo's scenarios)
+/// carry `allow` comments; nothing else may be an error.
+#[test]
+fn this_workspace_has_no_error_level_finding() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let checked = check(&[root.to_path_buf()]).unwrap();
+    assert!(checked.errors.is_empty(), "{:?}", checked.errors);
+    let errors: Vec<String> = checked
+        .report
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| f.summary.clone())
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    // The deliberate ones are found, and allowed.
+    assert!(checked.allowed.len() >= 14, "{}", checked.allowed.len());
+}

@@ -16,7 +16,7 @@ static LEDGER: Mutex<Vec<u64>> = Mutex::named("ledger", Vec::new());
 fn transfer(both_hold_one: &Barrier) {
     let mut accounts = ACCOUNTS.lock();
     both_hold_one.wait();
-    let mut ledger = LEDGER.lock();
+    let mut ledger = LEDGER.lock(); // waitgraph: allow(lock-order-inversion) the example's deadlock, on purpose
     *accounts -= 1;
     ledger.push(1);
 }

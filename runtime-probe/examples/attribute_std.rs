@@ -21,7 +21,7 @@ impl Bank {
     fn transfer(&self) {
         let mut accounts = self.accounts.lock().unwrap();
         self.both_hold_one.wait();
-        let mut ledger = self.ledger.lock().unwrap();
+        let mut ledger = self.ledger.lock().unwrap(); // waitgraph: allow(lock-order-inversion) the example's deadlock, on purpose
         *accounts -= 1;
         ledger.push(1);
     }

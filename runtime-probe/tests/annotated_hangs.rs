@@ -80,7 +80,7 @@ fn double_lock(scenario: &str, name: &str, function: &str) {
 #[waitgraph::instrument]
 fn take_twice_011(lock: &parking_lot_011::Mutex<u32>) {
     let _first = lock.lock();
-    let _second = lock.lock();
+    let _second = lock.lock(); // waitgraph: allow(double-lock) the hang under test
 }
 
 fn parking_lot_011_double_lock() {
@@ -100,7 +100,7 @@ fn a_parking_lot_011_double_lock_is_a_deadlock() {
 #[waitgraph::instrument]
 fn take_twice_spin(lock: &spin::lock_api::Mutex<u32>) {
     let _first = lock.lock();
-    let _second = lock.lock();
+    let _second = lock.lock(); // waitgraph: allow(double-lock) the hang under test
 }
 
 fn spin_double_lock() {
@@ -124,7 +124,7 @@ static SECOND_011: parking_lot_011::Mutex<u32> = parking_lot_011::const_mutex(0)
 fn first_then_second(both: &Barrier) {
     let _first = FIRST_011.lock();
     both.wait();
-    let _second = SECOND_011.lock();
+    let _second = SECOND_011.lock(); // waitgraph: allow(lock-order-inversion) the hang under test
 }
 
 #[waitgraph::instrument]
@@ -168,7 +168,7 @@ fn register_twice() {
     let mut registry = REGISTRY.lock().unwrap();
     registry.push(1);
     // A helper that takes the lock again, inlined by hand.
-    REGISTRY.lock().unwrap().push(2);
+    REGISTRY.lock().unwrap().push(2); // waitgraph: allow(double-lock) the hang under test
 }
 
 fn lazy_static_double_lock() {
@@ -191,7 +191,7 @@ static CACHE: once_cell::sync::Lazy<parking_lot::Mutex<u32>> =
 fn bump_twice() {
     let mut cache = CACHE.lock();
     *cache += 1;
-    *CACHE.lock() += 1;
+    *CACHE.lock() += 1; // waitgraph: allow(double-lock) the hang under test
 }
 
 fn once_cell_double_lock() {
@@ -241,7 +241,7 @@ static TABLE: LazyLock<std::sync::RwLock<Vec<u32>>> =
 fn grow_while_reading() {
     let table = TABLE.read().unwrap();
     let len = table.len() as u32;
-    TABLE.write().unwrap().push(len);
+    TABLE.write().unwrap().push(len); // waitgraph: allow(double-lock) the hang under test
 }
 
 fn lazy_lock_read_then_write() {
@@ -399,7 +399,7 @@ fn count_entries(ledger: &std::sync::Mutex<u32>) -> u32 {
 #[waitgraph::instrument]
 fn audit_twice(audit: &std::sync::Mutex<u32>) {
     let _first = audit.lock().unwrap();
-    let _second = audit.lock().unwrap();
+    let _second = audit.lock().unwrap(); // waitgraph: allow(double-lock) the hang under test
 }
 
 fn lock_made_where_another_lived() {
@@ -712,7 +712,7 @@ impl Ledger {
         both.wait();
         let mut settled = self.settled.lock().unwrap();
         while !*settled {
-            settled = self.changed.wait(settled).unwrap();
+            settled = self.changed.wait(settled).unwrap(); // waitgraph: allow(blocking-under-lock) the hang under test
         }
     }
 

@@ -116,6 +116,8 @@ pub enum Place {
         class: String,
         from_param: bool,
     },
+    /// A barrier: `wait()` blocks until the others come.
+    Barrier,
     Struct {
         inst: Inst,
         ty: String,
@@ -127,7 +129,7 @@ impl Place {
         match self {
             Place::Lock(lock) | Place::Locks(lock) => Some(&lock.inst),
             Place::Struct { inst, .. } => Some(inst),
-            Place::Condvar { .. } => None,
+            Place::Condvar { .. } | Place::Barrier => None,
         }
     }
 }

@@ -214,30 +214,7 @@ impl<'a> Walker<'a> {
             Root::Param(i) if inst.path.is_empty() => Some(i),
             _ => None,
         };
-        let class = format!("{}::{name}", self.frame.name);
-        match shape {
-            Shape::Lock(kind) => Some(Place::Lock(LockRef {
-                class,
-                inst,
-                kind: *kind,
-                class_from_param: param,
-            })),
-            Shape::Locks(kind) => Some(Place::Locks(LockRef {
-                class: format!("{class}[]"),
-                inst,
-                kind: *kind,
-                class_from_param: None,
-            })),
-            Shape::Condvar => Some(Place::Condvar {
-                class,
-                from_param: param.is_some(),
-            }),
-            Shape::Struct(ty) => Some(Place::Struct {
-                inst,
-                ty: ty.clone(),
-            }),
-            Shape::Other => None,
-        }
+        place_for(format!("{}::{name}", self.frame.name), inst, shape, param)
     }
 
     // ---- scopes --------------------------------------------------------------------
@@ -476,6 +453,9 @@ impl<'a> Walker<'a> {
                 if ty == "Condvar" {
                     return Some(Shape::Condvar);
                 }
+                if ty == "Barrier" {
+                    return Some(Shape::Barrier);
+                }
                 self.frame
                     .index
                     .structs
@@ -525,33 +505,15 @@ impl<'a> Walker<'a> {
                 } else {
                     format!("{module}::{name}")
                 };
-                let inst = Inst::new(Root::Static);
-                match shape {
-                    Shape::Lock(kind) => Some(Place::Lock(LockRef {
-                        class,
-                        inst,
-                        kind,
-                        class_from_param: None,
-                    })),
-                    Shape::Locks(kind) => Some(Place::Locks(LockRef {
-                        class: format!("{class}[]"),
-                        inst,
-                        kind,
-                        class_from_param: None,
-                    })),
-                    Shape::Condvar => Some(Place::Condvar {
-                        class,
-                        from_param: false,
-                    }),
-                    Shape::Struct(ty) => Some(Place::Struct {
-                        inst: Inst {
-                            root: Root::Static,
-                            path: class,
-                        },
-                        ty,
-                    }),
-                    Shape::Other => None,
-                }
+                let inst = match shape {
+                    // Each static struct is an instance of its own.
+                    Shape::Struct(_) => Inst {
+                        root: Root::Static,
+                        path: class.clone(),
+                    },
+                    _ => Inst::new(Root::Static),
+                };
+                place_for(class, inst, &shape, None)
             }
             Expr::Field(field) => {
                 let Place::Struct { inst, ty } = self.place(&field.base)? else {
@@ -562,27 +524,12 @@ impl<'a> Walker<'a> {
                     syn::Member::Unnamed(index) => index.index.to_string(),
                 };
                 let inst = inst.child(&format!(".{name}"));
-                let class = format!("{ty}::{name}");
-                match self.frame.index.field(&ty, &name) {
-                    Shape::Lock(kind) => Some(Place::Lock(LockRef {
-                        class,
-                        inst,
-                        kind,
-                        class_from_param: None,
-                    })),
-                    Shape::Locks(kind) => Some(Place::Locks(LockRef {
-                        class: format!("{class}[]"),
-                        inst,
-                        kind,
-                        class_from_param: None,
-                    })),
-                    Shape::Condvar => Some(Place::Condvar {
-                        class,
-                        from_param: false,
-                    }),
-                    Shape::Struct(ty) => Some(Place::Struct { inst, ty }),
-                    Shape::Other => None,
-                }
+                place_for(
+                    format!("{ty}::{name}"),
+                    inst,
+                    &self.frame.index.field(&ty, &name),
+                    None,
+                )
             }
             Expr::Index(index) => {
                 let Place::Locks(lock) = self.place(&index.expr)? else {
@@ -1188,11 +1135,11 @@ impl<'a> Walker<'a> {
         }
         if !awaited {
             let blocking = match (method.as_str(), call.args.len()) {
-                ("recv" | "join" | "wait", 0) => Some(match method.as_str() {
-                    "recv" => "channel receive",
-                    "join" => "join",
-                    _ => "wait",
-                }),
+                ("recv", 0) => Some("channel receive"),
+                ("join", 0) => Some("join"),
+                // `wait()` is a barrier's only where the receiver is known to be one (a
+                // getter named `wait` is common).
+                ("wait", 0) if receiver_place == Some(Place::Barrier) => Some("barrier wait"),
                 ("block_on", 1) => Some("block_on"),
                 ("install", 1) => Some("install on a thread pool"),
                 _ => None,
@@ -1371,6 +1318,40 @@ impl<'a> Walker<'a> {
             return index.method(caller, owner, name);
         }
         index.free_fn(caller, owner, name)
+    }
+}
+
+/// The place a name of some shape is: `class` names the lock, condvar or field;
+/// `class_from_param` is set for a parameter that is itself a lock.
+fn place_for(
+    class: String,
+    inst: Inst,
+    shape: &Shape,
+    class_from_param: Option<usize>,
+) -> Option<Place> {
+    match shape {
+        Shape::Lock(kind) => Some(Place::Lock(LockRef {
+            class,
+            inst,
+            kind: *kind,
+            class_from_param,
+        })),
+        Shape::Locks(kind) => Some(Place::Locks(LockRef {
+            class: format!("{class}[]"),
+            inst,
+            kind: *kind,
+            class_from_param: None,
+        })),
+        Shape::Condvar => Some(Place::Condvar {
+            class,
+            from_param: class_from_param.is_some(),
+        }),
+        Shape::Barrier => Some(Place::Barrier),
+        Shape::Struct(ty) => Some(Place::Struct {
+            inst,
+            ty: ty.clone(),
+        }),
+        Shape::Other => None,
     }
 }
 

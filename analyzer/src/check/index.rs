@@ -27,6 +27,8 @@ pub enum Shape {
     /// A `Vec`, array, slice or `VecDeque` of locks: each element its own lock.
     Locks(LockKind),
     Condvar,
+    /// A barrier (std's, parking_lot's, waitgraph's): `wait()` blocks until the others come.
+    Barrier,
     /// A struct of this crate (by name), reached through `Arc`, `Box`, `&`...
     Struct(String),
     Other,
@@ -212,6 +214,9 @@ pub fn shape_of(ty: &Type, is_struct: &dyn Fn(&str) -> bool) -> Shape {
             }
             if name == "Condvar" {
                 return Shape::Condvar;
+            }
+            if name == "Barrier" {
+                return Shape::Barrier;
             }
             let first_arg = || match &last.arguments {
                 PathArguments::AngleBracketed(args) => args.args.iter().find_map(|a| match a {

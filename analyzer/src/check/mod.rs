@@ -9,6 +9,7 @@
 //! | [`call_graph`] | what each function takes and blocks on through its callees, renamed into its callers |
 //! | [`lock_order`] | cycles of the lock-order graph |
 //! | [`rules`] | the findings, in the one model every mode reports in |
+//! | [`suppress`] | `// waitgraph: allow(kind) reason` comments |
 //!
 //! Each file is parsed once to build the index and once more to walk its bodies (files
 //! holding guard-returning wrappers, once more before that): memory holds one syntax
@@ -39,6 +40,7 @@ pub mod index;
 pub mod lock_order;
 pub mod rules;
 pub mod sources;
+pub mod suppress;
 
 use facts::{Body, LockRef, Mode, Span};
 use guard_lifetimes::{Frame, Walker};
@@ -57,6 +59,9 @@ pub struct Checked {
     pub lines: usize,
     /// Files that could not be read or parsed (the rest were checked).
     pub errors: Vec<String>,
+    /// Findings left out of the report by an `allow` comment: the finding, the comment's
+    /// file, the comment.
+    pub allowed: Vec<(waitgraph_core::report::Finding, String, suppress::Allow)>,
 }
 
 struct SourceFile {
@@ -72,6 +77,7 @@ pub fn check(paths: &[PathBuf]) -> Result<Checked, String> {
     let mut errors = Vec::new();
     let mut lines = 0;
     let mut pending = Pending::default();
+    let mut allows = suppress::Allows::default();
     let mut seen = HashSet::new();
     let mut queue: VecDeque<(PathBuf, String, bool, Option<Caller>)> = VecDeque::new();
     // Pass 1: the module trees, and the index of items.
@@ -88,9 +94,17 @@ pub fn check(paths: &[PathBuf]) -> Result<Checked, String> {
                 continue;
             }
             let display = sources::display(&path);
-            let Some(ast) = parse(&path, &display, &mut errors, &mut lines) else {
+            let Some((text, ast)) = parse(&path, &display, &mut errors, &mut lines) else {
                 continue;
             };
+            let mut ranges = Vec::new();
+            each_fn(&ast.items, &mut |_, _, sig, block| {
+                ranges.push((
+                    sig.fn_token.span.start().line as u32,
+                    block.brace_token.span.close().end().line as u32,
+                ))
+            });
+            allows.add_file(&display, &text, &ranges);
             let file = files.len();
             let owns_dir = sources::owns_directory(&path, is_root);
             let mut submodules = Vec::new();
@@ -143,7 +157,7 @@ pub fn check(paths: &[PathBuf]) -> Result<Checked, String> {
         if !wrapper_files.contains(&file_index) {
             continue;
         }
-        let Some(ast) = parse(&file.path, &file.display, &mut Vec::new(), &mut 0) else {
+        let Some((_, ast)) = parse(&file.path, &file.display, &mut Vec::new(), &mut 0) else {
             continue;
         };
         for (function, block) in functions_of(&ast, &index, file_index) {
@@ -166,7 +180,7 @@ pub fn check(paths: &[PathBuf]) -> Result<Checked, String> {
     }
     let mut bodies: Vec<Body> = Vec::new();
     for (file_index, file) in files.iter().enumerate() {
-        let Some(ast) = parse(&file.path, &file.display, &mut Vec::new(), &mut 0) else {
+        let Some((_, ast)) = parse(&file.path, &file.display, &mut Vec::new(), &mut 0) else {
             continue;
         };
         for (function, block) in functions_of(&ast, &index, file_index) {
@@ -189,11 +203,23 @@ pub fn check(paths: &[PathBuf]) -> Result<Checked, String> {
         files: &displays,
     }
     .findings();
+    let mut allowed = Vec::new();
+    let mut reported = Vec::new();
+    for finding in findings {
+        match allows.allowing(&finding) {
+            Some((file, allow)) => {
+                let (file, allow) = (file.to_string(), allow.clone());
+                allowed.push((finding, file, allow));
+            }
+            None => reported.push(finding),
+        }
+    }
     Ok(Checked {
-        report: Report::new(ReportMode::Static, findings),
+        report: Report::new(ReportMode::Static, reported),
         files: files.len(),
         lines,
         errors,
+        allowed,
     })
 }
 
@@ -202,7 +228,7 @@ fn parse(
     display: &str,
     errors: &mut Vec<String>,
     lines: &mut usize,
-) -> Option<syn::File> {
+) -> Option<(String, syn::File)> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(error) => {
@@ -212,7 +238,7 @@ fn parse(
     };
     *lines += text.lines().count();
     match syn::parse_file(&text) {
-        Ok(ast) => Some(ast),
+        Ok(ast) => Some((text, ast)),
         Err(error) => {
             let at = error.span().start();
             errors.push(format!(
