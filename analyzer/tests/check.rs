@@ -126,7 +126,8 @@ fn the_programs_cover_every_rule_and_correct_code_is_at_least_half() {
             "blocking-under-lock",
             "double-lock",
             "lock-order-inversion",
-            "orphaned-wait"
+            "orphaned-wait",
+            "queued-work-self-stall"
         ]
     );
 }
@@ -348,10 +349,28 @@ pub fn nm() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-/// The workspace itself: its deliberate hangs (tests, examples, the demo's scenarios)
-/// carry `allow` comments; nothing else may be an error.
+/// The demo's functions that reproduce a deadlock on purpose: the incident's variants
+/// before the fix, and the catalogue's deadlocking scenarios.
+const DELIBERATE: &[&str] = &[
+    "shrink::buggy::shrink",
+    "shrink::reordered::shrink",
+    "shrink::revive_blocking",
+    "scenarios::drain_under_gil",
+    "scenarios::spec_across_gil",
+];
+
+fn deliberate(finding: &Finding) -> bool {
+    finding.cycle.iter().any(|step| {
+        step.context
+            .iter()
+            .any(|f| DELIBERATE.iter().any(|d| f.starts_with(d)))
+    })
+}
+
+/// The workspace itself: the deliberate hangs of its tests and examples carry `allow`
+/// comments, the demo's are its point; nothing else may be an error.
 #[test]
-fn this_workspace_has_no_error_level_finding() {
+fn this_workspace_has_no_error_level_finding_but_the_demos_deadlocks() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let checked = check(&[root.to_path_buf()]).unwrap();
     assert!(checked.errors.is_empty(), "{:?}", checked.errors);
@@ -359,10 +378,82 @@ fn this_workspace_has_no_error_level_finding() {
         .report
         .findings
         .iter()
-        .filter(|f| f.severity == Severity::Error)
+        .filter(|f| f.severity == Severity::Error && !deliberate(f))
         .map(|f| f.summary.clone())
         .collect();
     assert!(errors.is_empty(), "{}", errors.join("\n"));
-    // The deliberate ones are found, and allowed.
-    assert!(checked.allowed.len() >= 14, "{}", checked.allowed.len());
+    // The deliberate ones of the tests and examples are found, and allowed.
+    assert!(checked.allowed.len() >= 13, "{}", checked.allowed.len());
+}
+
+/// `waitgraph check demo-pool`, as the README runs it: the incident is found statically,
+/// in the variants that hang and only there.
+#[test]
+fn the_incident_is_found_in_the_demos_source() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_waitgraph"))
+        .args(["check", "demo-pool", "--format", "json"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let report: waitgraph_core::report::Report = serde_json::from_slice(&output.stdout).unwrap();
+    let stalls: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.kind.as_str() == "queued-work-self-stall")
+        .collect();
+    let through = |variant: &str| -> Vec<&Finding> {
+        stalls
+            .iter()
+            .copied()
+            .filter(|f| f.cycle[0].context.iter().any(|c| c == variant))
+            .collect()
+    };
+    for variant in ["shrink::buggy::shrink", "shrink::reordered::shrink"] {
+        let found = through(variant);
+        assert_eq!(found.len(), 1, "{variant}: {found:#?}");
+        let finding = found[0];
+        assert_eq!(finding.severity, Severity::Error);
+        // The main thread holds the gil and spins; a worker of the pool needs the gil.
+        let (main, worker) = (&finding.cycle[0], &finding.cycle[1]);
+        assert_eq!(main.holds[0].resource, "ShardState::gil");
+        assert_eq!(main.waits_for.wait, "spin-wait");
+        assert_eq!(main.waits_for.resource, "work queued to Pool::executor");
+        assert_eq!(worker.waits_for.resource, "ShardState::gil");
+        assert!(
+            worker.thread.contains("pool::Worker::run"),
+            "{}",
+            worker.thread
+        );
+        let file = variant.split("::").nth(1).unwrap();
+        let in_variant = format!("demo-pool/src/shrink/{file}.rs:");
+        assert!(
+            finding
+                .scenario
+                .iter()
+                .any(|line| line.contains(&in_variant)),
+            "{:#?}",
+            finding.scenario
+        );
+        for step in &finding.cycle {
+            let site = step.site.as_ref().unwrap();
+            assert!(site.file.starts_with("demo-pool/src/"), "{site}");
+        }
+    }
+    let timeout = through("shrink::timeout::shrink");
+    assert_eq!(timeout.len(), 1);
+    assert_eq!(timeout[0].severity, Severity::Warning);
+    let shipped = report
+        .findings
+        .iter()
+        .filter(|f| {
+            f.cycle.iter().any(|s| {
+                s.context
+                    .iter()
+                    .any(|c| c == "shrink::async_shrink::shrink")
+            })
+        })
+        .count();
+    assert_eq!(shipped, 0);
 }

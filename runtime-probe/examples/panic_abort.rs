@@ -56,7 +56,7 @@ fn main() {
         "deadlock" | "scan-panics" => deadlock(a, b),
         "panic-holding" => {
             let _a = a.lock();
-            let _b = b.lock();
+            let _b = b.lock(); // waitgraph: allow(lock-order-inversion) the example's deadlock, on purpose
             panic!("panicking while holding `a` and `b`");
         }
         _ => std::process::exit(2),

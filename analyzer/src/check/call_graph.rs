@@ -16,7 +16,7 @@
 //! | `p.x`, `p` a struct parameter | the argument's place, then `.x` |
 //! | a local of the callee | same class, a fresh instance |
 
-use super::facts::{Body, Event, Inst, LockRef, Mode, Place, Root, Span};
+use super::facts::{Body, Event, Held, Inst, LockRef, Mode, Place, Root, Span};
 use std::collections::HashMap;
 
 /// The calls on the way to something, outermost first: (call site, callee's name).
@@ -43,12 +43,44 @@ pub struct Blocking {
     pub what: &'static str,
     pub site: Span,
     pub path: CallPath,
+    pub bounded: bool,
+    /// `waits_for = "name"`: the executor it waits for.
+    pub executor: Option<String>,
+}
+
+/// Work a function queues to an executor, directly or through calls.
+#[derive(Clone, Debug)]
+pub struct Queued {
+    pub executor: String,
+    pub site: Span,
+    pub path: CallPath,
+    /// The branches (of `if`s and `match`es) the queueing is in: a wait pairs with it
+    /// only in the same branches or nested ones.
+    pub branch: Vec<(u32, u32)>,
+}
+
+/// A wait for an executor's work: after queueing work to it, a blocking wait (a spin,
+/// a barrier, a job's `wait`, a receive, a condvar...), or a `waits_for` role.
+#[derive(Clone, Debug)]
+pub struct Await {
+    pub executor: String,
+    /// Where the work was queued (`None` for a `waits_for` role).
+    pub queued: Option<(Span, CallPath)>,
+    pub what: &'static str,
+    pub site: Span,
+    pub path: CallPath,
+    pub bounded: bool,
+    /// The locks the summarised function itself holds at the wait (at the call that
+    /// leads to it): what the executor's workers must not need.
+    pub held_here: Vec<Held>,
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct Summary {
     pub reached: Vec<Reached>,
     pub blocking: Vec<Blocking>,
+    pub queues: Vec<Queued>,
+    pub awaits: Vec<Await>,
 }
 
 /// Renames a lock of a callee's frame into its caller's, given the call's receiver and
@@ -124,8 +156,15 @@ fn summary(
     }
     on_stack[body] = true;
     let mut result = Summary::default();
+    // The work queued so far in this body, in order: a later wait may wait for it.
+    let mut queued: Vec<Queued> = Vec::new();
+    let mut branch: Vec<(u32, u32)> = Vec::new();
     for event in &bodies[body].events {
         match event {
+            Event::EnterBranch { construct, arm } => branch.push((*construct, *arm)),
+            Event::LeaveBranch => {
+                branch.pop();
+            }
             Event::Acquire {
                 lock,
                 mode,
@@ -142,20 +181,51 @@ fn summary(
                     path: Vec::new(),
                 },
             ),
-            Event::Block { what, site, .. } => add_blocking(
-                &mut result,
-                Blocking {
+            Event::Block {
+                what,
+                site,
+                held,
+                bounded,
+                executor,
+            } => {
+                let blocking = Blocking {
                     what,
                     site: *site,
                     path: Vec::new(),
-                },
-            ),
+                    bounded: *bounded,
+                    executor: executor.clone(),
+                };
+                add_awaits(&mut result, &queued, &branch, &blocking, held);
+                add_blocking(&mut result, blocking);
+            }
+            Event::Wait { site, held, .. } => {
+                let blocking = Blocking {
+                    what: "condvar wait",
+                    site: *site,
+                    path: Vec::new(),
+                    bounded: false,
+                    executor: None,
+                };
+                add_awaits(&mut result, &queued, &branch, &blocking, held);
+            }
+            Event::Queue { executor, site } => {
+                let work = Queued {
+                    executor: executor.clone(),
+                    site: *site,
+                    path: Vec::new(),
+                    branch: branch.clone(),
+                };
+                queued.push(work.clone());
+                if result.queues.len() < MAX_REACHED {
+                    result.queues.push(work);
+                }
+            }
             Event::Call {
                 callee,
                 site,
                 receiver,
                 args,
-                ..
+                held,
             } => {
                 let Some(&callee_body) = by_function.get(callee) else {
                     continue;
@@ -177,18 +247,86 @@ fn summary(
                         },
                     );
                 }
+                let via = |path: &CallPath| {
+                    let mut full = vec![(*site, name.clone())];
+                    full.extend(path.iter().cloned());
+                    full
+                };
                 for blocking in inner.blocking {
-                    let mut path = vec![(*site, name.clone())];
-                    path.extend(blocking.path);
-                    add_blocking(&mut result, Blocking { path, ..blocking });
+                    let blocking = Blocking {
+                        path: via(&blocking.path),
+                        ..blocking
+                    };
+                    // Work queued here, waited for in the callee (its own awaits pair
+                    // the work it queued itself).
+                    add_awaits(&mut result, &queued, &branch, &blocking, held);
+                    add_blocking(&mut result, blocking);
+                }
+                for wait in inner.awaits {
+                    if result.awaits.len() < MAX_REACHED {
+                        result.awaits.push(Await {
+                            queued: wait.queued.map(|(site, path)| (site, via(&path))),
+                            path: via(&wait.path),
+                            held_here: held.clone(),
+                            ..wait
+                        });
+                    }
+                }
+                for work in inner.queues {
+                    let work = Queued {
+                        path: via(&work.path),
+                        branch: branch.clone(),
+                        ..work
+                    };
+                    queued.push(work.clone());
+                    if result.queues.len() < MAX_REACHED {
+                        result.queues.push(work);
+                    }
                 }
             }
-            Event::Wait { .. } | Event::Notify { .. } => {}
+            Event::Notify { .. } | Event::Serve { .. } => {}
         }
     }
     on_stack[body] = false;
     memo[body] = Some(result.clone());
     result
+}
+
+/// The waits `blocking` is for the executors of the work queued before it (and, for a
+/// `waits_for` role, for its executor). A sleep waits for nobody.
+fn add_awaits(
+    summary: &mut Summary,
+    queued: &[Queued],
+    branch: &[(u32, u32)],
+    blocking: &Blocking,
+    held: &[Held],
+) {
+    if blocking.what == "sleep" {
+        return;
+    }
+    let direct = blocking.executor.iter().map(|e| (e.clone(), None));
+    // Only work queued on every path to this wait: in its branch or an enclosing one.
+    let after_queueing = queued
+        .iter()
+        .filter(|q| branch.starts_with(&q.branch))
+        .map(|q| (q.executor.clone(), Some((q.site, q.path.clone()))));
+    for (executor, queued) in direct.chain(after_queueing) {
+        let known = summary
+            .awaits
+            .iter()
+            .any(|a| a.executor == executor && a.site == blocking.site && a.path == blocking.path);
+        if !known && summary.awaits.len() < MAX_REACHED {
+            summary.awaits.push(Await {
+                executor,
+                queued,
+                what: blocking.what,
+                site: blocking.site,
+                path: blocking.path.clone(),
+                bounded: blocking.bounded,
+                held_here: held.to_vec(),
+            });
+        }
+    }
 }
 
 fn add_reached(summary: &mut Summary, reached: Reached) {
@@ -202,7 +340,10 @@ fn add_reached(summary: &mut Summary, reached: Reached) {
 }
 
 fn add_blocking(summary: &mut Summary, blocking: Blocking) {
-    let known = summary.blocking.iter().any(|b| b.site == blocking.site);
+    let known = summary
+        .blocking
+        .iter()
+        .any(|b| b.site == blocking.site && b.path == blocking.path);
     if !known && summary.blocking.len() < MAX_REACHED {
         summary.blocking.push(blocking);
     }

@@ -118,6 +118,10 @@ pub enum Place {
     },
     /// A barrier: `wait()` blocks until the others come.
     Barrier,
+    /// waitgraph's `Executor` (a pool, an event loop), by class.
+    Executor(String),
+    /// waitgraph's `Job`: `wait()` blocks until a worker ran it.
+    Job,
     Struct {
         inst: Inst,
         ty: String,
@@ -129,7 +133,7 @@ impl Place {
         match self {
             Place::Lock(lock) | Place::Locks(lock) => Some(&lock.inst),
             Place::Struct { inst, .. } => Some(inst),
-            Place::Condvar { .. } | Place::Barrier => None,
+            Place::Condvar { .. } | Place::Barrier | Place::Executor(_) | Place::Job => None,
         }
     }
 }
@@ -161,12 +165,39 @@ pub enum Event {
     },
     /// `notify_one` / `notify_all`; `None` when the condvar is not known (a parameter,
     /// a receiver the checker cannot name).
-    Notify { condvar: Option<String>, site: Span },
-    /// A call that blocks until another thread acts (`recv`, `join`, `sleep`...).
+    Notify {
+        condvar: Option<String>,
+        site: Span,
+    },
+    /// A call that blocks until another thread acts (`recv`, `join`, `sleep`, a spin on
+    /// a barrier...).
     Block {
         what: &'static str,
         site: Span,
         held: Vec<Held>,
+        /// A wait with a time limit (`SpinWait::bounded`, `wait_timeout`, a `sleep`).
+        bounded: bool,
+        /// For `waits_for = "name"`: the executor whose work it waits for.
+        executor: Option<String>,
+    },
+    /// Work queued to an executor (`executor.queue()`, `schedules = "name"`).
+    Queue {
+        executor: String,
+        site: Span,
+    },
+    /// The walk enters one branch (`arm`) of an `if` or `match` (`construct`, numbered
+    /// per body); [`Event::LeaveBranch`] ends it. Work queued in one branch is not
+    /// waited for in another.
+    EnterBranch {
+        construct: u32,
+        arm: u32,
+    },
+    LeaveBranch,
+    /// This body is a worker of an executor (`executor.enroll()`, `serves = "name"`,
+    /// `job = "name"`): every lock it takes, the executor's work may need.
+    Serve {
+        executor: String,
+        site: Span,
     },
 }
 

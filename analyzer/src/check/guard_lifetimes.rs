@@ -37,6 +37,9 @@ pub struct Frame<'a> {
     pub wrappers: &'a HashMap<usize, (LockRef, Mode)>,
     /// Where calls are resolved from.
     pub caller: super::index::Caller,
+    /// Classes that name the same thing, found where a struct is built from another's
+    /// field (`Worker { executor: self.executor.clone() }`): (field class, class).
+    pub aliases: &'a std::cell::RefCell<Vec<(String, String)>>,
     /// Numbers locals, shared with the closures walked from this body.
     pub locals: &'a std::cell::Cell<u32>,
 }
@@ -77,6 +80,7 @@ pub struct Walker<'a> {
     returns: Option<(LockRef, Mode)>,
     /// Closures handed to other threads, walked as bodies of their own.
     pub spawned: Vec<Body>,
+    next_construct: u32,
 }
 
 /// Lock-taking methods: (name, mode, whether it waits).
@@ -135,6 +139,41 @@ const SPAWNS: &[&str] = &[
     "spawn_scoped",
 ];
 
+/// Methods that run a closure argument before they return, on the calling thread (even a
+/// `move` closure).
+const RUNS_IN_PLACE: &[&str] = &[
+    "map",
+    "for_each",
+    "filter",
+    "filter_map",
+    "flat_map",
+    "any",
+    "all",
+    "find",
+    "find_map",
+    "position",
+    "fold",
+    "try_fold",
+    "try_for_each",
+    "retain",
+    "sort_by",
+    "sort_by_key",
+    "and_then",
+    "map_or",
+    "map_or_else",
+    "unwrap_or_else",
+    "or_else",
+    "get_or_init",
+    "get_or_insert_with",
+    "or_insert_with",
+    "with",
+    "idle",
+    "run",
+    "waiting",
+    "install",
+    "scope",
+];
+
 /// Macros that never return.
 const DIVERGING_MACROS: &[&str] = &["panic", "unreachable", "todo", "unimplemented"];
 
@@ -151,7 +190,13 @@ impl<'a> Walker<'a> {
             events: Vec::new(),
             returns: None,
             spawned: Vec::new(),
+            next_construct: 0,
         }
+    }
+
+    fn new_construct(&mut self) -> u32 {
+        self.next_construct += 1;
+        self.next_construct
     }
 
     /// Binds a parameter (`self` first for methods).
@@ -189,6 +234,34 @@ impl<'a> Walker<'a> {
         }];
         bodies.append(&mut self.spawned);
         bodies
+    }
+
+    /// `T { f: self.x.clone() }`: the field class `T::f` names what `self.x` names.
+    fn note_aliases(&self, s: &syn::ExprStruct) {
+        let Some(ty) = s.path.segments.last().map(|s| s.ident.to_string()) else {
+            return;
+        };
+        if !self.frame.index.structs.contains_key(&ty) {
+            return;
+        }
+        for field in &s.fields {
+            let syn::Member::Named(name) = &field.member else {
+                continue;
+            };
+            let class = match self.place(&field.expr) {
+                Some(Place::Executor(class))
+                | Some(Place::Condvar {
+                    class,
+                    from_param: false,
+                }) => class,
+                Some(Place::Lock(lock)) if lock.class_from_param.is_none() => lock.class,
+                _ => continue,
+            };
+            let field_class = format!("{ty}::{name}");
+            if field_class != class {
+                self.frame.aliases.borrow_mut().push((field_class, class));
+            }
+        }
     }
 
     fn new_local(&self) -> u32 {
@@ -411,6 +484,14 @@ impl<'a> Walker<'a> {
         if let Some(place) = self.place(init) {
             return Some(place);
         }
+        // `let job = executor.queue()`: the job's handle.
+        if let Expr::MethodCall(call) = init {
+            if call.method == "queue"
+                && matches!(self.place(&call.receiver), Some(Place::Executor(_)))
+            {
+                return Some(Place::Job);
+            }
+        }
         let name = single_name(pat)?;
         let shape = self.constructed_shape(init)?;
         self.place_of_shape(Inst::new(Root::Local(self.new_local())), &shape, &name)
@@ -444,7 +525,16 @@ impl<'a> Walker<'a> {
                 if matches!(ty, "Arc" | "Rc" | "Box") && last == "new" {
                     return self.constructed_shape(call.args.first()?);
                 }
-                if !matches!(last, "new" | "default" | "with_capacity" | "const_new") {
+                let makers = [
+                    "new",
+                    "default",
+                    "with_capacity",
+                    "const_new",
+                    "named",
+                    "with_name",
+                    "for_executor",
+                ];
+                if !makers.contains(&last) {
                     return None;
                 }
                 if let Some(kind) = super::index::lock_kind_named(ty) {
@@ -453,8 +543,10 @@ impl<'a> Walker<'a> {
                 if ty == "Condvar" {
                     return Some(Shape::Condvar);
                 }
-                if ty == "Barrier" {
-                    return Some(Shape::Barrier);
+                match ty {
+                    "Barrier" => return Some(Shape::Barrier),
+                    "Executor" => return Some(Shape::Executor),
+                    _ => {}
                 }
                 self.frame
                     .index
@@ -672,9 +764,15 @@ impl<'a> Walker<'a> {
                 Vec::new()
             }
             Expr::Closure(c) => {
-                // A closure not handed to another thread runs here (iterator adaptors,
-                // `with`-style helpers): walked in place, with what is held now.
-                self.closure_inline(c);
+                // A closure runs here (iterator adaptors, `with`-style helpers: walked in
+                // place, with what is held now) unless it is a `move` closure, which is
+                // kept or sent to run later or elsewhere (a body of its own).
+                if c.capture.is_some() {
+                    let site = self.span(c.or1_token.span);
+                    self.spawned_closure(c, site);
+                } else {
+                    self.closure_inline(c);
+                }
                 Vec::new()
             }
             Expr::Return(r) => {
@@ -752,6 +850,7 @@ impl<'a> Walker<'a> {
             Expr::Tuple(t) => t.elems.iter().flat_map(|e| self.expr(e)).collect(),
             Expr::Array(a) => a.elems.iter().flat_map(|e| self.expr(e)).collect(),
             Expr::Struct(s) => {
+                self.note_aliases(s);
                 let mut value: Vec<u32> =
                     s.fields.iter().flat_map(|f| self.expr(&f.expr)).collect();
                 if let Some(rest) = &s.rest {
@@ -857,7 +956,10 @@ impl<'a> Walker<'a> {
             .cloned()
             .collect();
         self.diverged = false;
+        let construct = self.new_construct();
+        self.events.push(Event::EnterBranch { construct, arm: 0 });
         let mut value = self.block(&i.then_branch, true);
+        self.events.push(Event::LeaveBranch);
         self.pop_scope();
         if let Some(outer) = outer {
             self.close_temps(outer);
@@ -871,7 +973,9 @@ impl<'a> Walker<'a> {
         self.live = else_start;
         self.diverged = false;
         if let Some((_, otherwise)) = &i.else_branch {
+            self.events.push(Event::EnterBranch { construct, arm: 1 });
             value.extend(self.expr(otherwise));
+            self.events.push(Event::LeaveBranch);
         }
         if !self.diverged {
             all_diverge = false;
@@ -894,7 +998,12 @@ impl<'a> Walker<'a> {
         let mut joined: Vec<Live> = Vec::new();
         let mut all_diverge = !m.arms.is_empty();
         let mut value = Vec::new();
-        for arm in &m.arms {
+        let construct = self.new_construct();
+        for (number, arm) in m.arms.iter().enumerate() {
+            self.events.push(Event::EnterBranch {
+                construct,
+                arm: number as u32,
+            });
             self.live = start.clone();
             self.diverged = false;
             self.push_scope();
@@ -922,6 +1031,7 @@ impl<'a> Walker<'a> {
                 }
             }
             self.pop_scope();
+            self.events.push(Event::LeaveBranch);
             value.extend(arm_value);
             if !self.diverged {
                 all_diverge = false;
@@ -965,6 +1075,7 @@ impl<'a> Walker<'a> {
             edition_2024: self.frame.edition_2024,
             wrappers: self.frame.wrappers,
             caller: self.frame.caller,
+            aliases: self.frame.aliases,
             locals: self.frame.locals,
         };
         let mut inner = Walker::new(&frame);
@@ -1117,6 +1228,25 @@ impl<'a> Walker<'a> {
                 }
             }
         }
+        match (&receiver_place, method.as_str()) {
+            (Some(Place::Executor(executor)), "queue" | "enroll") => {
+                let executor = executor.clone();
+                self.events.push(if method == "queue" {
+                    Event::Queue { executor, site }
+                } else {
+                    Event::Serve { executor, site }
+                });
+                return Vec::new();
+            }
+            (Some(Place::Job), "wait" | "wait_timeout") => {
+                for arg in &call.args {
+                    self.expr(arg);
+                }
+                self.blocks("job wait", site, method == "wait_timeout");
+                return Vec::new();
+            }
+            _ => {}
+        }
         if matches!(method.as_str(), "notify_one" | "notify_all") {
             let condvar = match receiver_place {
                 Some(Place::Condvar {
@@ -1129,6 +1259,12 @@ impl<'a> Walker<'a> {
             return Vec::new();
         }
         for arg in call.args.iter().skip(walked) {
+            if let Expr::Closure(c) = arg {
+                if RUNS_IN_PLACE.contains(&method.as_str()) {
+                    self.closure_inline(c);
+                    continue;
+                }
+            }
             let value = self.expr(arg);
             // A guard moved into a method is the method's to drop.
             self.end_guards(&value);
@@ -1153,7 +1289,13 @@ impl<'a> Walker<'a> {
                     .filter(|l| !receiver_value.contains(&l.id))
                     .map(|l| l.held.clone())
                     .collect();
-                self.events.push(Event::Block { what, site, held });
+                self.events.push(Event::Block {
+                    what,
+                    site,
+                    held,
+                    bounded: false,
+                    executor: None,
+                });
             }
         }
         // A call to a method of the crate.
@@ -1168,6 +1310,34 @@ impl<'a> Walker<'a> {
             return self.call_event(callee, site, receiver_place, args);
         }
         Vec::new()
+    }
+
+    fn blocks(&mut self, what: &'static str, site: Span, bounded: bool) {
+        self.events.push(Event::Block {
+            what,
+            site,
+            held: self.held(),
+            bounded,
+            executor: None,
+        });
+    }
+
+    /// An attribute role of the function being walked, as if its body began with it:
+    /// `serves`/`job` make it a worker of the executor, `schedules` queues to it,
+    /// `waits_for` waits for its work.
+    pub fn role(&mut self, role: &str, executor: &str, site: Span) {
+        let executor = executor.to_string();
+        self.events.push(match role {
+            "serves" | "job" => Event::Serve { executor, site },
+            "schedules" => Event::Queue { executor, site },
+            _ => Event::Block {
+                what: "waits for an executor",
+                site,
+                held: Vec::new(),
+                bounded: false,
+                executor: Some(executor),
+            },
+        });
     }
 
     /// The guards a name owns (`&mut g` passed to a wait).
@@ -1226,18 +1396,15 @@ impl<'a> Walker<'a> {
                 .last()
                 .map_or(call.span(), |s| s.ident.span()),
         );
-        if matches!(last.as_str(), "spawn" | "scope" | "spawn_fifo") && segments.len() <= 3 {
-            if let Some(Expr::Closure(c)) = call.args.first() {
+        if (last.starts_with("spawn") || last == "scope") && segments.len() <= 3 {
+            if let Some(Expr::Closure(c)) = call.args.iter().find(|a| matches!(a, Expr::Closure(_)))
+            {
                 if last == "scope" {
                     // `thread::scope(|s| ..)`: the closure runs here; what it spawns
                     // runs on other threads (seen by `s.spawn`).
                     self.closure_inline(c);
                     if segments.first().is_some_and(|s| s == "rayon") {
-                        self.events.push(Event::Block {
-                            what: "rayon::scope",
-                            site,
-                            held: self.held(),
-                        });
+                        self.blocks("rayon::scope", site, false);
                     }
                 } else {
                     self.spawned_closure(c, site);
@@ -1259,25 +1426,25 @@ impl<'a> Walker<'a> {
             return moved;
         }
         self.end_guards(&moved);
+        // waitgraph's spin-waits: `SpinWait::on(&target)` spins until another thread
+        // acts; `SpinWait::bounded` gives up after a while.
+        let spin = segments.len() >= 2 && segments[segments.len() - 2] == "SpinWait";
+        if (spin && matches!(last.as_str(), "on" | "bounded")) || last == "spin_until" {
+            self.blocks("spin-wait", site, last == "bounded");
+            return Vec::new();
+        }
         if last == "sleep" {
-            self.events.push(Event::Block {
-                what: "sleep",
-                site,
-                held: self.held(),
-            });
+            self.blocks("sleep", site, true);
             return Vec::new();
         }
         if last == "block_on" || (last == "join" && segments.first().is_some_and(|s| s == "rayon"))
         {
-            self.events.push(Event::Block {
-                what: if last == "join" {
-                    "rayon::join"
-                } else {
-                    "block_on"
-                },
-                site,
-                held: self.held(),
-            });
+            let what = if last == "join" {
+                "rayon::join"
+            } else {
+                "block_on"
+            };
+            self.blocks(what, site, false);
             return Vec::new();
         }
         let callee = self.resolve_path_call(&segments);
@@ -1317,7 +1484,12 @@ impl<'a> Walker<'a> {
         if owner.chars().next().is_some_and(char::is_uppercase) {
             return index.method(caller, owner, name);
         }
-        index.free_fn(caller, owner, name)
+        index.qualified_fn(
+            caller,
+            self.frame.module,
+            &segments[..segments.len() - 1],
+            name,
+        )
     }
 }
 
@@ -1347,6 +1519,8 @@ fn place_for(
             from_param: class_from_param.is_some(),
         }),
         Shape::Barrier => Some(Place::Barrier),
+        Shape::Executor => Some(Place::Executor(class)),
+        Shape::Job => Some(Place::Job),
         Shape::Struct(ty) => Some(Place::Struct {
             inst,
             ty: ty.clone(),

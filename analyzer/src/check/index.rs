@@ -29,6 +29,10 @@ pub enum Shape {
     Condvar,
     /// A barrier (std's, parking_lot's, waitgraph's): `wait()` blocks until the others come.
     Barrier,
+    /// waitgraph's `Executor`.
+    Executor,
+    /// waitgraph's `Job`.
+    Job,
     /// A struct of this crate (by name), reached through `Arc`, `Box`, `&`...
     Struct(String),
     Other,
@@ -44,6 +48,9 @@ pub struct FnItem {
     pub owner: Option<String>,
     /// Parameters in order (`self` first for methods), with their shapes.
     pub params: Vec<(String, Shape)>,
+    /// The attribute's roles (`serves`, `job`, `schedules`, `waits_for`) with their
+    /// executor names, from `#[waitgraph::instrument(..)]`.
+    pub roles: Vec<(String, String)>,
     /// Whether the return type names a guard (`MutexGuard`, `RwLockWriteGuard`...):
     /// such functions are wrappers that hand a lock to their caller.
     pub returns_guard: bool,
@@ -132,6 +139,68 @@ impl Index {
         (candidates.len() == 1).then(|| candidates[0])
     }
 
+    /// A free function named by a path `qualifier::name` written in `module`:
+    /// `crate::a::f`, `super::f`, `self::b::f`, `b::f` (a child module), or any module
+    /// path ending in the qualifier; else the only function of that name.
+    pub fn qualified_fn(
+        &self,
+        caller: Caller,
+        module: &str,
+        qualifier: &[String],
+        name: &str,
+    ) -> Option<usize> {
+        let mut base: Vec<&str> = if module.is_empty() {
+            Vec::new()
+        } else {
+            module.split("::").collect()
+        };
+        let mut rest = qualifier;
+        let mut absolute = false;
+        while let Some((first, tail)) = rest.split_first() {
+            match first.as_str() {
+                "crate" => {
+                    base.clear();
+                    absolute = true;
+                }
+                "super" => {
+                    base.pop();
+                    absolute = true;
+                }
+                "self" => absolute = true,
+                _ => break,
+            }
+            rest = tail;
+        }
+        let mut wanted: Vec<String> = base.iter().map(|s| s.to_string()).collect();
+        wanted.extend(rest.iter().cloned());
+        let wanted = wanted.join("::");
+        let suffix = rest.join("::");
+        let candidates = caller.nearest(
+            &self.fns,
+            self.by_name
+                .get(name)?
+                .iter()
+                .copied()
+                .filter(|&i| self.fns[i].owner.is_none()),
+        );
+        let matching: Vec<usize> = candidates
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let found = &self.fns[i].module;
+                *found == wanted
+                    || (!absolute
+                        && !suffix.is_empty()
+                        && (*found == suffix || found.ends_with(&format!("::{suffix}"))))
+            })
+            .collect();
+        match matching.len() {
+            1 => Some(matching[0]),
+            0 => (candidates.len() == 1).then(|| candidates[0]),
+            _ => None,
+        }
+    }
+
     /// The shape of `field` of struct `owner`.
     pub fn field(&self, owner: &str, field: &str) -> Shape {
         self.structs
@@ -215,8 +284,11 @@ pub fn shape_of(ty: &Type, is_struct: &dyn Fn(&str) -> bool) -> Shape {
             if name == "Condvar" {
                 return Shape::Condvar;
             }
-            if name == "Barrier" {
-                return Shape::Barrier;
+            match name.as_str() {
+                "Barrier" => return Shape::Barrier,
+                "Executor" => return Shape::Executor,
+                "Job" => return Shape::Job,
+                _ => {}
             }
             let first_arg = || match &last.arguments {
                 PathArguments::AngleBracketed(args) => args.args.iter().find_map(|a| match a {

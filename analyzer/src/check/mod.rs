@@ -6,6 +6,7 @@
 //! | [`sources`] | which files a path means: each crate target's module tree |
 //! | [`index`] | the crate's items: lock fields and statics, structs, functions |
 //! | [`guard_lifetimes`] | one body walked by Rust's drop rules: the locks held at each lock, call and wait |
+//! | [`aliases`] | classes that name the same lock or executor (a field built from another's) |
 //! | [`call_graph`] | what each function takes and blocks on through its callees, renamed into its callers |
 //! | [`lock_order`] | cycles of the lock-order graph |
 //! | [`rules`] | the findings, in the one model every mode reports in |
@@ -33,6 +34,7 @@
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
+pub mod aliases;
 pub mod call_graph;
 pub mod facts;
 pub mod guard_lifetimes;
@@ -98,7 +100,7 @@ pub fn check(paths: &[PathBuf]) -> Result<Checked, String> {
                 continue;
             };
             let mut ranges = Vec::new();
-            each_fn(&ast.items, &mut |_, _, sig, block| {
+            each_fn(&ast.items, &mut |_, _, _, sig, block| {
                 ranges.push((
                     sig.fn_token.span.start().line as u32,
                     block.brace_token.span.close().end().line as u32,
@@ -145,6 +147,7 @@ pub fn check(paths: &[PathBuf]) -> Result<Checked, String> {
     let index = pending.finish();
     // Pass 2: wrappers that hand out guards, then every body.
     let locals = std::cell::Cell::new(0);
+    let aliases = std::cell::RefCell::new(Vec::new());
     let no_wrappers = HashMap::new();
     let mut wrappers: HashMap<usize, (LockRef, Mode)> = HashMap::new();
     let wrapper_files: HashSet<usize> = index
@@ -170,8 +173,11 @@ pub fn check(paths: &[PathBuf]) -> Result<Checked, String> {
                 file_index,
                 function,
                 block,
-                &no_wrappers,
-                &locals,
+                Shared {
+                    wrappers: &no_wrappers,
+                    locals: &locals,
+                    aliases: &aliases,
+                },
             );
             if let Some(returns) = bodies.first().and_then(|b| b.returns.clone()) {
                 wrappers.insert(function, returns);
@@ -185,10 +191,20 @@ pub fn check(paths: &[PathBuf]) -> Result<Checked, String> {
         };
         for (function, block) in functions_of(&ast, &index, file_index) {
             bodies.extend(walk(
-                &index, file, file_index, function, block, &wrappers, &locals,
+                &index,
+                file,
+                file_index,
+                function,
+                block,
+                Shared {
+                    wrappers: &wrappers,
+                    locals: &locals,
+                    aliases: &aliases,
+                },
             ));
         }
     }
+    aliases::canonicalise(&mut bodies, &aliases.into_inner());
     let by_function: HashMap<usize, usize> = bodies
         .iter()
         .enumerate()
@@ -251,15 +267,27 @@ fn parse(
     }
 }
 
+/// What every walk shares: the guard-returning wrappers, the numbering of locals, the
+/// aliases found.
+struct Shared<'a> {
+    wrappers: &'a HashMap<usize, (LockRef, Mode)>,
+    locals: &'a std::cell::Cell<u32>,
+    aliases: &'a std::cell::RefCell<Vec<(String, String)>>,
+}
+
 fn walk(
     index: &Index,
     file: &SourceFile,
     file_index: usize,
     function: usize,
     block: &syn::Block,
-    wrappers: &HashMap<usize, (LockRef, Mode)>,
-    locals: &std::cell::Cell<u32>,
+    shared: Shared<'_>,
 ) -> Vec<Body> {
+    let Shared {
+        wrappers,
+        locals,
+        aliases,
+    } = shared;
     let item = &index.fns[function];
     let frame = Frame {
         index,
@@ -273,6 +301,7 @@ fn walk(
             unit: item.unit,
             package: item.package,
         },
+        aliases,
         locals,
     };
     let mut walker = Walker::new(&frame);
@@ -285,6 +314,9 @@ fn walk(
         position += 1;
     }
     let site = Span::of(file_index, block.brace_token.span.open());
+    for (role, executor) in &item.roles {
+        walker.role(role, executor, site);
+    }
     walker.walk_body(block, Some(function), site)
 }
 
@@ -295,7 +327,7 @@ fn functions_of<'a>(
     file: usize,
 ) -> Vec<(usize, &'a syn::Block)> {
     let mut blocks = Vec::new();
-    each_fn(&ast.items, &mut |_, _, _, block| blocks.push(block));
+    each_fn(&ast.items, &mut |_, _, _, _, block| blocks.push(block));
     let first = index.fns.iter().position(|f| f.file == file).unwrap_or(0);
     blocks
         .into_iter()
@@ -304,18 +336,30 @@ fn functions_of<'a>(
         .collect()
 }
 
-/// Calls `f(owner, inline modules, signature, body)` for every function and method with a
+/// Calls `f(owner, inline modules, attributes, signature, body)` for every function and method with a
 /// body, inline modules included, in source order.
 fn each_fn<'a>(items: &'a [Item], f: &mut FnVisitor<'a, '_>) {
     fn go<'a>(items: &'a [Item], inline: &mut Vec<String>, f: &mut FnVisitor<'a, '_>) {
         for item in items {
             match item {
-                Item::Fn(function) => f(None, inline, &function.sig, &function.block),
+                Item::Fn(function) => f(
+                    None,
+                    inline,
+                    &function.attrs,
+                    &function.sig,
+                    &function.block,
+                ),
                 Item::Impl(implementation) => {
                     let owner = type_name(&implementation.self_ty);
                     for member in &implementation.items {
                         if let syn::ImplItem::Fn(method) = member {
-                            f(owner.clone(), inline, &method.sig, &method.block);
+                            f(
+                                owner.clone(),
+                                inline,
+                                &method.attrs,
+                                &method.sig,
+                                &method.block,
+                            );
                         }
                     }
                 }
@@ -333,6 +377,44 @@ fn each_fn<'a>(items: &'a [Item], f: &mut FnVisitor<'a, '_>) {
     go(items, &mut Vec::new(), f);
 }
 
+/// The roles of `#[waitgraph::instrument(serves = "..", job = "..", schedules = "..",
+/// waits_for = "..")]` (also `#[instrument(..)]`): (role, executor name).
+fn roles_of(attrs: &[syn::Attribute]) -> Vec<(String, String)> {
+    use syn::punctuated::Punctuated;
+    let mut roles = Vec::new();
+    for attr in attrs {
+        if attr
+            .path()
+            .segments
+            .last()
+            .is_none_or(|s| s.ident != "instrument")
+        {
+            continue;
+        }
+        let Ok(args) = attr
+            .parse_args_with(Punctuated::<syn::MetaNameValue, syn::Token![,]>::parse_terminated)
+        else {
+            continue;
+        };
+        for arg in args {
+            let Some(key) = arg.path.get_ident().map(ToString::to_string) else {
+                continue;
+            };
+            if !matches!(key.as_str(), "serves" | "job" | "schedules" | "waits_for") {
+                continue;
+            }
+            if let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(value),
+                ..
+            }) = &arg.value
+            {
+                roles.push((key, value.value()));
+            }
+        }
+    }
+    roles
+}
+
 fn type_name(ty: &Type) -> Option<String> {
     match ty {
         Type::Path(path) => path.path.segments.last().map(|s| s.ident.to_string()),
@@ -343,9 +425,10 @@ fn type_name(ty: &Type) -> Option<String> {
 /// Parameters as written: name and type (`None` for `self`).
 type RawParams = Vec<(String, Option<Type>)>;
 
-/// What [`each_fn`] calls for each function: owner type, inline modules, signature, body.
-type FnVisitor<'a, 'f> =
-    dyn FnMut(Option<String>, &[String], &'a syn::Signature, &'a syn::Block) + 'f;
+/// What [`each_fn`] calls for each function: owner type, inline modules, attributes,
+/// signature, body.
+type FnVisitor<'a, 'f> = dyn FnMut(Option<String>, &[String], &'a [syn::Attribute], &'a syn::Signature, &'a syn::Block)
+    + 'f;
 
 /// Items read in pass 1, their types resolved once every struct's name is known.
 #[derive(Default)]
@@ -434,7 +517,7 @@ impl Pending {
         }
         // Functions in the order `each_fn` visits them (inline modules depth first).
         if inline.is_empty() {
-            each_fn(items, &mut |owner, inline, sig, _| {
+            each_fn(items, &mut |owner, inline, attrs, sig, _| {
                 let module = module_of(inline);
                 let name = sig.ident.to_string();
                 let path = [module.as_str(), owner.as_deref().unwrap_or(""), &name]
@@ -463,6 +546,7 @@ impl Pending {
                         name,
                         owner,
                         params: Vec::new(),
+                        roles: roles_of(attrs),
                         returns_guard: index::names_guard(&sig.output),
                         module,
                         file,

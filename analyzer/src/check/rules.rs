@@ -7,10 +7,12 @@
 //! | a condvar wait holding a lock that a function notifying that condvar takes first | `blocking-under-lock` | error |
 //! | `recv`, `join`, `sleep`, a barrier's `wait`, `block_on`, rayon's `install`/`join`/`scope` with a lock held | `blocking-under-lock` | warning |
 //! | a wait on a condvar that nothing in the checked code notifies | `orphaned-wait` | warning |
+//! | waiting, with a lock held, for work queued to an executor whose workers take that lock | `queued-work-self-stall` | error (a bounded wait: warning) |
+//! | a worker of an executor waiting for work it queued to the same executor | `queued-work-self-stall` | warning |
 //!
 //! Identity the walk could not resolve makes no edge: a guess would be a false alarm.
 
-use super::call_graph::{into_caller, CallPath, Summary};
+use super::call_graph::{into_caller, Await, CallPath, Reached, Summary};
 use super::facts::{Body, Event, Held, LockRef, Mode, Span};
 use super::index::LockKind;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -121,6 +123,19 @@ impl Rules<'_> {
         }
         findings.extend(self.blocking_under_lock());
         findings.extend(self.condvar_findings());
+        findings.extend(self.queued_work_self_stalls());
+        // A blocking call that is a step of a cycle is reported with the cycle only.
+        let on_cycles: HashSet<(String, u32, u32)> = findings
+            .iter()
+            .filter(|f| f.kind != FindingKind::BlockingUnderLock || f.severity == Severity::Error)
+            .flat_map(|f| f.cycle.iter().filter_map(|s| s.site.as_ref()))
+            .map(|s| (s.file.to_string(), s.line, s.column))
+            .collect();
+        findings.retain(|f| {
+            f.kind != FindingKind::BlockingUnderLock
+                || f.severity == Severity::Error
+                || !on_cycles.contains(&first_site(f))
+        });
         findings.sort_by_key(first_site);
         findings
     }
@@ -303,6 +318,15 @@ impl Rules<'_> {
         format!(" through {}", calls.join(", "))
     }
 
+    /// The calls on the way, by name only (summaries; the scenario gives the sites).
+    fn through(&self, path: &[(Span, String)]) -> String {
+        if path.is_empty() {
+            return String::new();
+        }
+        let names: Vec<String> = path.iter().map(|(_, name)| format!("`{name}`")).collect();
+        format!(" (through {})", names.join(" → "))
+    }
+
     fn at(&self, span: Span) -> String {
         format!("{}:{}:{}", self.files[span.file], span.line, span.column)
     }
@@ -325,7 +349,7 @@ impl Rules<'_> {
                 body.name,
                 taking.lock.class,
                 self.at(taking.site),
-                self.via(&taking.path),
+                self.through(&taking.path),
                 self.at(held.site),
                 taking.mode.as_str()
             )
@@ -335,7 +359,7 @@ impl Rules<'_> {
                 body.name,
                 taking.lock.class,
                 self.at(taking.site),
-                self.via(&taking.path),
+                self.through(&taking.path),
                 self.at(held.site)
             )
         };
@@ -436,7 +460,9 @@ impl Rules<'_> {
         for (body, b) in self.bodies.iter().enumerate() {
             for event in &b.events {
                 let blocking: Vec<Blocked> = match event {
-                    Event::Block { what, site, held } if !held.is_empty() => {
+                    Event::Block {
+                        what, site, held, ..
+                    } if !held.is_empty() => {
                         vec![(*what, *site, Vec::new(), held)]
                     }
                     Event::Call {
@@ -452,7 +478,14 @@ impl Rules<'_> {
                             .map(|blocking| {
                                 let mut path = vec![(*site, name.clone())];
                                 path.extend(blocking.path.iter().cloned());
-                                (blocking.what, blocking.site, path, held.as_slice())
+                                // A `waits_for` role waits where its function is called.
+                                let mut at = blocking.site;
+                                if blocking.executor.is_some() {
+                                    if let Some((call, _)) = path.pop() {
+                                        at = call;
+                                    }
+                                }
+                                (blocking.what, at, path, held.as_slice())
                             })
                             .collect()
                     }
@@ -473,7 +506,7 @@ impl Rules<'_> {
                             "`{}` blocks ({what}) at {}{} while it holds {}: every thread that needs {} waits as long",
                             b.name,
                             self.at(site),
-                            self.via(&path),
+                            self.through(&path),
                             locks.join(", "),
                             if locks.len() == 1 { "it" } else { "them" }
                         ),
@@ -502,6 +535,217 @@ impl Rules<'_> {
             }
         }
         findings
+    }
+
+    /// Waits for work queued to an executor, with a lock held that the executor's
+    /// workers take (the incident's shape); a worker waiting on its own executor.
+    fn queued_work_self_stalls(&self) -> Vec<Finding> {
+        // What each executor's workers may take: the locks every body that serves it
+        // reaches.
+        let mut needs: HashMap<&str, Vec<(usize, &Reached)>> = HashMap::new();
+        let mut serves: HashMap<usize, Vec<&str>> = HashMap::new();
+        for (body, b) in self.bodies.iter().enumerate() {
+            for event in &b.events {
+                if let Event::Serve { executor, .. } = event {
+                    serves.entry(body).or_default().push(executor);
+                    let reached = self.summaries[body].reached.iter().filter(|r| r.waits);
+                    needs
+                        .entry(executor)
+                        .or_default()
+                        .extend(reached.map(|r| (body, r)));
+                }
+            }
+        }
+        let mut findings = Vec::new();
+        let mut seen = HashSet::new();
+        for (body, summary) in self.summaries.iter().enumerate() {
+            for wait in &summary.awaits {
+                let sites: Vec<Span> = wait.path.iter().map(|(s, _)| *s).collect();
+                for held in &wait.held_here {
+                    let needed = needs
+                        .get(wait.executor.as_str())
+                        .into_iter()
+                        .flatten()
+                        .find(|(_, r)| r.lock.class == held.lock.class);
+                    let Some(&(worker, reached)) = needed else {
+                        continue;
+                    };
+                    if seen.insert((body, held.lock.class.clone(), wait.site, sites.clone())) {
+                        findings.push(self.self_stall(body, wait, held, worker, reached));
+                    }
+                }
+                let own = serves
+                    .get(&body)
+                    .is_some_and(|e| e.contains(&wait.executor.as_str()));
+                if own
+                    && wait.queued.is_some()
+                    && seen.insert((body, String::new(), wait.site, sites.clone()))
+                {
+                    findings.push(self.waits_on_own_executor(body, wait));
+                }
+            }
+        }
+        findings
+    }
+
+    fn self_stall(
+        &self,
+        body: usize,
+        wait: &Await,
+        held: &Held,
+        worker: usize,
+        reached: &Reached,
+    ) -> Finding {
+        let waiter = format!("thread 1 in {}", self.bodies[body].name);
+        let working = format!(
+            "thread 2 in {}, a worker of {}",
+            self.bodies[worker].name, wait.executor
+        );
+        let queued = match &wait.queued {
+            Some((site, path)) => format!(
+                " for work it queued to `{}` at {}{}",
+                wait.executor,
+                self.at(*site),
+                self.through(path)
+            ),
+            None => format!(" for `{}`'s work", wait.executor),
+        };
+        let outcome = if wait.bounded {
+            "the wait gives up after its bound: a stall each time, not a deadlock"
+        } else {
+            "the work never runs to the end and the wait never ends"
+        };
+        let mut scenario = vec![format!(
+            "thread 1 takes `{}` at {}",
+            held.lock.class,
+            self.at(held.site)
+        )];
+        if let Some((site, path)) = &wait.queued {
+            scenario.push(format!(
+                "thread 1 queues work to `{}` at {}{}",
+                wait.executor,
+                self.at(*site),
+                self.via(path)
+            ));
+        }
+        scenario.push(format!(
+            "thread 1 waits ({}) at {}{} for that work, still holding `{}`",
+            wait.what,
+            self.at(wait.site),
+            self.via(&wait.path),
+            held.lock.class
+        ));
+        scenario.push(format!(
+            "thread 2, a worker of `{}`, takes `{}` at {}{} first: it waits for thread 1, and the work waits for it",
+            wait.executor,
+            held.lock.class,
+            self.at(reached.site),
+            self.via(&reached.path)
+        ));
+        // A `waits_for` role waits where its function is called.
+        let (wait_site, wait_path) = match (&wait.queued, wait.path.split_last()) {
+            (None, Some(((call, _), outer))) => (*call, outer.to_vec()),
+            _ => (wait.site, wait.path.clone()),
+        };
+        Finding {
+            kind: FindingKind::QueuedWorkSelfStall,
+            severity: if wait.bounded { Severity::Warning } else { Severity::Error },
+            confirmed: false,
+            summary: format!(
+                "`{}` holds `{}` while it waits ({}) at {}{}{queued}; `{}`, which runs that work, takes `{}` at {}{}: {outcome}",
+                self.bodies[body].name,
+                held.lock.class,
+                wait.what,
+                self.at(wait.site),
+                self.through(&wait.path),
+                self.bodies[worker].name,
+                held.lock.class,
+                self.at(reached.site),
+                self.through(&reached.path),
+            ),
+            cycle: vec![
+                Step {
+                    thread: waiter.clone(),
+                    thread_key: None,
+                    waits_for: WaitsFor {
+                        resource: format!("work queued to {}", wait.executor),
+                        kind: "executor".to_string(),
+                        wait: wait.what.to_string(),
+                        created: None,
+                    },
+                    holds: vec![self.held_entry(held, body)],
+                    site: Some(self.site(wait_site, &self.taker(body, &wait_path))),
+                    blocked_by: vec![working.clone()],
+                    waited_ms: None,
+                    context: self.context(body, &wait.path),
+                    backtrace: None,
+                    event: None,
+                },
+                Step {
+                    thread: working,
+                    thread_key: None,
+                    waits_for: WaitsFor {
+                        resource: held.lock.class.clone(),
+                        kind: kind_name(reached.lock.kind).to_string(),
+                        wait: reached.mode.as_str().to_string(),
+                        created: None,
+                    },
+                    holds: Vec::new(),
+                    site: Some(self.site(reached.site, &self.taker(worker, &reached.path))),
+                    blocked_by: vec![waiter],
+                    waited_ms: None,
+                    context: self.context(worker, &reached.path),
+                    backtrace: None,
+                    event: None,
+                },
+            ],
+            also_deadlocked: Vec::new(),
+            victims: Vec::new(),
+            scenario,
+        }
+    }
+
+    fn waits_on_own_executor(&self, body: usize, wait: &Await) -> Finding {
+        let thread = format!(
+            "a thread in {}, a worker of {}",
+            self.bodies[body].name, wait.executor
+        );
+        let queued = wait.queued.as_ref().map_or(String::new(), |(site, path)| {
+            format!(" it queued at {}{}", self.at(*site), self.through(path))
+        });
+        Finding {
+            kind: FindingKind::QueuedWorkSelfStall,
+            severity: Severity::Warning,
+            confirmed: false,
+            summary: format!(
+                "`{}` runs on `{}` and waits ({}) at {}{} for work{queued} to the same executor: when every worker does this at once, none is left to run the work",
+                self.bodies[body].name,
+                wait.executor,
+                wait.what,
+                self.at(wait.site),
+                self.through(&wait.path),
+            ),
+            cycle: vec![Step {
+                thread: thread.clone(),
+                thread_key: None,
+                waits_for: WaitsFor {
+                    resource: format!("work queued to {}", wait.executor),
+                    kind: "executor".to_string(),
+                    wait: wait.what.to_string(),
+                    created: None,
+                },
+                holds: Vec::new(),
+                site: Some(self.site(wait.site, &self.taker(body, &wait.path))),
+                blocked_by: vec![thread],
+                waited_ms: None,
+                context: self.context(body, &wait.path),
+                backtrace: None,
+                event: None,
+            }],
+            also_deadlocked: Vec::new(),
+            victims: Vec::new(),
+            scenario: Vec::new(),
+        }
     }
 
     /// Condvar waits holding a lock the notifier needs first; waits nothing notifies.
@@ -632,7 +876,7 @@ impl Rules<'_> {
                 self.bodies[notifier].name,
                 lock.class,
                 self.at(taken_site),
-                self.via(path),
+                self.through(path),
                 self.at(notify_site)
             ),
             cycle: vec![
