@@ -10,9 +10,9 @@
 //! use waitgraph_analyzer::check::aliases::Classes;
 //! let mut classes = Classes::new(&[
 //!     ("Worker::executor".to_string(), "Pool::executor".to_string()),
-//!     ("Helper::executor".to_string(), "Worker::executor".to_string()),
+//!     ("Spare::executor".to_string(), "Worker::executor".to_string()),
 //! ]);
-//! assert_eq!(classes.canonical("Helper::executor"), "Pool::executor");
+//! assert_eq!(classes.canonical("Spare::executor"), "Pool::executor");
 //! assert_eq!(classes.canonical("Other::lock"), "Other::lock");
 //! ```
 
