@@ -457,3 +457,69 @@ fn the_incident_is_found_in_the_demos_source() {
         .count();
     assert_eq!(shipped, 0);
 }
+
+/// Every crate in the local cargo registry's source cache, checked: no panic, no crash,
+/// whatever the code. Long: `cargo test --release -p waitgraph-analyzer --test check --
+/// --ignored every_crate` (`WAITGRAPH_REGISTRY` names another directory of crates).
+/// Prints a line per crate and the totals (kept in `docs/check-registry.md`).
+#[test]
+#[ignore]
+fn every_crate_in_the_registry_is_checked_without_a_panic() {
+    let registry = std::env::var_os("WAITGRAPH_REGISTRY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let home = std::env::var_os("CARGO_HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cargo"));
+            home.join("registry/src")
+        });
+    let mut crates: Vec<PathBuf> = std::fs::read_dir(&registry)
+        .unwrap()
+        .flat_map(|index| std::fs::read_dir(index.unwrap().path()).unwrap())
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.join("Cargo.toml").is_file())
+        .collect();
+    crates.sort();
+    assert!(!crates.is_empty(), "no crate under {}", registry.display());
+    let started = std::time::Instant::now();
+    let (mut files, mut lines, mut unreadable) = (0, 0, 0);
+    let mut kinds = std::collections::BTreeMap::<(String, String), usize>::new();
+    let mut panicked = Vec::new();
+    for path in &crates {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let one = std::time::Instant::now();
+        match std::panic::catch_unwind(|| check(std::slice::from_ref(path))) {
+            Ok(Ok(checked)) => {
+                files += checked.files;
+                lines += checked.lines;
+                unreadable += checked.errors.len();
+                for finding in &checked.report.findings {
+                    let key = (
+                        finding.kind.as_str().to_string(),
+                        format!("{:?}", finding.severity),
+                    );
+                    *kinds.entry(key).or_default() += 1;
+                }
+                println!(
+                    "{name}: {} files, {} lines, {} findings, {} not read, {:.0} ms",
+                    checked.files,
+                    checked.lines,
+                    checked.report.findings.len(),
+                    checked.errors.len(),
+                    one.elapsed().as_secs_f64() * 1e3
+                );
+            }
+            Ok(Err(error)) => println!("{name}: error: {error}"),
+            Err(_) => panicked.push(name),
+        }
+    }
+    println!(
+        "{} crates, {files} files, {lines} lines, {unreadable} files not read or parsed, {:.1} s",
+        crates.len(),
+        started.elapsed().as_secs_f64()
+    );
+    for ((kind, severity), count) in &kinds {
+        println!("{count} {severity} {kind}");
+    }
+    assert!(panicked.is_empty(), "panicked on {panicked:?}");
+}

@@ -162,6 +162,8 @@ pub enum Event {
         releases: Option<LockRef>,
         site: Span,
         held: Vec<Held>,
+        /// `wait_timeout`, `wait_for`...: it ends by itself.
+        timed: bool,
     },
     /// `notify_one` / `notify_all`; `None` when the condvar is not known (a parameter,
     /// a receiver the checker cannot name).

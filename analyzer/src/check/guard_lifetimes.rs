@@ -78,6 +78,7 @@ pub struct Walker<'a> {
     diverged: bool,
     events: Vec<Event>,
     returns: Option<(LockRef, Mode)>,
+    returns_bare: bool,
     /// Closures handed to other threads, walked as bodies of their own.
     pub spawned: Vec<Body>,
     next_construct: u32,
@@ -189,6 +190,7 @@ impl<'a> Walker<'a> {
             diverged: false,
             events: Vec::new(),
             returns: None,
+            returns_bare: false,
             spawned: Vec::new(),
             next_construct: 0,
         }
@@ -230,7 +232,11 @@ impl<'a> Walker<'a> {
             spawned: false,
             site,
             events: std::mem::take(&mut self.events),
-            returns: self.returns.take(),
+            returns: if self.returns_bare {
+                None
+            } else {
+                self.returns.take()
+            },
         }];
         bodies.append(&mut self.spawned);
         bodies
@@ -915,11 +921,14 @@ impl<'a> Walker<'a> {
     }
 
     fn returned(&mut self, value: &[u32]) {
-        if self.returns.is_some() {
-            return;
-        }
-        if let Some(live) = self.live.iter().find(|l| value.contains(&l.id)) {
-            self.returns = Some((live.held.lock.clone(), live.held.mode));
+        match self.live.iter().find(|l| value.contains(&l.id)) {
+            Some(live) if self.returns.is_none() => {
+                self.returns = Some((live.held.lock.clone(), live.held.mode));
+            }
+            Some(_) => {}
+            // A path that returns no guard (a reentrancy check handing out an empty
+            // guard): the wrapper does not always take its lock.
+            None => self.returns_bare = true,
         }
     }
 
@@ -1221,6 +1230,7 @@ impl<'a> Walker<'a> {
                     self.events.push(Event::Wait {
                         condvar,
                         releases: Some(released.held.lock.clone()),
+                        timed: !matches!(method.as_str(), "wait" | "wait_while"),
                         site,
                         held,
                     });

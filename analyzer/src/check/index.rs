@@ -96,16 +96,23 @@ pub struct Index {
     /// Static name → (module, shape), statics of lock shape or holding a struct.
     pub statics: HashMap<String, Vec<(String, Shape)>>,
     pub fns: Vec<FnItem>,
-    /// Function name → indices in `fns`.
-    pub by_name: HashMap<String, Vec<usize>>,
+    /// (owner type, method name) → indices in `fns`.
+    pub methods: HashMap<(String, String), Vec<usize>>,
+    /// Free function name → indices in `fns`.
+    pub free: HashMap<String, Vec<usize>>,
 }
 
 impl Index {
     pub fn add_fn(&mut self, item: FnItem) {
-        self.by_name
-            .entry(item.name.clone())
-            .or_default()
-            .push(self.fns.len());
+        let number = self.fns.len();
+        match &item.owner {
+            Some(owner) => self
+                .methods
+                .entry((owner.clone(), item.name.clone()))
+                .or_default()
+                .push(number),
+            None => self.free.entry(item.name.clone()).or_default().push(number),
+        }
         self.fns.push(item);
     }
 
@@ -113,11 +120,10 @@ impl Index {
     pub fn method(&self, caller: Caller, owner: &str, name: &str) -> Option<usize> {
         let found = caller.nearest(
             &self.fns,
-            self.by_name
-                .get(name)?
+            self.methods
+                .get(&(owner.to_string(), name.to_string()))?
                 .iter()
-                .copied()
-                .filter(|&i| self.fns[i].owner.as_deref() == Some(owner)),
+                .copied(),
         );
         (found.len() == 1).then(|| found[0])
     }
@@ -125,14 +131,7 @@ impl Index {
     /// A free function `name`: the one in `module` if there is one, else the only one
     /// in the crate.
     pub fn free_fn(&self, caller: Caller, module: &str, name: &str) -> Option<usize> {
-        let candidates = caller.nearest(
-            &self.fns,
-            self.by_name
-                .get(name)?
-                .iter()
-                .copied()
-                .filter(|&i| self.fns[i].owner.is_none()),
-        );
+        let candidates = caller.nearest(&self.fns, self.free.get(name)?.iter().copied());
         if let Some(&local) = candidates.iter().find(|&&i| self.fns[i].module == module) {
             return Some(local);
         }
@@ -175,14 +174,7 @@ impl Index {
         wanted.extend(rest.iter().cloned());
         let wanted = wanted.join("::");
         let suffix = rest.join("::");
-        let candidates = caller.nearest(
-            &self.fns,
-            self.by_name
-                .get(name)?
-                .iter()
-                .copied()
-                .filter(|&i| self.fns[i].owner.is_none()),
-        );
+        let candidates = caller.nearest(&self.fns, self.free.get(name)?.iter().copied());
         let matching: Vec<usize> = candidates
             .iter()
             .copied()

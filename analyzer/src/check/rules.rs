@@ -61,21 +61,26 @@ struct Edge {
 impl Rules<'_> {
     pub fn findings(&self) -> Vec<Finding> {
         let takings = self.takings();
-        let writers: HashSet<&str> = takings
+        // Per lock class, the bodies that write it: a read-read stalls only behind a
+        // writer that another body (another thread) queues.
+        let mut writers: HashMap<&str, HashSet<usize>> = HashMap::new();
+        let direct = self.bodies.iter().enumerate().flat_map(|(body, b)| {
+            b.events.iter().filter_map(move |e| match e {
+                Event::Acquire {
+                    lock,
+                    mode: Mode::Exclusive,
+                    ..
+                } => Some((lock.class.as_str(), body)),
+                _ => None,
+            })
+        });
+        let through_calls = takings
             .iter()
             .filter(|t| t.mode == Mode::Exclusive)
-            .map(|t| t.lock.class.as_str())
-            .chain(self.bodies.iter().flat_map(|b| {
-                b.events.iter().filter_map(|e| match e {
-                    Event::Acquire {
-                        lock,
-                        mode: Mode::Exclusive,
-                        ..
-                    } => Some(lock.class.as_str()),
-                    _ => None,
-                })
-            }))
-            .collect();
+            .map(|t| (t.lock.class.as_str(), t.body));
+        for (class, body) in direct.chain(through_calls) {
+            writers.entry(class).or_default().insert(body);
+        }
         let mut findings = Vec::new();
         let mut seen = HashSet::new();
         let mut edges: HashMap<(String, String), Edge> = HashMap::new();
@@ -112,10 +117,14 @@ impl Rules<'_> {
             }
         }
         // Orders between parameters become edges where a call says which locks they are.
+        let mut by_body: Vec<Vec<&Taking>> = vec![Vec::new(); self.bodies.len()];
+        for taking in &takings {
+            by_body[taking.body].push(taking);
+        }
         let mut memo = vec![None; self.bodies.len()];
         let mut on_stack = vec![false; self.bodies.len()];
         for body in 0..self.bodies.len() {
-            self.param_orders(body, &takings, &mut memo, &mut on_stack, &mut add_edge);
+            self.param_orders(body, &by_body, &mut memo, &mut on_stack, &mut add_edge);
         }
         for cycle in super::lock_order::cycles(&edge_order, MAX_CYCLES) {
             let steps: Vec<&Edge> = cycle.iter().map(|key| &edges[key]).collect();
@@ -204,7 +213,7 @@ impl Rules<'_> {
     fn param_orders(
         &self,
         body: usize,
-        takings: &[Taking],
+        takings: &[Vec<&Taking>],
         memo: &mut Vec<Option<Vec<Edge>>>,
         on_stack: &mut Vec<bool>,
         add_edge: &mut dyn FnMut(Edge),
@@ -217,7 +226,7 @@ impl Rules<'_> {
         }
         on_stack[body] = true;
         let mut orders: Vec<Edge> = Vec::new();
-        for taking in takings.iter().filter(|t| t.body == body) {
+        for taking in &takings[body] {
             for held in taking.held {
                 let by_param =
                     held.lock.class_from_param.is_some() || taking.lock.class_from_param.is_some();
@@ -809,11 +818,12 @@ impl Rules<'_> {
                     releases,
                     site,
                     held,
+                    timed,
                 } = event
                 else {
                     continue;
                 };
-                if !notified.contains(condvar.as_str()) && !unknown_notify {
+                if !notified.contains(condvar.as_str()) && !unknown_notify && !timed {
                     if seen.insert((body, *site)) {
                         findings.push(self.orphaned_wait(
                             body,
@@ -838,13 +848,18 @@ impl Rules<'_> {
                         if !seen.insert((body, *site)) {
                             continue;
                         }
-                        findings.push(self.wait_holding(
+                        let mut finding = self.wait_holding(
                             body,
                             condvar,
                             *site,
                             held,
                             (*notifier, lock, *mode, *taken_site, path, *notify_site),
-                        ));
+                        );
+                        if *timed {
+                            // It times out: a stall each time, not a deadlock.
+                            finding.severity = Severity::Warning;
+                        }
+                        findings.push(finding);
                     }
                 }
             }
@@ -966,14 +981,19 @@ impl Rules<'_> {
 
 /// Whether taking `taking` while holding `held` (the same lock) never returns (error),
 /// can stall behind a writer (warning), or is fine (a reentrant lock, recursive reads).
-fn double_lock_severity(held: &Held, taking: &Taking, writers: &HashSet<&str>) -> Option<Severity> {
+fn double_lock_severity(
+    held: &Held,
+    taking: &Taking,
+    writers: &HashMap<&str, HashSet<usize>>,
+) -> Option<Severity> {
     match taking.lock.kind {
         LockKind::Reentrant => None,
         LockKind::Mutex => Some(Severity::Error),
         LockKind::RwLock => match (held.mode, taking.mode) {
             (_, Mode::ReadRecursive) => None,
             (Mode::Read | Mode::ReadRecursive, Mode::Read) => writers
-                .contains(taking.lock.class.as_str())
+                .get(taking.lock.class.as_str())
+                .is_some_and(|bodies| bodies.iter().any(|&b| b != taking.body))
                 .then_some(Severity::Warning),
             _ => Some(Severity::Error),
         },
