@@ -610,13 +610,9 @@ impl Rules<'_> {
             "thread 2 in {}, a worker of {}",
             self.bodies[worker].name, wait.executor
         );
+        // The summary names functions; the snippets and the scenario give the sites.
         let queued = match &wait.queued {
-            Some((site, path)) => format!(
-                " for work it queued to `{}` at {}{}",
-                wait.executor,
-                self.at(*site),
-                self.through(path)
-            ),
+            Some(_) => format!(" for work it queued to `{}`", wait.executor),
             None => format!(" for `{}`'s work", wait.executor),
         };
         let outcome = if wait.bounded {
@@ -661,15 +657,13 @@ impl Rules<'_> {
             severity: if wait.bounded { Severity::Warning } else { Severity::Error },
             confirmed: false,
             summary: format!(
-                "`{}` holds `{}` while it waits ({}) at {}{}{queued}; `{}`, which runs that work, takes `{}` at {}{}: {outcome}",
+                "`{}` holds `{}` while it waits ({}){}{queued}; `{}`, which runs that work, takes `{}`{}: {outcome}",
                 self.bodies[body].name,
                 held.lock.class,
                 wait.what,
-                self.at(wait.site),
                 self.through(&wait.path),
                 self.bodies[worker].name,
                 held.lock.class,
-                self.at(reached.site),
                 self.through(&reached.path),
             ),
             cycle: vec![
