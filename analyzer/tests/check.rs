@@ -124,6 +124,7 @@ fn the_programs_cover_every_rule_and_correct_code_is_at_least_half() {
         kinds,
         [
             "blocking-under-lock",
+            "condvar-misuse",
             "double-lock",
             "lock-order-inversion",
             "orphaned-wait",

@@ -164,6 +164,8 @@ pub enum Event {
         held: Vec<Held>,
         /// `wait_timeout`, `wait_for`...: it ends by itself.
         timed: bool,
+        /// In a loop (or `wait_while`): the condition is checked again after a wake-up.
+        rechecked: bool,
     },
     /// `notify_one` / `notify_all`; `None` when the condvar is not known (a parameter,
     /// a receiver the checker cannot name).

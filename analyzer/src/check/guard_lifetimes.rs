@@ -82,6 +82,8 @@ pub struct Walker<'a> {
     /// Closures handed to other threads, walked as bodies of their own.
     pub spawned: Vec<Body>,
     next_construct: u32,
+    /// How many loops the walk is in.
+    loops: u32,
 }
 
 /// Lock-taking methods: (name, mode, whether it waits).
@@ -193,6 +195,7 @@ impl<'a> Walker<'a> {
             returns_bare: false,
             spawned: Vec::new(),
             next_construct: 0,
+            loops: 0,
         }
     }
 
@@ -741,7 +744,9 @@ impl<'a> Walker<'a> {
                         self.close_temps(cond);
                     }
                 }
+                self.loops += 1;
                 self.block(&w.body, true);
+                self.loops -= 1;
                 self.pop_scope();
                 self.close_temps(outer);
                 self.join_loop(before);
@@ -755,7 +760,9 @@ impl<'a> Walker<'a> {
                 let was = self.diverged;
                 self.push_scope();
                 self.bind(&f.pat, Vec::new(), None);
+                self.loops += 1;
                 self.block(&f.body, true);
+                self.loops -= 1;
                 self.pop_scope();
                 self.join_loop(before);
                 self.diverged = was;
@@ -763,7 +770,9 @@ impl<'a> Walker<'a> {
             }
             Expr::Loop(l) => {
                 let before = self.live.clone();
+                self.loops += 1;
                 self.block(&l.body, true);
+                self.loops -= 1;
                 self.join_loop(before);
                 // A `loop` ends only by `break` (or never): what follows runs after one.
                 self.diverged = false;
@@ -1231,6 +1240,8 @@ impl<'a> Walker<'a> {
                         condvar,
                         releases: Some(released.held.lock.clone()),
                         timed: !matches!(method.as_str(), "wait" | "wait_while"),
+                        // `wait_while` loops on its predicate itself.
+                        rechecked: self.loops > 0 || method.contains("while"),
                         site,
                         held,
                     });

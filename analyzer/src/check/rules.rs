@@ -7,6 +7,7 @@
 //! | a condvar wait holding a lock that a function notifying that condvar takes first | `blocking-under-lock` | error |
 //! | `recv`, `join`, `sleep`, a barrier's `wait`, `block_on`, rayon's `install`/`join`/`scope` with a lock held | `blocking-under-lock` | warning |
 //! | a wait on a condvar that nothing in the checked code notifies | `orphaned-wait` | warning |
+//! | an untimed condvar wait outside a loop; a notify by code that never takes the waiters' mutex | `condvar-misuse` | warning |
 //! | waiting, with a lock held, for work queued to an executor whose workers take that lock | `queued-work-self-stall` | error (a bounded wait: warning) |
 //! | a worker of an executor waiting for work it queued to the same executor | `queued-work-self-stall` | warning |
 //!
@@ -813,6 +814,7 @@ impl Rules<'_> {
                     site,
                     held,
                     timed,
+                    ..
                 } = event
                 else {
                     continue;
@@ -858,7 +860,123 @@ impl Rules<'_> {
                 }
             }
         }
+        findings.extend(self.condvar_misuse(&notifiers));
         findings
+    }
+
+    /// Waits outside a loop; notifications sent by code that never takes the waiters'
+    /// mutex (nor is called with it held).
+    fn condvar_misuse(&self, notifiers: &HashMap<&str, Vec<Notifier>>) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        // The mutexes each condvar's waits give back.
+        let mut mutexes: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+        // The locks held at the calls into each body.
+        let mut held_by_callers: HashMap<usize, HashSet<&str>> = HashMap::new();
+        for (body, b) in self.bodies.iter().enumerate() {
+            for event in &b.events {
+                match event {
+                    Event::Wait {
+                        condvar: Some(condvar),
+                        releases,
+                        site,
+                        timed,
+                        rechecked,
+                        ..
+                    } => {
+                        if let Some(mutex) = releases {
+                            mutexes.entry(condvar).or_default().insert(&mutex.class);
+                        }
+                        if !timed && !rechecked {
+                            findings.push(self.misuse(
+                                body,
+                                *site,
+                                condvar,
+                                format!(
+                                    "`{}` waits on `{condvar}` once, outside a loop: a spurious wake-up, or a notification meant for another waiter, returns before the condition holds; wait in a loop on the condition, or with `wait_while`",
+                                    b.name
+                                ),
+                                "condvar-wait",
+                            ));
+                        }
+                    }
+                    Event::Call { callee, held, .. } => {
+                        if let Some(&callee_body) = self.by_function.get(callee) {
+                            held_by_callers
+                                .entry(callee_body)
+                                .or_default()
+                                .extend(held.iter().map(|h| h.lock.class.as_str()));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for (condvar, notifying) in notifiers {
+            let Some(wanted) = mutexes.get(condvar) else {
+                continue;
+            };
+            for (body, taken, site) in notifying {
+                let took = taken
+                    .iter()
+                    .any(|(lock, ..)| wanted.contains(lock.class.as_str()));
+                let callers_hold = held_by_callers
+                    .get(body)
+                    .is_some_and(|held| wanted.iter().any(|m| held.contains(m)));
+                if took || callers_hold {
+                    continue;
+                }
+                let mutex: Vec<String> = wanted.iter().map(|m| format!("`{m}`")).collect();
+                findings.push(self.misuse(
+                    *body,
+                    *site,
+                    condvar,
+                    format!(
+                        "`{}` notifies `{condvar}` without having taken {}, the mutex its waiters check their condition under: a waiter that has checked it and not yet started waiting misses this notification (a lost wake-up); change the condition under the mutex, then notify",
+                        self.bodies[*body].name,
+                        mutex.join(" or ")
+                    ),
+                    "notify",
+                ));
+            }
+        }
+        findings
+    }
+
+    fn misuse(
+        &self,
+        body: usize,
+        site: Span,
+        condvar: &str,
+        summary: String,
+        wait: &str,
+    ) -> Finding {
+        let thread = format!("a thread in {}", self.bodies[body].name);
+        Finding {
+            kind: FindingKind::CondvarMisuse,
+            severity: Severity::Warning,
+            confirmed: false,
+            summary,
+            cycle: vec![Step {
+                thread,
+                thread_key: None,
+                waits_for: WaitsFor {
+                    resource: condvar.to_string(),
+                    kind: "condvar".to_string(),
+                    wait: wait.to_string(),
+                    created: None,
+                },
+                holds: Vec::new(),
+                site: Some(self.site(site, &self.bodies[body].name)),
+                blocked_by: Vec::new(),
+                waited_ms: None,
+                context: vec![self.bodies[body].name.clone()],
+                backtrace: None,
+                event: None,
+            }],
+            also_deadlocked: Vec::new(),
+            victims: Vec::new(),
+            scenario: Vec::new(),
+        }
     }
 
     #[allow(clippy::type_complexity)]

@@ -15,7 +15,7 @@ use waitgraph_core::model::Site;
 use waitgraph_core::report::{Finding, FindingKind, Report, Severity};
 
 /// Every kind a report may hold, in the order the rules are listed.
-const KINDS: [FindingKind; 8] = [
+const KINDS: [FindingKind; 9] = [
     FindingKind::Deadlock,
     FindingKind::PotentialDeadlock,
     FindingKind::LockOrderInversion,
@@ -23,6 +23,7 @@ const KINDS: [FindingKind; 8] = [
     FindingKind::BlockingUnderLock,
     FindingKind::QueuedWorkSelfStall,
     FindingKind::OrphanedWait,
+    FindingKind::CondvarMisuse,
     FindingKind::Stall,
 ];
 
@@ -100,6 +101,11 @@ fn describe(kind: FindingKind) -> (&'static str, &'static str, &'static str) {
             "OrphanedWait",
             "A wait that nothing left in the program can end.",
             "Every thread that could notify, send or arrive has ended or is blocked: the wait never returns. Make sure a notifier outlives the waiter, or wait with a bound.",
+        ),
+        FindingKind::CondvarMisuse => (
+            "CondvarMisuse",
+            "A condition variable used so that a wake-up can be lost or mistaken.",
+            "A wait outside a loop returns on a spurious wake-up or on a notification meant for another waiter, before its condition holds: wait in a loop on the condition, or with `wait_while`. A notification sent without the waiters' mutex, by a thread that changed the condition without it, reaches no one when the waiter has checked the condition and not yet started waiting: change the condition under the mutex.",
         ),
         FindingKind::Stall => (
             "Stall",

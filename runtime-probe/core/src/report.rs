@@ -66,6 +66,9 @@ pub enum FindingKind {
     QueuedWorkSelfStall,
     /// A wait that nothing later in the run could have ended.
     OrphanedWait,
+    /// A condition variable used so that a wake-up can be lost or taken for the
+    /// condition (found by `waitgraph check`).
+    CondvarMisuse,
     /// A wait that has lasted longer than the threshold.
     Stall,
 }
@@ -80,6 +83,7 @@ impl FindingKind {
             FindingKind::BlockingUnderLock => "blocking-under-lock",
             FindingKind::QueuedWorkSelfStall => "queued-work-self-stall",
             FindingKind::OrphanedWait => "orphaned-wait",
+            FindingKind::CondvarMisuse => "condvar-misuse",
             FindingKind::Stall => "stall",
         }
     }
