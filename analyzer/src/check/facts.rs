@@ -218,4 +218,10 @@ pub struct Body {
     pub events: Vec<Event>,
     /// For a wrapper that returns a guard: the lock and how.
     pub returns: Option<(LockRef, Mode)>,
+    /// For a closure run on another thread: the body that started it, where in that
+    /// body's events it started, and where that body joined it (if it did).
+    pub started_by: Option<(String, usize, Option<usize>)>,
+    /// Runs once per process, on one thread: `main`, a `#[test]`, a thread such a body
+    /// starts outside any loop. Two events of it never overlap.
+    pub runs_once: bool,
 }

@@ -40,6 +40,8 @@ pub struct Frame<'a> {
     /// Classes that name the same thing, found where a struct is built from another's
     /// field (`Worker { executor: self.executor.clone() }`): (field class, class).
     pub aliases: &'a std::cell::RefCell<Vec<(String, String)>>,
+    /// The body runs once per process (see [`Body::runs_once`]).
+    pub runs_once: bool,
     /// Numbers locals, shared with the closures walked from this body.
     pub locals: &'a std::cell::Cell<u32>,
 }
@@ -66,6 +68,8 @@ struct Live {
 struct Binding {
     place: Option<Place>,
     guards: Vec<u32>,
+    /// The thread this name's join handle is for (an index into `Walker::spawned`).
+    handle: Option<usize>,
 }
 
 pub struct Walker<'a> {
@@ -218,6 +222,7 @@ impl<'a> Walker<'a> {
                 Binding {
                     place: Some(place),
                     guards: Vec::new(),
+                    handle: None,
                 },
             );
         }
@@ -240,6 +245,8 @@ impl<'a> Walker<'a> {
             } else {
                 self.returns.take()
             },
+            started_by: None,
+            runs_once: self.frame.runs_once,
         }];
         bodies.append(&mut self.spawned);
         bodies
@@ -367,6 +374,7 @@ impl<'a> Walker<'a> {
             let binding = Binding {
                 place: if single { place.clone() } else { None },
                 guards: if i == 0 { value.clone() } else { Vec::new() },
+                handle: None,
             };
             if let Some(scope) = self.scopes.last_mut() {
                 scope.insert(name, binding);
@@ -414,6 +422,7 @@ impl<'a> Walker<'a> {
                 let outer = self.open_temps();
                 let mut value = Vec::new();
                 let mut place = None;
+                let spawned_before = self.spawned.len();
                 if let Some(init) = &local.init {
                     value = self.expr_in_let(&init.expr);
                     place = self.local_place(&local.pat, &init.expr);
@@ -428,6 +437,15 @@ impl<'a> Walker<'a> {
                     place = self.typed_local(typed);
                 }
                 self.bind(&local.pat, value, place);
+                // `let handle = thread::spawn(..)`: its `join` ends that thread.
+                if self.spawned.len() > spawned_before {
+                    if let Some(name) = single_name(&local.pat) {
+                        if let Some(binding) = self.scopes.last_mut().and_then(|s| s.get_mut(&name))
+                        {
+                            binding.handle = Some(spawned_before);
+                        }
+                    }
+                }
                 // `let (a, b) = (x.clone(), y.clone())`: each name its element's place.
                 if let (Pat::Tuple(names), Some(init)) = (&local.pat, &local.init) {
                     if let Expr::Tuple(values) = &*init.expr {
@@ -1095,6 +1113,7 @@ impl<'a> Walker<'a> {
             caller: self.frame.caller,
             aliases: self.frame.aliases,
             locals: self.frame.locals,
+            runs_once: self.frame.runs_once && self.loops == 0,
         };
         let mut inner = Walker::new(&frame);
         let mut names: HashMap<String, Binding> = HashMap::new();
@@ -1105,6 +1124,7 @@ impl<'a> Walker<'a> {
                     Binding {
                         place: binding.place.clone(),
                         guards: Vec::new(),
+                        handle: None,
                     },
                 );
             }
@@ -1122,6 +1142,8 @@ impl<'a> Walker<'a> {
             site,
             events: std::mem::take(&mut inner.events),
             returns: None,
+            started_by: Some((self.frame.name.clone(), self.events.len(), None)),
+            runs_once: frame.runs_once,
         });
         self.spawned.append(&mut nested);
     }
@@ -1293,7 +1315,10 @@ impl<'a> Walker<'a> {
         if !awaited {
             let blocking = match (method.as_str(), call.args.len()) {
                 ("recv", 0) => Some("channel receive"),
-                ("join", 0) => Some("join"),
+                ("join", 0) => {
+                    self.joined(&call.receiver);
+                    Some("join")
+                }
                 // `wait()` is a barrier's only where the receiver is known to be one (a
                 // getter named `wait` is common).
                 ("wait", 0) if receiver_place == Some(Place::Barrier) => Some("barrier wait"),
@@ -1361,6 +1386,27 @@ impl<'a> Walker<'a> {
         });
     }
 
+    /// `handle.join()`: the thread `handle` was returned for ends here.
+    fn joined(&mut self, receiver: &Expr) {
+        let Expr::Path(path) = receiver else {
+            return;
+        };
+        let Some(ident) = path.path.get_ident() else {
+            return;
+        };
+        let Some(handle) = self.lookup(&ident.to_string()).and_then(|b| b.handle) else {
+            return;
+        };
+        let now = self.events.len();
+        if let Some((_, _, join @ None)) = self
+            .spawned
+            .get_mut(handle)
+            .and_then(|b| b.started_by.as_mut())
+        {
+            *join = Some(now);
+        }
+    }
+
     /// The guards a name owns (`&mut g` passed to a wait).
     fn guards_named(&self, expr: &Expr) -> Vec<u32> {
         match expr {
@@ -1422,8 +1468,15 @@ impl<'a> Walker<'a> {
             {
                 if last == "scope" {
                     // `thread::scope(|s| ..)`: the closure runs here; what it spawns
-                    // runs on other threads (seen by `s.spawn`).
+                    // runs on other threads (seen by `s.spawn`), joined when it returns.
+                    let spawned_before = self.spawned.len();
                     self.closure_inline(c);
+                    let end = self.events.len();
+                    for body in &mut self.spawned[spawned_before..] {
+                        if let Some((_, _, join @ None)) = &mut body.started_by {
+                            *join = Some(end);
+                        }
+                    }
                     if segments.first().is_some_and(|s| s == "rayon") {
                         self.blocks("rayon::scope", site, false);
                     }

@@ -51,6 +51,8 @@ pub struct FnItem {
     /// The attribute's roles (`serves`, `job`, `schedules`, `waits_for`) with their
     /// executor names, from `#[waitgraph::instrument(..)]`.
     pub roles: Vec<(String, String)>,
+    /// `main`, or a `#[test]`: runs once per process.
+    pub runs_once: bool,
     /// Whether the return type names a guard (`MutexGuard`, `RwLockWriteGuard`...):
     /// such functions are wrappers that hand a lock to their caller.
     pub returns_guard: bool,

@@ -303,6 +303,7 @@ fn walk(
         },
         aliases,
         locals,
+        runs_once: item.runs_once,
     };
     let mut walker = Walker::new(&frame);
     let mut position = 0;
@@ -520,6 +521,10 @@ impl Pending {
             each_fn(items, &mut |owner, inline, attrs, sig, _| {
                 let module = module_of(inline);
                 let name = sig.ident.to_string();
+                let runs_once = (owner.is_none() && name == "main")
+                    || attrs
+                        .iter()
+                        .any(|a| a.path().segments.last().is_some_and(|s| s.ident == "test"));
                 let path = [module.as_str(), owner.as_deref().unwrap_or(""), &name]
                     .iter()
                     .filter(|p| !p.is_empty())
@@ -547,6 +552,7 @@ impl Pending {
                         owner,
                         params: Vec::new(),
                         roles: roles_of(attrs),
+                        runs_once,
                         returns_guard: index::names_guard(&sig.output),
                         module,
                         file,

@@ -27,6 +27,9 @@ type Taken = (LockRef, Mode, Span, CallPath);
 /// A body that notifies a condvar: the body, what it took before, the notify's site.
 type Notifier = (usize, Vec<Taken>, Span);
 
+/// At most this many places are kept per ordered pair of lock classes.
+const EVIDENCE: usize = 8;
+
 /// At most this many lock-order cycles are reported (the shortest per pair of edges).
 pub const MAX_CYCLES: usize = 100;
 
@@ -41,6 +44,8 @@ pub struct Rules<'a> {
 /// One observation: `body` takes `lock` (at `site`, through `path`) while holding `held`.
 struct Taking<'a> {
     body: usize,
+    /// Where in the body's events: the acquire, or the call that leads to it.
+    pos: usize,
     held: &'a [Held],
     lock: LockRef,
     mode: Mode,
@@ -48,10 +53,11 @@ struct Taking<'a> {
     path: CallPath,
 }
 
-/// One ordered pair of lock classes, and the first place it was seen.
+/// One ordered pair of lock classes, and a place it was seen.
 #[derive(Clone)]
 struct Edge {
     body: usize,
+    pos: usize,
     held: Held,
     lock: LockRef,
     mode: Mode,
@@ -84,13 +90,18 @@ impl Rules<'_> {
         }
         let mut findings = Vec::new();
         let mut seen = HashSet::new();
-        let mut edges: HashMap<(String, String), Edge> = HashMap::new();
+        // Each ordered pair of classes with up to `EVIDENCE` places it was seen: a cycle
+        // needs places that can run at the same time.
+        let mut edges: HashMap<(String, String), Vec<Edge>> = HashMap::new();
         let mut edge_order: Vec<(String, String)> = Vec::new();
         let mut add_edge = |edge: Edge| {
             let key = (edge.held.lock.class.clone(), edge.lock.class.clone());
-            if let std::collections::hash_map::Entry::Vacant(slot) = edges.entry(key.clone()) {
+            let seen = edges.entry(key.clone()).or_default();
+            if seen.is_empty() {
                 edge_order.push(key);
-                slot.insert(edge);
+            }
+            if seen.len() < EVIDENCE {
+                seen.push(edge);
             }
         };
         for taking in &takings {
@@ -108,6 +119,7 @@ impl Rules<'_> {
                 {
                     add_edge(Edge {
                         body: taking.body,
+                        pos: taking.pos,
                         held: held.clone(),
                         lock: taking.lock.clone(),
                         mode: taking.mode,
@@ -128,8 +140,10 @@ impl Rules<'_> {
             self.param_orders(body, &by_body, &mut memo, &mut on_stack, &mut add_edge);
         }
         for cycle in super::lock_order::cycles(&edge_order, MAX_CYCLES) {
-            let steps: Vec<&Edge> = cycle.iter().map(|key| &edges[key]).collect();
-            findings.push(self.inversion(&steps));
+            let evidence: Vec<&[Edge]> = cycle.iter().map(|key| edges[key].as_slice()).collect();
+            if let Some(steps) = self.at_once(&evidence) {
+                findings.push(self.inversion(&steps));
+            }
         }
         findings.extend(self.blocking_under_lock());
         findings.extend(self.condvar_findings());
@@ -154,7 +168,7 @@ impl Rules<'_> {
     fn takings(&self) -> Vec<Taking<'_>> {
         let mut takings = Vec::new();
         for (body, b) in self.bodies.iter().enumerate() {
-            for event in &b.events {
+            for (pos, event) in b.events.iter().enumerate() {
                 match event {
                     Event::Acquire {
                         lock,
@@ -164,6 +178,7 @@ impl Rules<'_> {
                         held,
                     } if !held.is_empty() => takings.push(Taking {
                         body,
+                        pos,
                         held,
                         lock: lock.clone(),
                         mode: *mode,
@@ -193,6 +208,7 @@ impl Rules<'_> {
                             path.extend(reached.path.iter().cloned());
                             takings.push(Taking {
                                 body,
+                                pos,
                                 held,
                                 lock,
                                 mode: reached.mode,
@@ -206,6 +222,60 @@ impl Rules<'_> {
             }
         }
         takings
+    }
+
+    /// One place per edge of a cycle such that no two are ordered one after the other
+    /// (see [`Rules::ordered`]); `None` when every choice has two that cannot overlap.
+    /// Tries every choice for cycles of up to four edges, the first places beyond.
+    fn at_once<'e>(&self, evidence: &[&'e [Edge]]) -> Option<Vec<&'e Edge>> {
+        if evidence.len() > 4 {
+            return Some(evidence.iter().map(|e| &e[0]).collect());
+        }
+        let mut choice = vec![0usize; evidence.len()];
+        loop {
+            let picked: Vec<&Edge> = choice.iter().zip(evidence).map(|(&i, e)| &e[i]).collect();
+            let overlaps = picked.iter().enumerate().all(|(i, a)| {
+                picked[i + 1..]
+                    .iter()
+                    .all(|b| !self.ordered((a.body, a.pos), (b.body, b.pos)))
+            });
+            if overlaps {
+                return Some(picked);
+            }
+            // The next choice, like an odometer.
+            let mut digit = 0;
+            loop {
+                if digit == choice.len() {
+                    return None;
+                }
+                choice[digit] += 1;
+                if choice[digit] < evidence[digit].len() {
+                    break;
+                }
+                choice[digit] = 0;
+                digit += 1;
+            }
+        }
+    }
+
+    /// Whether two events (body, position) can never run at the same time: both in a body
+    /// that runs once on one thread, or one in a thread started by a body that runs once,
+    /// the other in that body before the start or after the join.
+    fn ordered(&self, a: (usize, usize), b: (usize, usize)) -> bool {
+        if a.0 == b.0 {
+            return self.bodies[a.0].runs_once;
+        }
+        let started = |child: (usize, usize), parent: (usize, usize)| {
+            let (Some((by, start, join)), parent_body) =
+                (&self.bodies[child.0].started_by, &self.bodies[parent.0])
+            else {
+                return false;
+            };
+            *by == parent_body.name
+                && parent_body.runs_once
+                && (parent.1 < *start || join.is_some_and(|join| parent.1 >= join))
+        };
+        started(a, b) || started(b, a)
     }
 
     /// The orders `body` makes between two locks one of which is a parameter's (so its
@@ -237,6 +307,7 @@ impl Rules<'_> {
                 {
                     orders.push(Edge {
                         body,
+                        pos: taking.pos,
                         held: held.clone(),
                         lock: taking.lock.clone(),
                         mode: taking.mode,
@@ -246,7 +317,7 @@ impl Rules<'_> {
                 }
             }
         }
-        for event in &self.bodies[body].events {
+        for (pos, event) in self.bodies[body].events.iter().enumerate() {
             let Event::Call {
                 callee,
                 site,
@@ -275,6 +346,7 @@ impl Rules<'_> {
                 path.extend(order.path.iter().cloned());
                 let edge = Edge {
                     body,
+                    pos,
                     held: Held {
                         lock: held,
                         ..order.held.clone()
