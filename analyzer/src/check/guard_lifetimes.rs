@@ -417,6 +417,15 @@ impl<'a> Walker<'a> {
     }
 
     fn stmt(&mut self, stmt: &Stmt, tail: bool) -> Vec<u32> {
+        let attrs = match stmt {
+            Stmt::Local(local) => &local.attrs[..],
+            Stmt::Expr(expr, _) => super::cfg::expr_attrs(expr),
+            Stmt::Macro(mac) => &mac.attrs[..],
+            Stmt::Item(_) => &[],
+        };
+        if !super::cfg::enabled(attrs) {
+            return Vec::new();
+        }
         match stmt {
             Stmt::Local(local) => {
                 let outer = self.open_temps();
@@ -1349,6 +1358,7 @@ impl<'a> Walker<'a> {
             Some(Place::Struct { ty, .. }) => {
                 self.frame.index.method(self.frame.caller, ty, &method)
             }
+            None => self.frame.index.trait_method(self.frame.caller, &method),
             _ => None,
         };
         if let Some(callee) = callee {

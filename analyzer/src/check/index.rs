@@ -102,17 +102,26 @@ pub struct Index {
     pub methods: HashMap<(String, String), Vec<usize>>,
     /// Free function name → indices in `fns`.
     pub free: HashMap<String, Vec<usize>>,
+    /// Method name → indices in `fns`, whatever the owner.
+    pub methods_by_name: HashMap<String, Vec<usize>>,
+    /// The names of the methods the crate's traits declare.
+    pub trait_methods: std::collections::HashSet<String>,
 }
 
 impl Index {
     pub fn add_fn(&mut self, item: FnItem) {
         let number = self.fns.len();
         match &item.owner {
-            Some(owner) => self
-                .methods
-                .entry((owner.clone(), item.name.clone()))
-                .or_default()
-                .push(number),
+            Some(owner) => {
+                self.methods
+                    .entry((owner.clone(), item.name.clone()))
+                    .or_default()
+                    .push(number);
+                self.methods_by_name
+                    .entry(item.name.clone())
+                    .or_default()
+                    .push(number);
+            }
             None => self.free.entry(item.name.clone()).or_default().push(number),
         }
         self.fns.push(item);
@@ -127,6 +136,16 @@ impl Index {
                 .iter()
                 .copied(),
         );
+        (found.len() == 1).then(|| found[0])
+    }
+
+    /// A call of a crate trait's method on a value whose type the checker does not know
+    /// (a `dyn Trait`, a generic): the implementation, when the package has exactly one.
+    pub fn trait_method(&self, caller: Caller, name: &str) -> Option<usize> {
+        if !self.trait_methods.contains(name) {
+            return None;
+        }
+        let found = caller.nearest(&self.fns, self.methods_by_name.get(name)?.iter().copied());
         (found.len() == 1).then(|| found[0])
     }
 

@@ -4,6 +4,7 @@
 //! | module | computes |
 //! |---|---|
 //! | [`sources`] | which files a path means: each crate target's module tree |
+//! | [`cfg`] | which `#[cfg]` alternatives are read (a Linux host, every feature on) |
 //! | [`index`] | the crate's items: lock fields and statics, structs, functions |
 //! | [`guard_lifetimes`] | one body walked by Rust's drop rules: the locks held at each lock, call and wait |
 //! | [`aliases`] | classes that name the same lock or executor (a field built from another's) |
@@ -36,6 +37,7 @@
 
 pub mod aliases;
 pub mod call_graph;
+pub mod cfg;
 pub mod facts;
 pub mod guard_lifetimes;
 pub mod index;
@@ -341,7 +343,7 @@ fn functions_of<'a>(
 /// body, inline modules included, in source order.
 fn each_fn<'a>(items: &'a [Item], f: &mut FnVisitor<'a, '_>) {
     fn go<'a>(items: &'a [Item], inline: &mut Vec<String>, f: &mut FnVisitor<'a, '_>) {
-        for item in items {
+        for item in items.iter().filter(|item| item_enabled(item)) {
             match item {
                 Item::Fn(function) => f(
                     None,
@@ -354,6 +356,9 @@ fn each_fn<'a>(items: &'a [Item], f: &mut FnVisitor<'a, '_>) {
                     let owner = type_name(&implementation.self_ty);
                     for member in &implementation.items {
                         if let syn::ImplItem::Fn(method) = member {
+                            if !cfg::enabled(&method.attrs) {
+                                continue;
+                            }
                             f(
                                 owner.clone(),
                                 inline,
@@ -376,6 +381,21 @@ fn each_fn<'a>(items: &'a [Item], f: &mut FnVisitor<'a, '_>) {
         }
     }
     go(items, &mut Vec::new(), f);
+}
+
+/// Whether the item is compiled in the configuration the checker reads ([`cfg`]).
+fn item_enabled(item: &Item) -> bool {
+    let attrs = match item {
+        Item::Fn(i) => &i.attrs,
+        Item::Impl(i) => &i.attrs,
+        Item::Mod(i) => &i.attrs,
+        Item::Struct(i) => &i.attrs,
+        Item::Static(i) => &i.attrs,
+        Item::Macro(i) => &i.attrs,
+        Item::Trait(i) => &i.attrs,
+        _ => return true,
+    };
+    cfg::enabled(attrs)
 }
 
 /// The roles of `#[waitgraph::instrument(serves = "..", job = "..", schedules = "..",
@@ -437,6 +457,7 @@ struct Pending {
     structs: Vec<(String, Vec<(String, Type)>)>,
     statics: Vec<(String, String, Type)>,
     fns: Vec<(FnItem, RawParams)>,
+    trait_methods: HashSet<String>,
 }
 
 impl Pending {
@@ -459,7 +480,7 @@ impl Pending {
             parts.join("::")
         };
         let here = module_of(inline);
-        for item in items {
+        for item in items.iter().filter(|item| item_enabled(item)) {
             match item {
                 Item::Struct(s) => {
                     let fields = s
@@ -489,6 +510,13 @@ impl Pending {
                 {
                     for (name, ty) in index::lazy_static_entries(m.mac.tokens.clone()) {
                         self.statics.push((here.clone(), name, ty));
+                    }
+                }
+                Item::Trait(t) => {
+                    for item in &t.items {
+                        if let syn::TraitItem::Fn(method) = item {
+                            self.trait_methods.insert(method.sig.ident.to_string());
+                        }
                     }
                 }
                 Item::Mod(m) => match &m.content {
@@ -566,7 +594,10 @@ impl Pending {
     }
 
     fn finish(self) -> Index {
-        let mut index = Index::default();
+        let mut index = Index {
+            trait_methods: self.trait_methods,
+            ..Index::default()
+        };
         let names: HashSet<String> = self.structs.iter().map(|(n, _)| n.clone()).collect();
         let is_struct = |name: &str| names.contains(name);
         for (name, fields) in self.structs {
