@@ -1382,6 +1382,10 @@ impl<'a> Walker<'a> {
     /// `serves`/`job` make it a worker of the executor, `schedules` queues to it,
     /// `waits_for` waits for its work.
     pub fn role(&mut self, role: &str, executor: &str, site: Span) {
+        if matches!(role, "acquires" | "releases") {
+            // Seen at the calls: the caller holds the resource from one to the other.
+            return;
+        }
         let executor = executor.to_string();
         self.events.push(match role {
             "serves" | "job" => Event::Serve { executor, site },
@@ -1448,6 +1452,26 @@ impl<'a> Walker<'a> {
             args,
             held: self.held(),
         });
+        // `acquires = "gil"`: the caller holds the resource from this call until a call
+        // of a `releases = "gil"` function (or its own end).
+        for (role, name) in &self.frame.index.fns[callee].roles {
+            match role.as_str() {
+                "acquires" => {
+                    let lock = LockRef {
+                        class: name.clone(),
+                        inst: Inst::new(Root::Static),
+                        kind: LockKind::Mutex,
+                        class_from_param: None,
+                    };
+                    let id = self.acquire(lock, Mode::Exclusive, true, site);
+                    if let Some(live) = self.live.iter_mut().find(|l| l.id == id) {
+                        live.owner = Owner::Bound(1);
+                    }
+                }
+                "releases" => self.live.retain(|l| l.held.lock.class != *name),
+                _ => {}
+            }
+        }
         Vec::new()
     }
 

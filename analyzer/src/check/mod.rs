@@ -399,7 +399,8 @@ fn item_enabled(item: &Item) -> bool {
 }
 
 /// The roles of `#[waitgraph::instrument(serves = "..", job = "..", schedules = "..",
-/// waits_for = "..")]` (also `#[instrument(..)]`): (role, executor name).
+/// waits_for = "..", acquires = "..", releases = "..")]` (also `#[instrument(..)]`):
+/// (role, the executor's or resource's name).
 fn roles_of(attrs: &[syn::Attribute]) -> Vec<(String, String)> {
     use syn::punctuated::Punctuated;
     let mut roles = Vec::new();
@@ -421,7 +422,15 @@ fn roles_of(attrs: &[syn::Attribute]) -> Vec<(String, String)> {
             let Some(key) = arg.path.get_ident().map(ToString::to_string) else {
                 continue;
             };
-            if !matches!(key.as_str(), "serves" | "job" | "schedules" | "waits_for") {
+            let known = [
+                "serves",
+                "job",
+                "schedules",
+                "waits_for",
+                "acquires",
+                "releases",
+            ];
+            if !known.contains(&key.as_str()) {
                 continue;
             }
             if let syn::Expr::Lit(syn::ExprLit {
