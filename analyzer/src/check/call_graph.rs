@@ -284,7 +284,7 @@ fn summary(
                     }
                 }
             }
-            Event::Notify { .. } | Event::Serve { .. } => {}
+            Event::Notify { .. } | Event::Serve { .. } | Event::NestedInstall { .. } => {}
         }
     }
     on_stack[body] = false;

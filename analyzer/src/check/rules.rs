@@ -10,6 +10,7 @@
 //! | an untimed condvar wait outside a loop; a notify by code that never takes the waiters' mutex | `condvar-misuse` | warning |
 //! | waiting, with a lock held, for work queued to an executor whose workers take that lock | `queued-work-self-stall` | error (a bounded wait: warning) |
 //! | a worker of an executor waiting for work it queued to the same executor | `queued-work-self-stall` | warning |
+//! | `a.install(|| b.install(|| a.install(..)))` | `queued-work-self-stall` | error when `a` was built with one thread, else warning |
 //!
 //! Identity the walk could not resolve makes no edge: a guess would be a false alarm.
 
@@ -39,6 +40,8 @@ pub struct Rules<'a> {
     pub by_function: &'a HashMap<usize, usize>,
     /// Display paths of the checked files.
     pub files: &'a [String],
+    /// Pools built with one thread, by class.
+    pub single_threaded: &'a HashSet<String>,
 }
 
 /// One observation: `body` takes `lock` (at `site`, through `path`) while holding `held`.
@@ -148,6 +151,7 @@ impl Rules<'_> {
         findings.extend(self.blocking_under_lock());
         findings.extend(self.condvar_findings());
         findings.extend(self.queued_work_self_stalls());
+        findings.extend(self.nested_installs());
         // A blocking call that is a step of a cycle is reported with the cycle only.
         let on_cycles: HashSet<(String, u32, u32)> = findings
             .iter()
@@ -779,6 +783,71 @@ impl Rules<'_> {
             victims: Vec::new(),
             scenario,
         }
+    }
+
+    /// `pool.install(|| other.install(|| pool.install(..)))`: a thread of `pool` is taken
+    /// by the outer install while it waits for `other`, whose closure needs `pool` again.
+    fn nested_installs(&self) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        for b in self.bodies {
+            for event in &b.events {
+                let Event::NestedInstall {
+                    pool,
+                    through,
+                    outer,
+                    site,
+                } = event
+                else {
+                    continue;
+                };
+                let single = self.single_threaded.contains(pool);
+                let thread = format!("a thread of {pool}, in {}", b.name);
+                findings.push(Finding {
+                    kind: FindingKind::QueuedWorkSelfStall,
+                    severity: if single { Severity::Error } else { Severity::Warning },
+                    confirmed: false,
+                    summary: format!(
+                        "`{}` runs a closure on `{pool}` (install at {}) that waits in `{through}`'s install for a closure that installs onto `{pool}` again (at {}): {}",
+                        b.name,
+                        self.at(*outer),
+                        self.at(*site),
+                        if single {
+                            format!("`{pool}` has one thread, and it is the one waiting: the inner install never starts")
+                        } else {
+                            format!("when every thread of `{pool}` does this at once, none is left to run it")
+                        }
+                    ),
+                    cycle: vec![Step {
+                        thread: thread.clone(),
+                        thread_key: None,
+                        waits_for: WaitsFor {
+                            resource: format!("a free thread of {pool}"),
+                            kind: "executor".to_string(),
+                            wait: "install".to_string(),
+                            created: None,
+                        },
+                        holds: Vec::new(),
+                        site: Some(self.site(*site, &b.name)),
+                        blocked_by: vec![thread],
+                        waited_ms: None,
+                        context: vec![b.name.clone()],
+                        backtrace: None,
+                        event: None,
+                    }],
+                    also_deadlocked: Vec::new(),
+                    victims: Vec::new(),
+                    scenario: vec![
+                        format!("a thread of `{pool}` runs the closure installed at {}", self.at(*outer)),
+                        format!("it waits in `{through}`'s install for the closure given there"),
+                        format!(
+                            "that closure installs onto `{pool}` at {}: it waits for a free thread of `{pool}`",
+                            self.at(*site)
+                        ),
+                    ],
+                });
+            }
+        }
+        findings
     }
 
     fn waits_on_own_executor(&self, body: usize, wait: &Await) -> Finding {
