@@ -449,32 +449,24 @@ impl Rules<'_> {
                 self.at(held.site)
             )
         };
-        Finding {
-            kind: FindingKind::DoubleLock,
+        finding(
+            FindingKind::DoubleLock,
             severity,
-            confirmed: false,
             summary,
-            cycle: vec![Step {
-                thread: thread.clone(),
-                thread_key: None,
-                waits_for: WaitsFor {
-                    resource: taking.lock.class.clone(),
-                    kind: kind_name(taking.lock.kind).to_string(),
-                    wait: taking.mode.as_str().to_string(),
-                    created: None,
-                },
-                holds: vec![self.held_entry(held, taking.body)],
-                site: Some(self.site(taking.site, &taker)),
-                blocked_by: vec![thread],
-                waited_ms: None,
-                context: self.context(taking.body, &taking.path),
-                backtrace: None,
-                event: None,
-            }],
-            also_deadlocked: Vec::new(),
-            victims: Vec::new(),
-            scenario: Vec::new(),
-        }
+            vec![step(
+                thread.clone(),
+                waits(
+                    taking.lock.class.clone(),
+                    kind_name(taking.lock.kind).to_string(),
+                    taking.mode.as_str().to_string(),
+                ),
+                vec![self.held_entry(held, taking.body)],
+                self.site(taking.site, &taker),
+                vec![thread],
+                self.context(taking.body, &taking.path),
+            )],
+            Vec::new(),
+        )
     }
 
     fn inversion(&self, edges: &[&Edge]) -> Finding {
@@ -493,23 +485,18 @@ impl Rules<'_> {
                 edge.held.lock.class,
                 self.at(edge.held.site)
             ));
-            steps.push(Step {
-                thread: threads[i].clone(),
-                thread_key: None,
-                waits_for: WaitsFor {
-                    resource: edge.lock.class.clone(),
-                    kind: kind_name(edge.lock.kind).to_string(),
-                    wait: edge.mode.as_str().to_string(),
-                    created: None,
-                },
-                holds: vec![self.held_entry(&edge.held, edge.body)],
-                site: Some(self.site(edge.site, &self.taker(edge.body, &edge.path))),
-                blocked_by: vec![next.clone()],
-                waited_ms: None,
-                context: self.context(edge.body, &edge.path),
-                backtrace: None,
-                event: None,
-            });
+            steps.push(step(
+                threads[i].clone(),
+                waits(
+                    edge.lock.class.clone(),
+                    kind_name(edge.lock.kind).to_string(),
+                    edge.mode.as_str().to_string(),
+                ),
+                vec![self.held_entry(&edge.held, edge.body)],
+                self.site(edge.site, &self.taker(edge.body, &edge.path)),
+                vec![next.clone()],
+                self.context(edge.body, &edge.path),
+            ));
         }
         for (i, edge) in edges.iter().enumerate() {
             let next = &threads[(i + 1) % threads.len()];
@@ -525,19 +512,10 @@ impl Rules<'_> {
             .iter()
             .map(|e| format!("`{}`", e.held.lock.class))
             .collect();
-        Finding {
-            kind: FindingKind::LockOrderInversion,
-            severity: Severity::Error,
-            confirmed: false,
-            summary: format!(
+        finding(FindingKind::LockOrderInversion, Severity::Error, format!(
                 "locks {} are taken in orders that form a cycle: threads running these paths at once can deadlock",
                 order.join(" → ")
-            ),
-            cycle: steps,
-            also_deadlocked: Vec::new(),
-            victims: Vec::new(),
-            scenario,
-        }
+            ), steps, scenario)
     }
 
     fn blocking_under_lock(&self) -> Vec<Finding> {
@@ -584,39 +562,14 @@ impl Rules<'_> {
                     let locks: Vec<String> =
                         held.iter().map(|h| format!("`{}`", h.lock.class)).collect();
                     let thread = format!("a thread in {}", b.name);
-                    findings.push(Finding {
-                        kind: FindingKind::BlockingUnderLock,
-                        severity: Severity::Warning,
-                        confirmed: false,
-                        summary: format!(
+                    findings.push(finding(FindingKind::BlockingUnderLock, Severity::Warning, format!(
                             "`{}` blocks ({what}) at {}{} while it holds {}: every thread that needs {} waits as long",
                             b.name,
                             self.at(site),
                             self.through(&path),
                             locks.join(", "),
                             if locks.len() == 1 { "it" } else { "them" }
-                        ),
-                        cycle: vec![Step {
-                            thread,
-                            thread_key: None,
-                            waits_for: WaitsFor {
-                                resource: what.to_string(),
-                                kind: "blocking call".to_string(),
-                                wait: what.to_string(),
-                                created: None,
-                            },
-                            holds: held.iter().map(|h| self.held_entry(h, body)).collect(),
-                            site: Some(self.site(site, &self.taker(body, &path))),
-                            blocked_by: Vec::new(),
-                            waited_ms: None,
-                            context: self.context(body, &path),
-                            backtrace: None,
-                            event: None,
-                        }],
-                        also_deadlocked: Vec::new(),
-                        victims: Vec::new(),
-                        scenario: Vec::new(),
-                    });
+                        ), vec![step(thread, waits(what.to_string(), "blocking call".to_string(), what.to_string()), held.iter().map(|h| self.held_entry(h, body)).collect(), self.site(site, &self.taker(body, &path)), Vec::new(), self.context(body, &path))], Vec::new()));
                 }
             }
         }
@@ -729,11 +682,7 @@ impl Rules<'_> {
             (None, Some(((call, _), outer))) => (*call, outer.to_vec()),
             _ => (wait.site, wait.path.clone()),
         };
-        Finding {
-            kind: FindingKind::QueuedWorkSelfStall,
-            severity: if wait.bounded { Severity::Warning } else { Severity::Error },
-            confirmed: false,
-            summary: format!(
+        finding(FindingKind::QueuedWorkSelfStall, if wait.bounded { Severity::Warning } else { Severity::Error }, format!(
                 "`{}` holds `{}` while it waits ({}){}{queued}; `{}`, which runs that work, takes `{}`{}: {outcome}",
                 self.bodies[body].name,
                 held.lock.class,
@@ -742,47 +691,10 @@ impl Rules<'_> {
                 self.bodies[worker].name,
                 held.lock.class,
                 self.through(&reached.path),
-            ),
-            cycle: vec![
-                Step {
-                    thread: waiter.clone(),
-                    thread_key: None,
-                    waits_for: WaitsFor {
-                        resource: format!("work queued to {}", wait.executor),
-                        kind: "executor".to_string(),
-                        wait: wait.what.to_string(),
-                        created: None,
-                    },
-                    holds: vec![self.held_entry(held, body)],
-                    site: Some(self.site(wait_site, &self.taker(body, &wait_path))),
-                    blocked_by: vec![working.clone()],
-                    waited_ms: None,
-                    context: self.context(body, &wait.path),
-                    backtrace: None,
-                    event: None,
-                },
-                Step {
-                    thread: working,
-                    thread_key: None,
-                    waits_for: WaitsFor {
-                        resource: held.lock.class.clone(),
-                        kind: kind_name(reached.lock.kind).to_string(),
-                        wait: reached.mode.as_str().to_string(),
-                        created: None,
-                    },
-                    holds: Vec::new(),
-                    site: Some(self.site(reached.site, &self.taker(worker, &reached.path))),
-                    blocked_by: vec![waiter],
-                    waited_ms: None,
-                    context: self.context(worker, &reached.path),
-                    backtrace: None,
-                    event: None,
-                },
-            ],
-            also_deadlocked: Vec::new(),
-            victims: Vec::new(),
-            scenario,
-        }
+            ), vec![
+                step(waiter.clone(), waits(format!("work queued to {}", wait.executor), "executor".to_string(), wait.what.to_string()), vec![self.held_entry(held, body)], self.site(wait_site, &self.taker(body, &wait_path)), vec![working.clone()], self.context(body, &wait.path)),
+                step(working, waits(held.lock.class.clone(), kind_name(reached.lock.kind).to_string(), reached.mode.as_str().to_string()), Vec::new(), self.site(reached.site, &self.taker(worker, &reached.path)), vec![waiter], self.context(worker, &reached.path)),
+            ], scenario)
     }
 
     /// `pool.install(|| other.install(|| pool.install(..)))`: a thread of `pool` is taken
@@ -802,11 +714,7 @@ impl Rules<'_> {
                 };
                 let single = self.single_threaded.contains(pool);
                 let thread = format!("a thread of {pool}, in {}", b.name);
-                findings.push(Finding {
-                    kind: FindingKind::QueuedWorkSelfStall,
-                    severity: if single { Severity::Error } else { Severity::Warning },
-                    confirmed: false,
-                    summary: format!(
+                findings.push(finding(FindingKind::QueuedWorkSelfStall, if single { Severity::Error } else { Severity::Warning }, format!(
                         "`{}` runs a closure on `{pool}` (install at {}) that waits in `{through}`'s install for a closure that installs onto `{pool}` again (at {}): {}",
                         b.name,
                         self.at(*outer),
@@ -816,35 +724,14 @@ impl Rules<'_> {
                         } else {
                             format!("when every thread of `{pool}` does this at once, none is left to run it")
                         }
-                    ),
-                    cycle: vec![Step {
-                        thread: thread.clone(),
-                        thread_key: None,
-                        waits_for: WaitsFor {
-                            resource: format!("a free thread of {pool}"),
-                            kind: "executor".to_string(),
-                            wait: "install".to_string(),
-                            created: None,
-                        },
-                        holds: Vec::new(),
-                        site: Some(self.site(*site, &b.name)),
-                        blocked_by: vec![thread],
-                        waited_ms: None,
-                        context: vec![b.name.clone()],
-                        backtrace: None,
-                        event: None,
-                    }],
-                    also_deadlocked: Vec::new(),
-                    victims: Vec::new(),
-                    scenario: vec![
+                    ), vec![step(thread.clone(), waits(format!("a free thread of {pool}"), "executor".to_string(), "install".to_string()), Vec::new(), self.site(*site, &b.name), vec![thread], vec![b.name.clone()])], vec![
                         format!("a thread of `{pool}` runs the closure installed at {}", self.at(*outer)),
                         format!("it waits in `{through}`'s install for the closure given there"),
                         format!(
                             "that closure installs onto `{pool}` at {}: it waits for a free thread of `{pool}`",
                             self.at(*site)
                         ),
-                    ],
-                });
+                    ]));
             }
         }
         findings
@@ -858,39 +745,14 @@ impl Rules<'_> {
         let queued = wait.queued.as_ref().map_or(String::new(), |(site, path)| {
             format!(" it queued at {}{}", self.at(*site), self.through(path))
         });
-        Finding {
-            kind: FindingKind::QueuedWorkSelfStall,
-            severity: Severity::Warning,
-            confirmed: false,
-            summary: format!(
+        finding(FindingKind::QueuedWorkSelfStall, Severity::Warning, format!(
                 "`{}` runs on `{}` and waits ({}) at {}{} for work{queued} to the same executor: when every worker does this at once, none is left to run the work",
                 self.bodies[body].name,
                 wait.executor,
                 wait.what,
                 self.at(wait.site),
                 self.through(&wait.path),
-            ),
-            cycle: vec![Step {
-                thread: thread.clone(),
-                thread_key: None,
-                waits_for: WaitsFor {
-                    resource: format!("work queued to {}", wait.executor),
-                    kind: "executor".to_string(),
-                    wait: wait.what.to_string(),
-                    created: None,
-                },
-                holds: Vec::new(),
-                site: Some(self.site(wait.site, &self.taker(body, &wait.path))),
-                blocked_by: vec![thread],
-                waited_ms: None,
-                context: self.context(body, &wait.path),
-                backtrace: None,
-                event: None,
-            }],
-            also_deadlocked: Vec::new(),
-            victims: Vec::new(),
-            scenario: Vec::new(),
-        }
+            ), vec![step(thread.clone(), waits(format!("work queued to {}", wait.executor), "executor".to_string(), wait.what.to_string()), Vec::new(), self.site(wait.site, &self.taker(body, &wait.path)), vec![thread], self.context(body, &wait.path))], Vec::new())
     }
 
     /// Condvar waits holding a lock the notifier needs first; waits nothing notifies.
@@ -1092,32 +954,20 @@ impl Rules<'_> {
         wait: &str,
     ) -> Finding {
         let thread = format!("a thread in {}", self.bodies[body].name);
-        Finding {
-            kind: FindingKind::CondvarMisuse,
-            severity: Severity::Warning,
-            confirmed: false,
+        finding(
+            FindingKind::CondvarMisuse,
+            Severity::Warning,
             summary,
-            cycle: vec![Step {
+            vec![step(
                 thread,
-                thread_key: None,
-                waits_for: WaitsFor {
-                    resource: condvar.to_string(),
-                    kind: "condvar".to_string(),
-                    wait: wait.to_string(),
-                    created: None,
-                },
-                holds: Vec::new(),
-                site: Some(self.site(site, &self.bodies[body].name)),
-                blocked_by: Vec::new(),
-                waited_ms: None,
-                context: vec![self.bodies[body].name.clone()],
-                backtrace: None,
-                event: None,
-            }],
-            also_deadlocked: Vec::new(),
-            victims: Vec::new(),
-            scenario: Vec::new(),
-        }
+                waits(condvar.to_string(), "condvar".to_string(), wait.to_string()),
+                Vec::new(),
+                self.site(site, &self.bodies[body].name),
+                Vec::new(),
+                vec![self.bodies[body].name.clone()],
+            )],
+            Vec::new(),
+        )
     }
 
     #[allow(clippy::type_complexity)]
@@ -1132,11 +982,7 @@ impl Rules<'_> {
         let (notifier, lock, mode, taken_site, path, notify_site) = notifier;
         let waiter = format!("thread 1 in {}", self.bodies[body].name);
         let notifying = format!("thread 2 in {}", self.bodies[notifier].name);
-        Finding {
-            kind: FindingKind::BlockingUnderLock,
-            severity: Severity::Error,
-            confirmed: false,
-            summary: format!(
+        finding(FindingKind::BlockingUnderLock, Severity::Error, format!(
                 "`{}` waits on `{condvar}` at {} holding `{}`; `{}` takes `{}` at {}{} before it notifies `{condvar}` at {}: the wait never ends",
                 self.bodies[body].name,
                 self.at(site),
@@ -1146,47 +992,10 @@ impl Rules<'_> {
                 self.at(taken_site),
                 self.through(path),
                 self.at(notify_site)
-            ),
-            cycle: vec![
-                Step {
-                    thread: waiter.clone(),
-                    thread_key: None,
-                    waits_for: WaitsFor {
-                        resource: condvar.to_string(),
-                        kind: "condvar".to_string(),
-                        wait: "condvar-wait".to_string(),
-                        created: None,
-                    },
-                    holds: vec![self.held_entry(held, body)],
-                    site: Some(self.site(site, &self.bodies[body].name)),
-                    blocked_by: vec![notifying.clone()],
-                    waited_ms: None,
-                    context: vec![self.bodies[body].name.clone()],
-                    backtrace: None,
-                    event: None,
-                },
-                Step {
-                    thread: notifying,
-                    thread_key: None,
-                    waits_for: WaitsFor {
-                        resource: lock.class.clone(),
-                        kind: kind_name(lock.kind).to_string(),
-                        wait: mode.as_str().to_string(),
-                        created: None,
-                    },
-                    holds: Vec::new(),
-                    site: Some(self.site(taken_site, &self.taker(notifier, path))),
-                    blocked_by: vec![waiter],
-                    waited_ms: None,
-                    context: self.context(notifier, path),
-                    backtrace: None,
-                    event: None,
-                },
-            ],
-            also_deadlocked: Vec::new(),
-            victims: Vec::new(),
-            scenario: Vec::new(),
-        }
+            ), vec![
+                step(waiter.clone(), waits(condvar.to_string(), "condvar".to_string(), "condvar-wait".to_string()), vec![self.held_entry(held, body)], self.site(site, &self.bodies[body].name), vec![notifying.clone()], vec![self.bodies[body].name.clone()]),
+                step(notifying, waits(lock.class.clone(), kind_name(lock.kind).to_string(), mode.as_str().to_string()), Vec::new(), self.site(taken_site, &self.taker(notifier, path)), vec![waiter], self.context(notifier, path)),
+            ], Vec::new())
     }
 
     fn orphaned_wait(
@@ -1199,36 +1008,67 @@ impl Rules<'_> {
     ) -> Finding {
         let thread = format!("a thread in {}", self.bodies[body].name);
         let mutex = releases.map_or(String::new(), |l| format!(" (with `{}`)", l.class));
-        Finding {
-            kind: FindingKind::OrphanedWait,
-            severity: Severity::Warning,
-            confirmed: false,
-            summary: format!(
+        finding(FindingKind::OrphanedWait, Severity::Warning, format!(
                 "`{}` waits on `{condvar}`{mutex} at {}, and nothing in the checked code notifies `{condvar}`",
                 self.bodies[body].name,
                 self.at(site)
-            ),
-            cycle: vec![Step {
-                thread,
-                thread_key: None,
-                waits_for: WaitsFor {
-                    resource: condvar.to_string(),
-                    kind: "condvar".to_string(),
-                    wait: "condvar-wait".to_string(),
-                    created: None,
-                },
-                holds: held.iter().map(|h| self.held_entry(h, body)).collect(),
-                site: Some(self.site(site, &self.bodies[body].name)),
-                blocked_by: Vec::new(),
-                waited_ms: None,
-                context: vec![self.bodies[body].name.clone()],
-                backtrace: None,
-                event: None,
-            }],
-            also_deadlocked: Vec::new(),
-            victims: Vec::new(),
-            scenario: Vec::new(),
-        }
+            ), vec![step(thread, waits(condvar.to_string(), "condvar".to_string(), "condvar-wait".to_string()), held.iter().map(|h| self.held_entry(h, body)).collect(), self.site(site, &self.bodies[body].name), Vec::new(), vec![self.bodies[body].name.clone()])], Vec::new())
+    }
+}
+
+/// A step of a static finding: no thread key, time, backtrace or event (a run's).
+fn step(
+    thread: String,
+    waits_for: WaitsFor,
+    holds: Vec<waitgraph_core::report::Held>,
+    site: Site,
+    blocked_by: Vec<String>,
+    context: Vec<String>,
+) -> Step {
+    Step {
+        thread,
+        thread_key: None,
+        waits_for,
+        holds,
+        site: Some(site),
+        blocked_by,
+        waited_ms: None,
+        context,
+        backtrace: None,
+        event: None,
+    }
+}
+
+fn waits(
+    resource: impl Into<String>,
+    kind: impl Into<String>,
+    wait: impl Into<String>,
+) -> WaitsFor {
+    WaitsFor {
+        resource: resource.into(),
+        kind: kind.into(),
+        wait: wait.into(),
+        created: None,
+    }
+}
+
+/// A static finding: a prediction, never seen to happen; no thread stuck behind it.
+fn finding(
+    kind: FindingKind,
+    severity: Severity,
+    summary: String,
+    cycle: Vec<Step>,
+    scenario: Vec<String>,
+) -> Finding {
+    Finding {
+        kind,
+        severity,
+        confirmed: false,
+        summary,
+        cycle,
+        also_deadlocked: Vec::new(),
+        victims: Vec::new(),
+        scenario,
     }
 }
 
