@@ -97,13 +97,7 @@ pub fn into_caller(
     match &lock.inst.root {
         Root::Static => Some(lock.clone()),
         Root::Receiver => Some(match receiver.and_then(Place::inst) {
-            Some(base) => LockRef {
-                inst: Inst {
-                    root: base.root.clone(),
-                    path: format!("{}{}", base.path, lock.inst.path),
-                },
-                ..lock.clone()
-            },
+            Some(base) => rebased(lock, base),
             None => unknown(),
         }),
         Root::Param(i) => {
@@ -116,17 +110,23 @@ pub fn into_caller(
                 };
             }
             Some(match arg.and_then(Place::inst) {
-                Some(base) => LockRef {
-                    inst: Inst {
-                        root: base.root.clone(),
-                        path: format!("{}{}", base.path, lock.inst.path),
-                    },
-                    ..lock.clone()
-                },
+                Some(base) => rebased(lock, base),
                 None => unknown(),
             })
         }
         Root::Local(_) | Root::Unknown => Some(unknown()),
+    }
+}
+
+/// `lock`, whose instance is relative to the callee's `self` or a parameter, relative
+/// to `base`, the caller's place for it.
+fn rebased(lock: &LockRef, base: &Inst) -> LockRef {
+    LockRef {
+        inst: Inst {
+            root: base.root.clone(),
+            path: format!("{}{}", base.path, lock.inst.path),
+        },
+        ..lock.clone()
     }
 }
 

@@ -877,23 +877,11 @@ impl<'a> Walker<'a> {
                 }
                 Vec::new()
             }
-            Expr::Reference(r) => {
-                self.expr(&r.expr);
-                Vec::new()
-            }
-            Expr::Field(f) => {
-                self.expr(&f.base);
-                Vec::new()
-            }
-            Expr::Index(i) => {
-                self.expr(&i.expr);
-                self.expr(&i.index);
-                Vec::new()
-            }
-            Expr::Unary(u) => {
-                self.expr(&u.expr);
-                Vec::new()
-            }
+            // Their value borrows or copies out of a guard; it owns none.
+            Expr::Reference(r) => self.discard(&[&r.expr]),
+            Expr::Field(f) => self.discard(&[&f.base]),
+            Expr::Index(i) => self.discard(&[&i.expr, &i.index]),
+            Expr::Unary(u) => self.discard(&[&u.expr]),
             Expr::Binary(b) => {
                 self.expr(&b.left);
                 if matches!(b.op, syn::BinOp::And(_) | syn::BinOp::Or(_)) {
@@ -905,10 +893,7 @@ impl<'a> Walker<'a> {
                 }
                 Vec::new()
             }
-            Expr::Cast(c) => {
-                self.expr(&c.expr);
-                Vec::new()
-            }
+            Expr::Cast(c) => self.discard(&[&c.expr]),
             Expr::Let(l) => self.expr(&l.expr),
             Expr::Tuple(t) => t.elems.iter().flat_map(|e| self.expr(e)).collect(),
             Expr::Array(a) => a.elems.iter().flat_map(|e| self.expr(e)).collect(),
@@ -930,13 +915,18 @@ impl<'a> Walker<'a> {
                 }
                 Vec::new()
             }
-            Expr::Repeat(r) => {
-                self.expr(&r.expr);
-                Vec::new()
-            }
+            Expr::Repeat(r) => self.discard(&[&r.expr]),
             // Async blocks run elsewhere, later; constants hold no guard.
             _ => Vec::new(),
         }
+    }
+
+    /// Walks the expressions for what they do; the value owns no guard.
+    fn discard(&mut self, exprs: &[&Expr]) -> Vec<u32> {
+        for expr in exprs {
+            self.expr(expr);
+        }
+        Vec::new()
     }
 
     fn reassign(&mut self, name: &str, value: Vec<u32>) {

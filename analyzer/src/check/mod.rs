@@ -114,24 +114,12 @@ pub fn check(paths: &[PathBuf]) -> Result<Checked, String> {
             let mut submodules = Vec::new();
             pending.collect(&ast.items, &module, (file, caller), &[], &mut submodules);
             for (inline, name, explicit) in submodules {
-                let child = if module.is_empty() {
-                    inline
-                        .iter()
-                        .chain([&name])
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join("::")
-                } else {
-                    format!(
-                        "{module}::{}",
-                        inline
-                            .iter()
-                            .chain([&name])
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join("::")
-                    )
-                };
+                let child = std::iter::once(module.as_str())
+                    .filter(|m| !m.is_empty())
+                    .chain(inline.iter().map(String::as_str))
+                    .chain([name.as_str()])
+                    .collect::<Vec<_>>()
+                    .join("::");
                 match sources::module_file(&path, owns_dir, &inline, &name, explicit.as_deref()) {
                     Some(found) => queue.push_back((found, child, edition_2024, Some(caller))),
                     None => errors.push(format!(

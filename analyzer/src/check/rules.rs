@@ -56,6 +56,21 @@ struct Taking<'a> {
     path: CallPath,
 }
 
+impl Taking<'_> {
+    /// The order this taking makes after `held`, one of the locks it holds.
+    fn edge(&self, held: &Held) -> Edge {
+        Edge {
+            body: self.body,
+            pos: self.pos,
+            held: held.clone(),
+            lock: self.lock.clone(),
+            mode: self.mode,
+            site: self.site,
+            path: self.path.clone(),
+        }
+    }
+}
+
 /// One ordered pair of lock classes, and a place it was seen.
 #[derive(Clone)]
 struct Edge {
@@ -120,15 +135,7 @@ impl Rules<'_> {
                     && held.lock.class_from_param.is_none()
                     && taking.lock.class_from_param.is_none()
                 {
-                    add_edge(Edge {
-                        body: taking.body,
-                        pos: taking.pos,
-                        held: held.clone(),
-                        lock: taking.lock.clone(),
-                        mode: taking.mode,
-                        site: taking.site,
-                        path: taking.path.clone(),
-                    });
+                    add_edge(taking.edge(held));
                 }
             }
         }
@@ -309,15 +316,7 @@ impl Rules<'_> {
                     && !(held.lock.class == taking.lock.class
                         && held.lock.inst.same_as(&taking.lock.inst))
                 {
-                    orders.push(Edge {
-                        body,
-                        pos: taking.pos,
-                        held: held.clone(),
-                        lock: taking.lock.clone(),
-                        mode: taking.mode,
-                        site: taking.site,
-                        path: taking.path.clone(),
-                    });
+                    orders.push(taking.edge(held));
                 }
             }
         }
