@@ -524,3 +524,32 @@ fn every_crate_in_the_registry_is_checked_without_a_panic() {
     }
     assert!(panicked.is_empty(), "panicked on {panicked:?}");
 }
+
+/// `cargo waitgraph check` in a crate's directory checks that crate (cargo runs
+/// `cargo-waitgraph waitgraph check`).
+#[test]
+fn cargo_waitgraph_check_checks_the_crate_it_is_run_in() {
+    let dir = crate_with(
+        "2021",
+        "use std::sync::Mutex;\nstatic M: Mutex<u8> = Mutex::new(0);\npub fn twice() {\n    let _a = M.lock().unwrap();\n    let _b = M.lock().unwrap();\n}\n",
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_cargo-waitgraph"))
+        .args(["waitgraph", "check", "--format", "json"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["findings"][0]["kind"], "double-lock");
+    assert_eq!(
+        report["findings"][0]["cycle"][0]["site"]["file"],
+        "src/lib.rs"
+    );
+    assert_eq!(report["findings"][0]["cycle"][0]["site"]["line"], 5);
+    std::fs::remove_dir_all(dir).unwrap();
+}
