@@ -97,17 +97,12 @@ impl Classes {
     }
 }
 
-/// Rewrites every class in `bodies`, and in `classes_too`, to its set's name.
-pub fn canonicalise(
-    bodies: &mut [Body],
-    aliases: &[(String, String)],
-    classes_too: &mut std::collections::HashSet<String>,
-) {
+/// Rewrites every class in `bodies` to its set's name.
+pub fn canonicalise(bodies: &mut [Body], aliases: &[(String, String)]) {
     if aliases.is_empty() {
         return;
     }
     let mut classes = Classes::new(aliases);
-    *classes_too = classes_too.iter().map(|c| classes.canonical(c)).collect();
     for body in bodies {
         if let Some((lock, _)) = &mut body.returns {
             classes.lock(lock);
@@ -158,10 +153,6 @@ pub fn canonicalise(
                     *executor = classes.canonical(executor);
                 }
                 Event::EnterBranch { .. } | Event::LeaveBranch => {}
-                Event::NestedInstall { pool, through, .. } => {
-                    *pool = classes.canonical(pool);
-                    *through = classes.canonical(through);
-                }
             }
         }
     }

@@ -284,7 +284,7 @@ fn summary(
                     }
                 }
             }
-            Event::Notify { .. } | Event::Serve { .. } | Event::NestedInstall { .. } => {}
+            Event::Notify { .. } | Event::Serve { .. } => {}
         }
     }
     on_stack[body] = false;

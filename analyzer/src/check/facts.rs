@@ -197,15 +197,6 @@ pub enum Event {
         arm: u32,
     },
     LeaveBranch,
-    /// `pool.install(|| other.install(|| pool.install(..)))`: a thread of `pool` waits in
-    /// `through`'s install (begun at `outer`) for a closure that installs onto `pool`
-    /// again (at `site`): it needs another thread of `pool`.
-    NestedInstall {
-        pool: String,
-        through: String,
-        outer: Span,
-        site: Span,
-    },
     /// This body is a worker of an executor (`executor.enroll()`, `serves = "name"`,
     /// `job = "name"`): every lock it takes, the executor's work may need.
     Serve {

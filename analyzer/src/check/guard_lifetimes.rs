@@ -40,8 +40,6 @@ pub struct Frame<'a> {
     /// Classes that name the same thing, found where a struct is built from another's
     /// field (`Worker { executor: self.executor.clone() }`): (field class, class).
     pub aliases: &'a std::cell::RefCell<Vec<(String, String)>>,
-    /// Pools built with one thread (`ThreadPoolBuilder::new().num_threads(1)`), by class.
-    pub single_threaded: &'a std::cell::RefCell<std::collections::HashSet<String>>,
     /// The body runs once per process (see [`Body::runs_once`]).
     pub runs_once: bool,
     /// Numbers locals, shared with the closures walked from this body.
@@ -90,8 +88,6 @@ pub struct Walker<'a> {
     next_construct: u32,
     /// How many loops the walk is in.
     loops: u32,
-    /// The pools whose `install` closures the walk is in, outermost first.
-    installing: Vec<(String, Span)>,
 }
 
 /// Lock-taking methods: (name, mode, whether it waits).
@@ -204,7 +200,6 @@ impl<'a> Walker<'a> {
             spawned: Vec::new(),
             next_construct: 0,
             loops: 0,
-            installing: Vec::new(),
         }
     }
 
@@ -269,12 +264,6 @@ impl<'a> Walker<'a> {
             let syn::Member::Named(name) = &field.member else {
                 continue;
             };
-            if Self::builds_pool(&field.expr) == Some(true) {
-                self.frame
-                    .single_threaded
-                    .borrow_mut()
-                    .insert(format!("{ty}::{name}"));
-            }
             let class = match self.place(&field.expr) {
                 Some(Place::Executor(class))
                 | Some(Place::Condvar {
@@ -541,14 +530,7 @@ impl<'a> Walker<'a> {
         }
         let name = single_name(pat)?;
         let shape = self.constructed_shape(init)?;
-        let place = self.place_of_shape(Inst::new(Root::Local(self.new_local())), &shape, &name);
-        if let (Some(Place::Executor(class)), Some(true)) = (&place, Self::builds_pool(init)) {
-            self.frame
-                .single_threaded
-                .borrow_mut()
-                .insert(class.clone());
-        }
-        place
+        self.place_of_shape(Inst::new(Root::Local(self.new_local())), &shape, &name)
     }
 
     fn typed_local(&mut self, typed: &syn::PatType) -> Option<Place> {
@@ -560,9 +542,6 @@ impl<'a> Walker<'a> {
     /// What `Mutex::new(..)`, `Arc::new(RwLock::new(..))`, `Bank::new(..)`,
     /// `Bank { .. }` make.
     fn constructed_shape(&self, expr: &Expr) -> Option<Shape> {
-        if Self::builds_pool(expr).is_some() {
-            return Some(Shape::Executor);
-        }
         match expr {
             Expr::Call(call) => {
                 let Expr::Path(path) = &*call.func else {
@@ -1133,7 +1112,6 @@ impl<'a> Walker<'a> {
             caller: self.frame.caller,
             aliases: self.frame.aliases,
             locals: self.frame.locals,
-            single_threaded: self.frame.single_threaded,
             runs_once: self.frame.runs_once && self.loops == 0,
         };
         let mut inner = Walker::new(&frame);
@@ -1324,11 +1302,6 @@ impl<'a> Walker<'a> {
         }
         for arg in call.args.iter().skip(walked) {
             if let Expr::Closure(c) = arg {
-                if let (Some(Place::Executor(pool)), "install") = (&receiver_place, method.as_str())
-                {
-                    self.install(pool.clone(), c, site);
-                    continue;
-                }
                 if RUNS_IN_PLACE.contains(&method.as_str()) {
                     self.closure_inline(c);
                     continue;
@@ -1415,63 +1388,6 @@ impl<'a> Walker<'a> {
                 executor: Some(executor),
             },
         });
-    }
-
-    /// `pool.install(|| ..)`: the closure runs on `pool` while this thread waits; inside
-    /// another pool's install, installing back onto a pool already waiting outside needs
-    /// a second thread of it.
-    fn install(&mut self, pool: String, closure: &syn::ExprClosure, site: Span) {
-        let depth = self.installing.len();
-        if let Some(&(_, outer)) = self.installing[..depth.saturating_sub(1)]
-            .iter()
-            .find(|(p, _)| *p == pool)
-        {
-            let through = self.installing[depth - 1].0.clone();
-            if through != pool {
-                self.events.push(Event::NestedInstall {
-                    pool: pool.clone(),
-                    through,
-                    outer,
-                    site,
-                });
-            }
-        }
-        self.installing.push((pool, site));
-        self.closure_inline(closure);
-        self.installing.pop();
-    }
-
-    /// `ThreadPoolBuilder::new()...num_threads(1)...build()`: a chain that builds a
-    /// pool, and whether with one thread.
-    fn builds_pool(expr: &Expr) -> Option<bool> {
-        let mut single = false;
-        let mut at = expr;
-        loop {
-            match at {
-                Expr::MethodCall(call) => {
-                    if call.method == "num_threads" {
-                        single = matches!(
-                            call.args.first(),
-                            Some(Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(n), .. })) if n.base10_digits() == "1"
-                        );
-                    }
-                    at = &call.receiver;
-                }
-                Expr::Try(t) => at = &t.expr,
-                Expr::Call(call) => {
-                    let Expr::Path(path) = &*call.func else {
-                        return None;
-                    };
-                    let builder = path
-                        .path
-                        .segments
-                        .iter()
-                        .any(|s| s.ident == "ThreadPoolBuilder");
-                    return builder.then_some(single);
-                }
-                _ => return None,
-            }
-        }
     }
 
     /// `handle.join()`: the thread `handle` was returned for ends here.

@@ -29,7 +29,7 @@ pub enum Shape {
     Condvar,
     /// A barrier (std's, parking_lot's, waitgraph's): `wait()` blocks until the others come.
     Barrier,
-    /// waitgraph's `Executor`, rayon's `ThreadPool`.
+    /// waitgraph's `Executor`.
     Executor,
     /// waitgraph's `Job`.
     Job,
@@ -299,8 +299,7 @@ pub fn shape_of(ty: &Type, is_struct: &dyn Fn(&str) -> bool) -> Shape {
             }
             match name.as_str() {
                 "Barrier" => return Shape::Barrier,
-                // waitgraph's executor, rayon's pool: work queued to threads.
-                "Executor" | "ThreadPool" => return Shape::Executor,
+                "Executor" => return Shape::Executor,
                 "Job" => return Shape::Job,
                 _ => {}
             }

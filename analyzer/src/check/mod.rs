@@ -138,7 +138,6 @@ pub fn check(paths: &[PathBuf]) -> Result<Checked, String> {
     // Pass 2: wrappers that hand out guards, then every body.
     let locals = std::cell::Cell::new(0);
     let aliases = std::cell::RefCell::new(Vec::new());
-    let single_threaded = std::cell::RefCell::new(HashSet::new());
     let no_wrappers = HashMap::new();
     let mut wrappers: HashMap<usize, (LockRef, Mode)> = HashMap::new();
     let wrapper_files: HashSet<usize> = index
@@ -168,7 +167,6 @@ pub fn check(paths: &[PathBuf]) -> Result<Checked, String> {
                     wrappers: &no_wrappers,
                     locals: &locals,
                     aliases: &aliases,
-                    single_threaded: &single_threaded,
                 },
             );
             if let Some(returns) = bodies.first().and_then(|b| b.returns.clone()) {
@@ -192,13 +190,11 @@ pub fn check(paths: &[PathBuf]) -> Result<Checked, String> {
                     wrappers: &wrappers,
                     locals: &locals,
                     aliases: &aliases,
-                    single_threaded: &single_threaded,
                 },
             ));
         }
     }
-    let mut single_threaded = single_threaded.into_inner();
-    aliases::canonicalise(&mut bodies, &aliases.into_inner(), &mut single_threaded);
+    aliases::canonicalise(&mut bodies, &aliases.into_inner());
     let by_function: HashMap<usize, usize> = bodies
         .iter()
         .enumerate()
@@ -211,7 +207,6 @@ pub fn check(paths: &[PathBuf]) -> Result<Checked, String> {
         summaries: &summaries,
         by_function: &by_function,
         files: &displays,
-        single_threaded: &single_threaded,
     }
     .findings();
     let mut allowed = Vec::new();
@@ -263,12 +258,11 @@ fn parse(
 }
 
 /// What every walk shares: the guard-returning wrappers, the numbering of locals, the
-/// aliases and single-threaded pools found.
+/// aliases found.
 struct Shared<'a> {
     wrappers: &'a HashMap<usize, (LockRef, Mode)>,
     locals: &'a std::cell::Cell<u32>,
     aliases: &'a std::cell::RefCell<Vec<(String, String)>>,
-    single_threaded: &'a std::cell::RefCell<HashSet<String>>,
 }
 
 fn walk(
@@ -283,7 +277,6 @@ fn walk(
         wrappers,
         locals,
         aliases,
-        single_threaded,
     } = shared;
     let item = &index.fns[function];
     let frame = Frame {
@@ -300,7 +293,6 @@ fn walk(
         },
         aliases,
         locals,
-        single_threaded,
         runs_once: item.runs_once,
     };
     let mut walker = Walker::new(&frame);

@@ -10,7 +10,6 @@
 //! | an untimed condvar wait outside a loop; a notify by code that never takes the waiters' mutex | `condvar-misuse` | warning |
 //! | waiting, with a lock held, for work queued to an executor whose workers take that lock | `queued-work-self-stall` | error (a bounded wait: warning) |
 //! | a worker of an executor waiting for work it queued to the same executor | `queued-work-self-stall` | warning |
-//! | `a.install(|| b.install(|| a.install(..)))` | `queued-work-self-stall` | error when `a` was built with one thread, else warning |
 //!
 //! Identity the walk could not resolve makes no edge: a guess would be a false alarm.
 
@@ -40,8 +39,6 @@ pub struct Rules<'a> {
     pub by_function: &'a HashMap<usize, usize>,
     /// Display paths of the checked files.
     pub files: &'a [String],
-    /// Pools built with one thread, by class.
-    pub single_threaded: &'a HashSet<String>,
 }
 
 /// One observation: `body` takes `lock` (at `site`, through `path`) while holding `held`.
@@ -158,7 +155,6 @@ impl Rules<'_> {
         findings.extend(self.blocking_under_lock());
         findings.extend(self.condvar_findings());
         findings.extend(self.queued_work_self_stalls());
-        findings.extend(self.nested_installs());
         // A blocking call that is a step of a cycle is reported with the cycle only.
         let on_cycles: HashSet<(String, u32, u32)> = findings
             .iter()
@@ -694,46 +690,6 @@ impl Rules<'_> {
                 step(waiter.clone(), waits(format!("work queued to {}", wait.executor), "executor".to_string(), wait.what.to_string()), vec![self.held_entry(held, body)], self.site(wait_site, &self.taker(body, &wait_path)), vec![working.clone()], self.context(body, &wait.path)),
                 step(working, waits(held.lock.class.clone(), kind_name(reached.lock.kind).to_string(), reached.mode.as_str().to_string()), Vec::new(), self.site(reached.site, &self.taker(worker, &reached.path)), vec![waiter], self.context(worker, &reached.path)),
             ], scenario)
-    }
-
-    /// `pool.install(|| other.install(|| pool.install(..)))`: a thread of `pool` is taken
-    /// by the outer install while it waits for `other`, whose closure needs `pool` again.
-    fn nested_installs(&self) -> Vec<Finding> {
-        let mut findings = Vec::new();
-        for b in self.bodies {
-            for event in &b.events {
-                let Event::NestedInstall {
-                    pool,
-                    through,
-                    outer,
-                    site,
-                } = event
-                else {
-                    continue;
-                };
-                let single = self.single_threaded.contains(pool);
-                let thread = format!("a thread of {pool}, in {}", b.name);
-                findings.push(finding(FindingKind::QueuedWorkSelfStall, if single { Severity::Error } else { Severity::Warning }, format!(
-                        "`{}` runs a closure on `{pool}` (install at {}) that waits in `{through}`'s install for a closure that installs onto `{pool}` again (at {}): {}",
-                        b.name,
-                        self.at(*outer),
-                        self.at(*site),
-                        if single {
-                            format!("`{pool}` has one thread, and it is the one waiting: the inner install never starts")
-                        } else {
-                            format!("when every thread of `{pool}` does this at once, none is left to run it")
-                        }
-                    ), vec![step(thread.clone(), waits(format!("a free thread of {pool}"), "executor".to_string(), "install".to_string()), Vec::new(), self.site(*site, &b.name), vec![thread], vec![b.name.clone()])], vec![
-                        format!("a thread of `{pool}` runs the closure installed at {}", self.at(*outer)),
-                        format!("it waits in `{through}`'s install for the closure given there"),
-                        format!(
-                            "that closure installs onto `{pool}` at {}: it waits for a free thread of `{pool}`",
-                            self.at(*site)
-                        ),
-                    ]));
-            }
-        }
-        findings
     }
 
     fn waits_on_own_executor(&self, body: usize, wait: &Await) -> Finding {

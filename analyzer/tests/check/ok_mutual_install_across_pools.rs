@@ -1,5 +1,6 @@
-// Installing onto another pool, and back onto the pool one is already on (rayon runs
-// that in place), needs no second thread of any pool.
+// Installs nested across two single-thread rayon pools do not deadlock: a thread waiting
+// in another pool's install keeps running its own pool's work (rayon's inter-pool fix),
+// so the innermost install runs on the waiting thread itself.
 use rayon::{ThreadPool, ThreadPoolBuilder};
 
 pub struct Engine {
@@ -16,9 +17,7 @@ impl Engine {
     }
 
     pub fn load(&self) -> u64 {
-        self.compute.install(|| {
-            let local = self.compute.install(|| 1);
-            local + self.io.install(|| 41)
-        })
+        self.compute
+            .install(|| self.io.install(|| self.compute.install(|| 42)))
     }
 }
