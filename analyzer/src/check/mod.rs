@@ -319,7 +319,8 @@ fn functions_of<'a>(
 ) -> Vec<(usize, &'a syn::Block)> {
     let mut blocks = Vec::new();
     each_fn(&ast.items, &mut |_, _, _, _, block| blocks.push(block));
-    let first = index.fns.iter().position(|f| f.file == file).unwrap_or(0);
+    // Functions are indexed file after file.
+    let first = index.fns.partition_point(|f| f.file < file);
     blocks
         .into_iter()
         .enumerate()
