@@ -235,8 +235,9 @@ pub fn main(
             output,
             verbose,
         } => {
+            // No path: the crate (or workspace) the current directory is in, as cargo does.
             let paths = if paths.is_empty() {
-                vec![PathBuf::from(".")]
+                vec![enclosing_manifest_dir()]
             } else {
                 paths
             };
@@ -247,10 +248,15 @@ pub fn main(
             for error in &checked.errors {
                 eprintln!("waitgraph: error: {error}");
             }
+            for warning in &checked.warnings {
+                eprintln!("waitgraph: warning: {warning}");
+            }
             if verbose {
                 eprintln!(
-                    "waitgraph: checked {} files, {} lines",
-                    checked.files, checked.lines
+                    "waitgraph: checked {} file{}, {} lines",
+                    checked.files,
+                    if checked.files == 1 { "" } else { "s" },
+                    checked.lines
                 );
                 for (finding, file, allow) in &checked.allowed {
                     eprintln!(
@@ -270,6 +276,11 @@ pub fn main(
             if checked.errors.is_empty() {
                 status
             } else {
+                let count = checked.errors.len();
+                eprintln!(
+                    "waitgraph: {count} file{} could not be read or parsed (above); the rest was checked",
+                    if count == 1 { "" } else { "s" }
+                );
                 ExitCode::from(2)
             }
         }
@@ -368,6 +379,26 @@ fn convert(
             .write_all(&buffer)
             .map_err(|e| format!("cannot write to standard output: {e}")),
     }
+}
+
+/// The nearest directory, from the current one up, that holds a `Cargo.toml` (the
+/// current directory when none does: the checker then says so).
+fn enclosing_manifest_dir() -> PathBuf {
+    let here = PathBuf::from(".");
+    let Ok(current) = std::env::current_dir() else {
+        return here;
+    };
+    current
+        .ancestors()
+        .find(|dir| dir.join("Cargo.toml").is_file())
+        .map_or(here, |dir| {
+            // Shown relative to where the user is, like the sites in the report.
+            match current.strip_prefix(dir) {
+                Ok(rest) if rest.as_os_str().is_empty() => PathBuf::from("."),
+                Ok(rest) => rest.components().map(|_| "..").collect(),
+                Err(_) => dir.to_path_buf(),
+            }
+        })
 }
 
 /// Writes the report; the exit status says whether it holds findings.

@@ -302,6 +302,9 @@ pub fn nm() {
     // waitgraph: allow(double-lock) the wrong kind: this stays reported
     let _m = M.lock().unwrap();
 }
+pub fn misspelt() {
+    let _a = N.lock().unwrap(); // waitgraph: allow(double-locks) a typo
+}
 "#,
     );
     let checked = check(std::slice::from_ref(&dir)).unwrap();
@@ -309,6 +312,13 @@ pub fn nm() {
         checked.report.findings.is_empty(),
         "{:#?}",
         checked.report.findings
+    );
+    // A kind the checker does not report is said, with where.
+    assert_eq!(checked.warnings.len(), 1, "{:?}", checked.warnings);
+    assert!(
+        checked.warnings[0].contains("lib.rs:21: `allow(double-locks)` names no kind"),
+        "{}",
+        checked.warnings[0]
     );
     let allowed: Vec<(&str, u32, &str)> = checked
         .allowed
@@ -342,7 +352,7 @@ pub fn nm() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("checked 1 files"), "{stderr}");
+    assert!(stderr.contains("checked 1 file,"), "{stderr}");
     assert!(
         stderr.contains("allowed by") && stderr.contains("a test of the hang"),
         "{stderr}"
@@ -551,5 +561,22 @@ fn cargo_waitgraph_check_checks_the_crate_it_is_run_in() {
         "src/lib.rs"
     );
     assert_eq!(report["findings"][0]["cycle"][0]["site"]["line"], 5);
+    // Run from inside the crate, `waitgraph check` finds it as cargo would.
+    let inside = Command::new(env!("CARGO_BIN_EXE_waitgraph"))
+        .args(["check", "--format", "json"])
+        .current_dir(dir.join("src"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        inside.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&inside.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&inside.stdout).unwrap();
+    assert_eq!(
+        report["findings"][0]["cycle"][0]["site"]["file"],
+        "../src/lib.rs"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }

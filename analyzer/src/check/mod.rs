@@ -63,6 +63,8 @@ pub struct Checked {
     pub lines: usize,
     /// Files that could not be read or parsed (the rest were checked).
     pub errors: Vec<String>,
+    /// What the user should know that is not a finding: `allow` comments naming no kind.
+    pub warnings: Vec<String>,
     /// Findings left out of the report by an `allow` comment: the finding, the comment's
     /// file, the comment.
     pub allowed: Vec<(waitgraph_core::report::Finding, String, suppress::Allow)>,
@@ -225,6 +227,7 @@ pub fn check(paths: &[PathBuf]) -> Result<Checked, String> {
         files: files.len(),
         lines,
         errors,
+        warnings: std::mem::take(&mut allows.unknown),
         allowed,
     })
 }
@@ -247,8 +250,14 @@ fn parse(
         Ok(ast) => Some((text, ast)),
         Err(error) => {
             let at = error.span().start();
+            // syn's words for a file that does not even split into tokens.
+            let why = if error.to_string() == "cannot parse string into token stream" {
+                "it does not split into tokens: an unclosed or unbalanced delimiter, or an unterminated literal or comment".to_string()
+            } else {
+                error.to_string()
+            };
             errors.push(format!(
-                "{display}:{}:{}: cannot parse this file ({error}); the rest was checked",
+                "{display}:{}:{}: cannot parse this file ({why}); the rest was checked",
                 at.line,
                 at.column + 1
             ));

@@ -14,7 +14,7 @@
 //! Identity the walk could not resolve makes no edge: a guess would be a false alarm.
 
 use super::call_graph::{into_caller, Await, CallPath, Reached, Summary};
-use super::facts::{Body, Event, Held, LockRef, Mode, Span};
+use super::facts::{Body, Event, Held, LockRef, Mode, Place, Span};
 use super::index::LockKind;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use waitgraph_core::model::Site;
@@ -564,7 +564,7 @@ impl Rules<'_> {
                             self.through(&path),
                             locks.join(", "),
                             if locks.len() == 1 { "it" } else { "them" }
-                        ), vec![step(thread, waits(what.to_string(), "blocking call".to_string(), what.to_string()), held.iter().map(|h| self.held_entry(h, body)).collect(), self.site(site, &self.taker(body, &path)), Vec::new(), self.context(body, &path))], Vec::new()));
+                        ), vec![step(thread, waits(awaited(what), "blocking call", what), held.iter().map(|h| self.held_entry(h, body)).collect(), self.site(site, &self.taker(body, &path)), Vec::new(), self.context(body, &path))], Vec::new()));
                 }
             }
         }
@@ -576,17 +576,55 @@ impl Rules<'_> {
     fn queued_work_self_stalls(&self) -> Vec<Finding> {
         // What each executor's workers may take: the locks every body that serves it
         // reaches.
-        let mut needs: HashMap<&str, Vec<(usize, &Reached)>> = HashMap::new();
+        // A job function's lock that is one of its parameters is the lock its callers
+        // pass (`Box::new(move || fetch(&cache, id))`).
+        let mut calls_into: HashMap<usize, Vec<(Option<&Place>, &[Option<Place>])>> =
+            HashMap::new();
+        for b in self.bodies {
+            for event in &b.events {
+                if let Event::Call {
+                    callee,
+                    receiver,
+                    args,
+                    ..
+                } = event
+                {
+                    if let Some(&callee_body) = self.by_function.get(callee) {
+                        calls_into
+                            .entry(callee_body)
+                            .or_default()
+                            .push((receiver.as_ref(), args));
+                    }
+                }
+            }
+        }
+        let mut needs: HashMap<&str, Vec<(usize, Reached)>> = HashMap::new();
         let mut serves: HashMap<usize, Vec<&str>> = HashMap::new();
         for (body, b) in self.bodies.iter().enumerate() {
             for event in &b.events {
-                if let Event::Serve { executor, .. } = event {
-                    serves.entry(body).or_default().push(executor);
-                    let reached = self.summaries[body].reached.iter().filter(|r| r.waits);
-                    needs
-                        .entry(executor)
-                        .or_default()
-                        .extend(reached.map(|r| (body, r)));
+                let Event::Serve { executor, .. } = event else {
+                    continue;
+                };
+                serves.entry(body).or_default().push(executor);
+                let needed = needs.entry(executor).or_default();
+                for reached in self.summaries[body].reached.iter().filter(|r| r.waits) {
+                    if reached.lock.class_from_param.is_none() {
+                        needed.push((body, reached.clone()));
+                        continue;
+                    }
+                    for (receiver, args) in calls_into.get(&body).into_iter().flatten() {
+                        if let Some(lock) = into_caller(&reached.lock, *receiver, args) {
+                            if lock.class_from_param.is_none() {
+                                needed.push((
+                                    body,
+                                    Reached {
+                                        lock,
+                                        ..reached.clone()
+                                    },
+                                ));
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -601,11 +639,11 @@ impl Rules<'_> {
                         .into_iter()
                         .flatten()
                         .find(|(_, r)| r.lock.class == held.lock.class);
-                    let Some(&(worker, reached)) = needed else {
+                    let Some((worker, reached)) = needed else {
                         continue;
                     };
                     if seen.insert((body, held.lock.class.clone(), wait.site, sites.clone())) {
-                        findings.push(self.self_stall(body, wait, held, worker, reached));
+                        findings.push(self.self_stall(body, wait, held, *worker, reached));
                     }
                 }
                 let own = serves
@@ -1045,6 +1083,21 @@ fn double_lock_severity(
                 .then_some(Severity::Warning),
             _ => Some(Severity::Error),
         },
+    }
+}
+
+/// What a blocking call waits for, in words (the call's name is the wait).
+fn awaited(what: &str) -> &'static str {
+    match what {
+        "channel receive" => "a message",
+        "join" => "the joined thread to end",
+        "barrier wait" => "the barrier's other threads",
+        "job wait" => "the job to be run",
+        "spin-wait" => "the spin's condition",
+        "sleep" => "the time to pass",
+        "block_on" => "the future",
+        "install on a thread pool" | "rayon::join" | "rayon::scope" => "the pool's work",
+        _ => "another thread",
     }
 }
 

@@ -27,10 +27,23 @@ pub struct Allow {
     pub covers: (u32, u32),
 }
 
+/// The kinds `waitgraph check` reports: what an `allow` comment may name.
+pub const KINDS: &[&str] = &[
+    "double-lock",
+    "lock-order-inversion",
+    "blocking-under-lock",
+    "queued-work-self-stall",
+    "orphaned-wait",
+    "condvar-misuse",
+];
+
 /// The `allow` comments of every checked file, by the file's display path.
 #[derive(Default, Debug)]
 pub struct Allows {
     by_file: HashMap<String, Vec<Allow>>,
+    /// Comments that name a kind the checker does not report (a typo leaves the finding
+    /// reported; this says why).
+    pub unknown: Vec<String>,
 }
 
 impl Allows {
@@ -50,13 +63,19 @@ impl Allows {
             let Some(close) = rest.find(')') else {
                 continue;
             };
-            let kinds = rest[..close]
+            let kinds: Vec<String> = rest[..close]
                 .split(',')
                 .map(|k| k.trim().to_string())
                 .filter(|k| !k.is_empty())
                 .collect();
             let reason = rest[close + 1..].trim().to_string();
             let number = i as u32 + 1;
+            for kind in kinds.iter().filter(|k| !KINDS.contains(&k.as_str())) {
+                self.unknown.push(format!(
+                    "{file}:{number}: `allow({kind})` names no kind the checker reports ({})",
+                    KINDS.join(", ")
+                ));
+            }
             let covers = if !line[..comment].trim().is_empty() {
                 (number, number)
             } else {
