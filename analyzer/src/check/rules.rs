@@ -20,6 +20,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use waitgraph_core::model::Site;
 use waitgraph_core::report::{Finding, FindingKind, Severity, Step, WaitsFor};
 
+/// A call's receiver and arguments, as its caller names them.
+type CallSite<'a> = (Option<&'a Place>, &'a [Option<Place>]);
 /// A blocking call seen from a body: what, where, the calls on the way, the locks held.
 type Blocked<'h> = (&'static str, Span, CallPath, &'h [Held]);
 /// A lock a body takes before some point: the lock, how, where, the calls on the way.
@@ -578,8 +580,7 @@ impl Rules<'_> {
         // reaches.
         // A job function's lock that is one of its parameters is the lock its callers
         // pass (`Box::new(move || fetch(&cache, id))`).
-        let mut calls_into: HashMap<usize, Vec<(Option<&Place>, &[Option<Place>])>> =
-            HashMap::new();
+        let mut calls_into: HashMap<usize, Vec<CallSite>> = HashMap::new();
         for b in self.bodies {
             for event in &b.events {
                 if let Event::Call {
