@@ -149,7 +149,9 @@ pub fn canonicalise(bodies: &mut [Body], aliases: &[(String, String)]) {
                         *executor = classes.canonical(executor);
                     }
                 }
-                Event::Queue { executor, .. } | Event::Serve { executor, .. } => {
+                Event::Queue { executor, .. }
+                | Event::Serve { executor, .. }
+                | Event::RunsOn { executor, .. } => {
                     *executor = classes.canonical(executor);
                 }
                 Event::EnterBranch { .. } | Event::LeaveBranch => {}

@@ -284,7 +284,7 @@ fn summary(
                     }
                 }
             }
-            Event::Notify { .. } | Event::Serve { .. } => {}
+            Event::Notify { .. } | Event::Serve { .. } | Event::RunsOn { .. } => {}
         }
     }
     on_stack[body] = false;

@@ -197,6 +197,11 @@ pub enum Event {
         arm: u32,
     },
     LeaveBranch,
+    /// The function `callee` runs as work of `executor` (`par_iter().for_each(f)`).
+    RunsOn {
+        executor: String,
+        callee: usize,
+    },
     /// This body is a worker of an executor (`executor.enroll()`, `serves = "name"`,
     /// `job = "name"`): every lock it takes, the executor's work may need.
     Serve {

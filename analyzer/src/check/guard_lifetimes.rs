@@ -181,6 +181,77 @@ const RUNS_IN_PLACE: &[&str] = &[
     "scope",
 ];
 
+/// The executor rayon's pools are, for the rules: one for every pool (a thread waiting
+/// on rayon from one of rayon's threads runs other rayon work meanwhile).
+const RAYON: &str = "rayon";
+
+/// The methods that make a rayon parallel iterator.
+const PARALLEL_SOURCES: &[&str] = &[
+    "par_iter",
+    "par_iter_mut",
+    "into_par_iter",
+    "par_bridge",
+    "par_chunks",
+    "par_chunks_mut",
+    "par_windows",
+    "par_split",
+    "par_lines",
+    "par_bytes",
+    "par_chars",
+    "par_drain",
+    "par_extend",
+    "par_sort",
+    "par_sort_by",
+    "par_sort_unstable",
+];
+
+/// The methods that consume a rayon parallel iterator: the caller waits in them.
+const PARALLEL_CONSUMERS: &[&str] = &[
+    "for_each",
+    "for_each_with",
+    "for_each_init",
+    "try_for_each",
+    "try_for_each_with",
+    "collect",
+    "collect_into_vec",
+    "sum",
+    "product",
+    "count",
+    "reduce",
+    "reduce_with",
+    "try_reduce",
+    "min",
+    "max",
+    "min_by",
+    "max_by",
+    "min_by_key",
+    "max_by_key",
+    "any",
+    "all",
+    "find_any",
+    "find_first",
+    "find_last",
+    "find_map_any",
+    "find_map_first",
+    "position_any",
+    "position_first",
+    "unzip",
+    "partition",
+    "partition_map",
+];
+
+/// Whether an expression is (a method chain on) a rayon parallel iterator.
+fn in_parallel_chain(expr: &Expr) -> bool {
+    match expr {
+        Expr::MethodCall(call) => {
+            PARALLEL_SOURCES.contains(&call.method.to_string().as_str())
+                || in_parallel_chain(&call.receiver)
+        }
+        Expr::Paren(p) => in_parallel_chain(&p.expr),
+        _ => false,
+    }
+}
+
 /// Macros that never return.
 const DIVERGING_MACROS: &[&str] = &["panic", "unreachable", "todo", "unimplemented"];
 
@@ -1300,7 +1371,20 @@ impl<'a> Walker<'a> {
             self.events.push(Event::Notify { condvar, site });
             return Vec::new();
         }
+        // A rayon parallel iterator: its closures (and functions) are rayon's work, and
+        // its consumer waits for them.
+        let parallel = !awaited && in_parallel_chain(&call.receiver);
         for arg in call.args.iter().skip(walked) {
+            if parallel {
+                match arg {
+                    Expr::Closure(c) => {
+                        self.rayon_job(c, site);
+                        continue;
+                    }
+                    Expr::Path(path) if self.rayon_job_fn(path) => continue,
+                    _ => {}
+                }
+            }
             if let Expr::Closure(c) = arg {
                 if RUNS_IN_PLACE.contains(&method.as_str()) {
                     self.closure_inline(c);
@@ -1311,7 +1395,13 @@ impl<'a> Walker<'a> {
             // A guard moved into a method is the method's to drop.
             self.end_guards(&value);
         }
+        if parallel && PARALLEL_CONSUMERS.contains(&method.as_str()) {
+            self.waits_for_rayon("rayon parallel iterator", site);
+        }
         if !awaited {
+            if method == "install" && call.args.len() == 1 {
+                self.waits_for_rayon("install on a thread pool", site);
+            }
             let blocking = match (method.as_str(), call.args.len()) {
                 ("recv", 0) => Some("channel receive"),
                 ("join", 0) => {
@@ -1322,7 +1412,6 @@ impl<'a> Walker<'a> {
                 // getter named `wait` is common).
                 ("wait", 0) if receiver_place == Some(Place::Barrier) => Some("barrier wait"),
                 ("block_on", 1) => Some("block_on"),
-                ("install", 1) => Some("install on a thread pool"),
                 _ => None,
             };
             if let Some(what) = blocking {
@@ -1366,6 +1455,54 @@ impl<'a> Walker<'a> {
             bounded,
             executor: None,
         });
+    }
+
+    /// A wait for rayon's work (a parallel iterator's result, `join`, `scope`,
+    /// `install`): the waiting thread, if it is one of rayon's, runs other rayon work
+    /// meanwhile; if not, it waits for threads that may need what it holds.
+    fn waits_for_rayon(&mut self, what: &'static str, site: Span) {
+        self.events.push(Event::Block {
+            what,
+            site,
+            held: self.held(),
+            bounded: false,
+            executor: Some(RAYON.to_string()),
+        });
+    }
+
+    /// A closure given to rayon as work: a body of its own, a worker of rayon.
+    fn rayon_job(&mut self, c: &syn::ExprClosure, site: Span) {
+        let at = self.spawned.len();
+        self.spawned_closure(c, site);
+        if let Some(body) = self.spawned.get_mut(at) {
+            body.events.insert(
+                0,
+                Event::Serve {
+                    executor: RAYON.to_string(),
+                    site,
+                },
+            );
+        }
+    }
+
+    /// A function named as rayon's work (`for_each(f)`).
+    fn rayon_job_fn(&mut self, path: &syn::ExprPath) -> bool {
+        let segments: Vec<String> = path
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
+        match self.resolve_path_call(&segments) {
+            Some(callee) => {
+                self.events.push(Event::RunsOn {
+                    executor: RAYON.to_string(),
+                    callee,
+                });
+                true
+            }
+            None => false,
+        }
     }
 
     /// An attribute role of the function being walked, as if its body began with it:
@@ -1487,9 +1624,28 @@ impl<'a> Walker<'a> {
                 .last()
                 .map_or(call.span(), |s| s.ident.span()),
         );
+        let rayon = segments.first().is_some_and(|s| s == "rayon");
+        if rayon && last == "join" {
+            // `rayon::join(a, b)`: both closures are rayon's work; the caller waits.
+            for arg in &call.args {
+                match arg {
+                    Expr::Closure(c) => self.rayon_job(c, site),
+                    Expr::Path(path) if self.rayon_job_fn(path) => {}
+                    other => {
+                        self.expr(other);
+                    }
+                }
+            }
+            self.waits_for_rayon("rayon::join", site);
+            return Vec::new();
+        }
         if (last.starts_with("spawn") || last == "scope") && segments.len() <= 3 {
             if let Some(Expr::Closure(c)) = call.args.iter().find(|a| matches!(a, Expr::Closure(_)))
             {
+                if rayon && last != "scope" {
+                    self.rayon_job(c, site);
+                    return Vec::new();
+                }
                 if last == "scope" {
                     // `thread::scope(|s| ..)`: the closure runs here; what it spawns
                     // runs on other threads (seen by `s.spawn`), joined when it returns.
@@ -1500,9 +1656,19 @@ impl<'a> Walker<'a> {
                         if let Some((_, _, join @ None)) = &mut body.started_by {
                             *join = Some(end);
                         }
+                        if rayon {
+                            // What a rayon scope spawns is rayon's work.
+                            body.events.insert(
+                                0,
+                                Event::Serve {
+                                    executor: RAYON.to_string(),
+                                    site,
+                                },
+                            );
+                        }
                     }
-                    if segments.first().is_some_and(|s| s == "rayon") {
-                        self.blocks("rayon::scope", site, false);
+                    if rayon {
+                        self.waits_for_rayon("rayon::scope", site);
                     }
                 } else {
                     self.spawned_closure(c, site);
@@ -1535,14 +1701,8 @@ impl<'a> Walker<'a> {
             self.blocks("sleep", site, true);
             return Vec::new();
         }
-        if last == "block_on" || (last == "join" && segments.first().is_some_and(|s| s == "rayon"))
-        {
-            let what = if last == "join" {
-                "rayon::join"
-            } else {
-                "block_on"
-            };
-            self.blocks(what, site, false);
+        if last == "block_on" {
+            self.blocks("block_on", site, false);
             return Vec::new();
         }
         let callee = self.resolve_path_call(&segments);

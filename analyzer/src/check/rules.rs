@@ -603,6 +603,19 @@ impl Rules<'_> {
         let mut serves: HashMap<usize, Vec<&str>> = HashMap::new();
         for (body, b) in self.bodies.iter().enumerate() {
             for event in &b.events {
+                // A function given to an executor as its work (`for_each(f)`): what it
+                // takes, the executor's work needs.
+                if let Event::RunsOn { executor, callee } = event {
+                    if let Some(&job) = self.by_function.get(callee) {
+                        let reached = self.summaries[job].reached.iter();
+                        needs.entry(executor).or_default().extend(
+                            reached
+                                .filter(|r| r.waits && r.lock.class_from_param.is_none())
+                                .map(|r| (job, r.clone())),
+                        );
+                    }
+                    continue;
+                }
                 let Event::Serve { executor, .. } = event else {
                     continue;
                 };
@@ -681,6 +694,8 @@ impl Rules<'_> {
         };
         let outcome = if wait.bounded {
             "the wait gives up after its bound: a stall each time, not a deadlock"
+        } else if wait.executor == "rayon" {
+            "a rayon thread waiting here runs other rayon work meanwhile, and if it picks up that work it waits for a lock it holds itself; a thread outside rayon waits for rayon threads stuck on the lock"
         } else {
             "the work never runs to the end and the wait never ends"
         };
