@@ -332,7 +332,7 @@
 /// | `waits_for = ".."` | the function is a blocking wait for the named barrier, job or event (a spin loop) |
 /// | `serves = ".."` | one iteration of a worker loop of the named executor |
 /// | `job = ".."` | a job the named executor runs |
-/// | `schedules = ".."` | the function queues work to the named executor |
+/// | `schedules = ".."` | the function queues work to the named executor; its caller's next receive on a std `mpsc` channel, in the same function, waits for that work (as `waits_for` would say) |
 ///
 /// The crate documentation, section "The attribute", has the full table of what is
 /// instrumented on which types, the guard rules and what is not recognised.

@@ -23,6 +23,8 @@ fn child() {
         "incident_with_roles_healthy" => incident_with_roles(false),
         "std_condvar_handoff" => std_condvar_handoff(),
         "std_locks_hammer" => std_locks_hammer(),
+        "reply_after_scheduling" => reply_after_scheduling(true),
+        "reply_after_scheduling_healthy" => reply_after_scheduling(false),
         other => panic!("unknown scenario {other}"),
     });
 }
@@ -208,6 +210,84 @@ fn the_incident_without_the_gil_held_completes_clean() {
     run_child(
         "child",
         "incident_with_roles_healthy",
+        Duration::from_secs(60),
+    )
+    .assert_clean();
+}
+
+// ---- a reply awaited from work queued through `schedules` ------------------------------
+
+/// Queues work to the std pool "workers": the caller's next receive waits for it.
+#[waitgraph::instrument(schedules = "workers")]
+fn submit(queue: &mpsc::Sender<Work>, work: Work) {
+    queue.send(work).unwrap();
+}
+
+/// Holding the cache (or not), asks the pool for two lookups that need the cache and
+/// waits for the first reply: with the cache held, both workers wait for it.
+#[waitgraph::instrument]
+fn lookup(cache: &Arc<Mutex<u32>>, queue: &mpsc::Sender<Work>, hold: bool) -> u32 {
+    let held = hold.then(|| cache.lock().unwrap());
+    let (reply, replies) = mpsc::channel();
+    for _ in 0..2 {
+        let (cache, reply) = (cache.clone(), reply.clone());
+        submit(
+            queue,
+            Box::new(move || {
+                let _ = reply.send(*cache.lock().unwrap());
+            }),
+        );
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    let value = replies.recv().unwrap();
+    drop(held);
+    value
+}
+
+fn reply_after_scheduling(hold: bool) -> bool {
+    let _pool = Executor::new("workers");
+    let (send, receive) = mpsc::channel::<Work>();
+    let receive = Arc::new(Mutex::new(receive));
+    let workers: Vec<JoinHandle<()>> = (0..2)
+        .map(|i| {
+            let receive = receive.clone();
+            spawn(&format!("workers-{i}"), move || worker_loop(&receive))
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(50));
+    let cache = Arc::new(Mutex::new(7));
+    let main = spawn("main", move || {
+        lookup(&cache, &send, hold);
+        drop(send);
+    });
+    main.join().unwrap();
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    true
+}
+
+#[test]
+fn a_reply_awaited_from_scheduled_work_that_needs_a_held_lock_is_a_deadlock() {
+    let finding = run_child("child", "reply_after_scheduling", DEADLINE)
+        .deadlock()
+        .clone();
+    let main = step(&finding, "main");
+    // The receive is a wait for the pool's work, at the program's own line.
+    assert_eq!(main.waits_for.resource, "workers");
+    assert_eq!(main.holds[0].resource, "attribute_live::lookup::cache");
+    let site = main.site.as_ref().unwrap();
+    assert!(site.file.ends_with("tests/attribute_live.rs"), "{site}");
+    assert_eq!(main.context, ["attribute_live::lookup"]);
+    let worker = step(&finding, "workers-");
+    assert_eq!(worker.waits_for.resource, "attribute_live::lookup::cache");
+}
+
+#[test]
+fn a_reply_awaited_from_scheduled_work_completes_clean_without_the_lock() {
+    run_child(
+        "child",
+        "reply_after_scheduling_healthy",
         Duration::from_secs(60),
     )
     .assert_clean();

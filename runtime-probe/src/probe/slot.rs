@@ -329,6 +329,11 @@ impl ThreadSlot {
         unsafe { context.as_ref() }
     }
 
+    /// How many function contexts the thread is in (owner side).
+    pub fn context_depth(&self) -> usize {
+        self.context_len.load(Relaxed)
+    }
+
     pub fn pop_context(&self) {
         let len = self.context_len.load(Relaxed);
         self.context_len.store(len.saturating_sub(1), Release);

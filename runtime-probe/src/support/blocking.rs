@@ -120,6 +120,12 @@ impl<U> Via<mpsc::Receiver<U>> {
             Err(TryRecvError::Disconnected) => Err(RecvError),
             Err(TryRecvError::Empty) => {
                 let site = Location::caller();
+                // Right after queueing work through a `schedules` function: the reply
+                // comes from that executor's work.
+                if let Some((key, kind, token)) = super::function::receive_after_scheduling() {
+                    let _wait = WaitScope::begin_with_token(key, kind, site, false, token);
+                    return receiver.recv();
+                }
                 let key = opaque(receiver, ResourceKind::Channel, at, owner, site);
                 let _wait = WaitScope::begin(key, WaitKind::Recv, site, false);
                 receiver.recv()

@@ -7,7 +7,7 @@
 //! | `acquires = "r"` | a lock wait on the named resource `r` is published | `r` is held (not after a panic) |
 //! | `releases = "r"` | | `r` is released |
 //! | `waits_for = "e"` | the body is a wait for `e`: a live barrier, job, event or executor of that name, else an event `e` | the wait ends |
-//! | `schedules = "x"` | a job queued to executor `x` (`JobQueued`) | |
+//! | `schedules = "x"` | a job queued to executor `x` (`JobQueued`); the caller's next receive on a std channel, in the same function, is a wait for `x`'s work | |
 //! | `job = "x"` | the thread serves `x`; a job of `x` starts (`JobStarted`) | the job finishes (`JobFinished`) |
 //! | `serves = "x"` | the thread serves `x` from now on | |
 //!
@@ -96,6 +96,12 @@ impl RoleScope {
     fn enter(function: &'static Function, site: &'static Location<'static>) -> RoleScope {
         let roles = &function.roles;
         if let Some(name) = roles.schedules {
+            // The caller (one context out: this function's is entered) now has work
+            // queued to `name`: its next receive is for that work.
+            if let Some(depth) = crate::probe::slot::with_current(|slot| slot.context_depth()) {
+                let _ = SCHEDULED
+                    .try_with(|scheduled| scheduled.set(Some((name, depth.saturating_sub(1)))));
+            }
             let executor = executor(name).shared.key();
             record::note(
                 || EventKind::JobQueued {
@@ -207,7 +213,30 @@ fn executor(name: &'static str) -> Executor {
     })
 }
 
+/// The wait a blocking receive on this thread is, when the function it is in queued
+/// work through a `schedules` function and has not received since: a wait for that
+/// executor's work (as `waits_for` would declare), at the receive's own site.
+pub fn receive_after_scheduling() -> Option<(ResourceKey, WaitKind, u64)> {
+    let (name, depth) = SCHEDULED.try_with(|scheduled| scheduled.get()).ok()??;
+    let here = crate::probe::slot::with_current(|slot| slot.context_depth())?;
+    if here < depth {
+        // The function that queued the work has returned: the mark is stale.
+        let _ = SCHEDULED.try_with(|scheduled| scheduled.set(None));
+        return None;
+    }
+    if here != depth {
+        return None;
+    }
+    let _ = SCHEDULED.try_with(|scheduled| scheduled.set(None));
+    Some(wait_target(name))
+}
+
 thread_local! {
+    /// The executor a `schedules` function of this thread last queued work to, and the
+    /// context depth of the function that called it.
+    static SCHEDULED: std::cell::Cell<Option<(&'static str, usize)>> =
+        const { std::cell::Cell::new(None) };
+
     /// Executors this thread serves through a role, for the rest of its life.
     static SERVING: RefCell<Vec<(Arc<ExecutorShared>, crate::sync::Enrolled)>> =
         const { RefCell::new(Vec::new()) };
