@@ -203,7 +203,8 @@
 //!
 //! ```
 //! # use std::sync::Mutex;
-//! // The context reports use (default: `module::function`).
+//! // The context reports use (default: `module::function`; on an `impl` block,
+//! // `module::Type::method` for each of its methods).
 //! #[waitgraph::instrument(name = "Pool::shrink")]
 //! fn shrink() {}
 //!
@@ -328,6 +329,7 @@
 /// | argument | says |
 /// |---|---|
 /// | `name = ".."` | the context reports use (default `module::function`) |
+/// | (on an `impl` block, no argument) | every method instrumented, named `module::Type::method`; a method's own `#[waitgraph::instrument(..)]` gives its arguments |
 /// | `acquires = ".."` / `releases = ".."` | the function takes / gives back the named resource (a lock taken across a boundary the code cannot show) |
 /// | `waits_for = ".."` | the function is a blocking wait for the named barrier, job or event (a spin loop) |
 /// | `serves = ".."` | one iteration of a worker loop of the named executor |

@@ -1146,3 +1146,46 @@ fn an_acquire_passed_straight_to_a_std_typed_parameter_is_handed_over() {
         ]
     );
 }
+
+// ---- on an `impl` block --------------------------------------------------------------
+
+struct Ledger {
+    entries: Mutex<Vec<u32>>,
+}
+
+#[waitgraph::instrument]
+impl Ledger {
+    fn add(&self, value: u32) {
+        self.entries.lock().unwrap().push(value);
+    }
+
+    #[waitgraph::instrument(name = "ledger-total")]
+    fn total(&self) -> u32 {
+        self.entries.lock().unwrap().iter().sum()
+    }
+
+    const fn zero() -> u32 {
+        0
+    }
+}
+
+#[test]
+fn on_an_impl_block_every_method_is_named_after_its_type() {
+    let ledger = Ledger {
+        entries: Mutex::new(Vec::new()),
+    };
+    let events = captured(|| {
+        ledger.add(Ledger::zero() + 2);
+        assert_eq!(ledger.total(), 2);
+    });
+    let entered: Vec<&String> = events.iter().filter(|e| e.starts_with("enter ")).collect();
+    // A method's own arguments still apply (`name`).
+    assert_eq!(
+        entered,
+        ["enter attribute::Ledger::add", "enter ledger-total"]
+    );
+    assert!(
+        events.iter().any(|e| e.starts_with("acquire")),
+        "{events:?}"
+    );
+}

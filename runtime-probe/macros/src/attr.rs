@@ -95,6 +95,72 @@ impl Parse for Args {
     }
 }
 
+/// An `impl` block the attribute is on, checked: no arguments (roles belong on the
+/// methods), a named type. Returns the block and, per method to instrument (not `const`,
+/// not `async`), its own arguments (from its `#[instrument(..)]`, which is removed) and
+/// the type's name.
+pub struct Methods {
+    pub implementation: syn::ItemImpl,
+    pub owner: String,
+    /// Index in `implementation.items`, and the method's arguments.
+    pub methods: Vec<(usize, Args)>,
+}
+
+pub fn implementation(
+    args: TokenStream,
+    mut implementation: syn::ItemImpl,
+) -> syn::Result<Methods> {
+    if !args.is_empty() {
+        return Err(Error::new_spanned(
+            args,
+            "on an `impl` block `#[waitgraph::instrument]` takes no arguments: put them on the methods",
+        ));
+    }
+    let owner = match &*implementation.self_ty {
+        syn::Type::Path(path) => path.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    };
+    let Some(owner) = owner else {
+        return Err(Error::new(
+            implementation.impl_token.span,
+            "`#[waitgraph::instrument]` on an `impl` block needs a named type",
+        ));
+    };
+    let mut methods = Vec::new();
+    for (index, item) in implementation.items.iter_mut().enumerate() {
+        let syn::ImplItem::Fn(method) = item else {
+            continue;
+        };
+        // A method's own attribute gives its arguments; the block's instruments it.
+        let own = method.attrs.iter().position(|a| {
+            a.path()
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "instrument")
+        });
+        let args = match own {
+            Some(position) => {
+                let attribute = method.attrs.remove(position);
+                match attribute.meta {
+                    syn::Meta::List(list) => syn::parse2::<Args>(list.tokens)?,
+                    _ => syn::parse2::<Args>(TokenStream::new())?,
+                }
+            }
+            None => syn::parse2::<Args>(TokenStream::new())?,
+        };
+        // `const` and `async` methods cannot be instrumented: left as written.
+        if method.sig.constness.is_some() || method.sig.asyncness.is_some() {
+            continue;
+        }
+        methods.push((index, args));
+    }
+    Ok(Methods {
+        implementation,
+        owner,
+        methods,
+    })
+}
+
 /// The item the attribute is on, checked: a function with a body, neither `const` nor
 /// `async`.
 pub fn function(item: TokenStream) -> syn::Result<ItemFn> {
@@ -132,7 +198,10 @@ fn not_a_function(item: TokenStream) -> Error {
         Ok(item) => item_span(&item),
         Err(_) => Span::call_site(),
     };
-    Error::new(span, "`#[waitgraph::instrument]` goes on functions only")
+    Error::new(
+        span,
+        "`#[waitgraph::instrument]` goes on functions and `impl` blocks only",
+    )
 }
 
 /// The span to blame on a non-function item: its keyword and name.

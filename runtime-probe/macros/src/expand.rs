@@ -28,14 +28,50 @@ use syn::punctuated::Punctuated;
 use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, ExprCall, ExprMethodCall, Ident, ItemFn, LitStr, Macro, Stmt, Token, UnOp};
 
+/// Every method of an `impl` block the attribute is on: each as a function, its
+/// context named `module::Type::method`.
+pub fn implementation(methods: crate::attr::Methods) -> TokenStream {
+    let crate::attr::Methods {
+        mut implementation,
+        owner,
+        methods,
+    } = methods;
+    for (index, args) in methods {
+        let syn::ImplItem::Fn(method) = &implementation.items[index] else {
+            continue;
+        };
+        let function = ItemFn {
+            attrs: method.attrs.clone(),
+            vis: method.vis.clone(),
+            sig: method.sig.clone(),
+            block: Box::new(method.block.clone()),
+        };
+        let expanded = function_of(&args, function, Some(&owner));
+        if let Ok(method) = syn::parse2::<syn::ImplItemFn>(expanded) {
+            implementation.items[index] = syn::ImplItem::Fn(method);
+        }
+    }
+    implementation.into_token_stream()
+}
+
 /// The instrumented function.
-pub fn function(args: &Args, mut function: ItemFn) -> TokenStream {
+pub fn function(args: &Args, function: ItemFn) -> TokenStream {
+    function_of(args, function, None)
+}
+
+/// The instrumented function; `owner` is the type of the `impl` block it is in, when the
+/// attribute is on the block.
+fn function_of(args: &Args, mut function: ItemFn, owner: Option<&str>) -> TokenStream {
     let support = quote!(::waitgraph::__macro_support);
     let ident = function.sig.ident.clone();
     let span = ident.span();
-    let name = match &args.name {
-        Some(name) => name.to_token_stream(),
-        None => {
+    let name = match (&args.name, owner) {
+        (Some(name), _) => name.to_token_stream(),
+        (None, Some(owner)) => {
+            let ident = ident.to_string();
+            quote!(::core::concat!(::core::module_path!(), "::", #owner, "::", #ident))
+        }
+        (None, None) => {
             let ident = ident.to_string();
             quote!(::core::concat!(::core::module_path!(), "::", #ident))
         }

@@ -20,6 +20,18 @@ pub fn instrument(
 
 /// The attribute, with instrumentation compiled in (`probe`) or out.
 fn instrument_with(args: TokenStream, item: TokenStream, probe: bool) -> TokenStream {
+    // On an `impl` block: every method, its context named after the type.
+    if let Ok(implementation) = syn::parse2::<syn::ItemImpl>(item.clone()) {
+        return match attr::implementation(args, implementation) {
+            Err(error) => {
+                let mut output = error.into_compile_error();
+                output.extend(item);
+                output
+            }
+            Ok(_) if !probe => item,
+            Ok(methods) => expand::implementation(methods),
+        };
+    }
     let parsed =
         syn::parse2::<attr::Args>(args).and_then(|args| Ok((args, attr::function(item.clone())?)));
     match parsed {

@@ -1,0 +1,10 @@
+struct Pool;
+
+#[waitgraph::instrument(serves = "workers")]
+impl Pool {
+    fn run(&self) {}
+}
+
+fn main() {
+    Pool.run();
+}
