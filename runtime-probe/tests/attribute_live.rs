@@ -157,20 +157,20 @@ fn shrink(gil: &Arc<Mutex<u32>>, queue: &mpsc::Sender<Work>, pool: &Executor, ho
     drop(held);
 }
 
-fn incident_with_roles(hold_gil: bool) -> bool {
-    let pool = Executor::new("workers");
+/// A std pool of `size` workers (`worker_loop`, serving "workers") fed by a channel,
+/// and a thread "main" running `main` with the sending end; returns when all are done.
+fn with_std_pool(size: usize, main: impl FnOnce(&mpsc::Sender<Work>) + Send + 'static) -> bool {
     let (send, receive) = mpsc::channel::<Work>();
     let receive = Arc::new(Mutex::new(receive));
-    let workers: Vec<JoinHandle<()>> = (0..4)
+    let workers: Vec<JoinHandle<()>> = (0..size)
         .map(|i| {
             let receive = receive.clone();
             spawn(&format!("workers-{i}"), move || worker_loop(&receive))
         })
         .collect();
     std::thread::sleep(Duration::from_millis(50));
-    let gil = Arc::new(Mutex::new(0));
     let main = spawn("main", move || {
-        shrink(&gil, &send, &pool, hold_gil);
+        main(&send);
         drop(send);
     });
     main.join().unwrap();
@@ -178,6 +178,12 @@ fn incident_with_roles(hold_gil: bool) -> bool {
         worker.join().unwrap();
     }
     true
+}
+
+fn incident_with_roles(hold_gil: bool) -> bool {
+    let pool = Executor::new("workers");
+    let gil = Arc::new(Mutex::new(0));
+    with_std_pool(4, move |send| shrink(&gil, send, &pool, hold_gil))
 }
 
 #[test]
@@ -246,25 +252,10 @@ fn lookup(cache: &Arc<Mutex<u32>>, queue: &mpsc::Sender<Work>, hold: bool) -> u3
 
 fn reply_after_scheduling(hold: bool) -> bool {
     let _pool = Executor::new("workers");
-    let (send, receive) = mpsc::channel::<Work>();
-    let receive = Arc::new(Mutex::new(receive));
-    let workers: Vec<JoinHandle<()>> = (0..2)
-        .map(|i| {
-            let receive = receive.clone();
-            spawn(&format!("workers-{i}"), move || worker_loop(&receive))
-        })
-        .collect();
-    std::thread::sleep(Duration::from_millis(50));
     let cache = Arc::new(Mutex::new(7));
-    let main = spawn("main", move || {
-        lookup(&cache, &send, hold);
-        drop(send);
-    });
-    main.join().unwrap();
-    for worker in workers {
-        worker.join().unwrap();
-    }
-    true
+    with_std_pool(2, move |send| {
+        lookup(&cache, send, hold);
+    })
 }
 
 #[test]
