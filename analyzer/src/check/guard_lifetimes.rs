@@ -618,12 +618,7 @@ impl<'a> Walker<'a> {
                 let Expr::Path(path) = &*call.func else {
                     return None;
                 };
-                let segments: Vec<String> = path
-                    .path
-                    .segments
-                    .iter()
-                    .map(|s| s.ident.to_string())
-                    .collect();
+                let segments = segment_names(&path.path);
                 let ty = segments
                     .len()
                     .checked_sub(2)
@@ -1487,12 +1482,7 @@ impl<'a> Walker<'a> {
 
     /// A function named as rayon's work (`for_each(f)`).
     fn rayon_job_fn(&mut self, path: &syn::ExprPath) -> bool {
-        let segments: Vec<String> = path
-            .path
-            .segments
-            .iter()
-            .map(|s| s.ident.to_string())
-            .collect();
+        let segments = segment_names(&path.path);
         match self.resolve_path_call(&segments) {
             Some(callee) => {
                 self.events.push(Event::RunsOn {
@@ -1611,12 +1601,7 @@ impl<'a> Walker<'a> {
             }
             return Vec::new();
         };
-        let segments: Vec<String> = path
-            .path
-            .segments
-            .iter()
-            .map(|s| s.ident.to_string())
-            .collect();
+        let segments = segment_names(&path.path);
         let last = segments.last().cloned().unwrap_or_default();
         let site = self.span(
             path.path
@@ -1785,6 +1770,11 @@ fn place_for(
         }),
         Shape::Other => None,
     }
+}
+
+/// The names of a path's segments (`std::thread::spawn` → `std`, `thread`, `spawn`).
+fn segment_names(path: &syn::Path) -> Vec<String> {
+    path.segments.iter().map(|s| s.ident.to_string()).collect()
 }
 
 /// `let PAT = EXPR` in a condition (also the first `let` of a chain).
