@@ -169,7 +169,8 @@ impl Rules<'_> {
                 || f.severity == Severity::Error
                 || !on_cycles.contains(&first_site(f))
         });
-        findings.sort_by_key(first_site);
+        // Errors first, then by where they are.
+        findings.sort_by_key(|f| (f.severity, first_site(f)));
         findings
     }
 
