@@ -1310,13 +1310,7 @@ impl<'a> Walker<'a> {
                     for arg in call.args.iter().skip(1) {
                         self.expr(arg);
                     }
-                    let condvar = match receiver_place {
-                        Some(Place::Condvar {
-                            class,
-                            from_param: false,
-                        }) => Some(class),
-                        _ => None,
-                    };
+                    let condvar = known_condvar(receiver_place);
                     let held = self
                         .live
                         .iter()
@@ -1356,13 +1350,7 @@ impl<'a> Walker<'a> {
             _ => {}
         }
         if matches!(method.as_str(), "notify_one" | "notify_all") {
-            let condvar = match receiver_place {
-                Some(Place::Condvar {
-                    class,
-                    from_param: false,
-                }) => Some(class),
-                _ => None,
-            };
+            let condvar = known_condvar(receiver_place);
             self.events.push(Event::Notify { condvar, site });
             return Vec::new();
         }
@@ -1769,6 +1757,18 @@ fn place_for(
             ty: ty.clone(),
         }),
         Shape::Other => None,
+    }
+}
+
+/// The class of a condvar the receiver names, unless it is a parameter's (whose class
+/// is the caller's).
+fn known_condvar(place: Option<Place>) -> Option<String> {
+    match place {
+        Some(Place::Condvar {
+            class,
+            from_param: false,
+        }) => Some(class),
+        _ => None,
     }
 }
 

@@ -174,6 +174,32 @@ impl Rules<'_> {
         findings
     }
 
+    /// The locks a call at `site` takes, in the callee or deeper, named in the caller's
+    /// frame: each with how and where it is taken, and the calls on the way (this one
+    /// first). Nothing for a callee the checker has no body of.
+    fn taken_by_call(
+        &self,
+        callee: usize,
+        site: Span,
+        receiver: Option<&Place>,
+        args: &[Option<Place>],
+    ) -> Vec<(LockRef, &Reached, CallPath)> {
+        let Some(&callee_body) = self.by_function.get(&callee) else {
+            return Vec::new();
+        };
+        let name = &self.bodies[callee_body].name;
+        self.summaries[callee_body]
+            .reached
+            .iter()
+            .filter_map(|reached| {
+                let lock = into_caller(&reached.lock, receiver, args)?;
+                let mut path = vec![(site, name.clone())];
+                path.extend(reached.path.iter().cloned());
+                Some((lock, reached, path))
+            })
+            .collect()
+    }
+
     /// Every lock taken that waits, directly or through a call, with what is held.
     fn takings(&self) -> Vec<Taking<'_>> {
         let mut takings = Vec::new();
@@ -202,29 +228,19 @@ impl Rules<'_> {
                         args,
                         held,
                     } if !held.is_empty() => {
-                        let Some(&callee_body) = self.by_function.get(callee) else {
-                            continue;
-                        };
-                        let name = &self.bodies[callee_body].name;
-                        for reached in &self.summaries[callee_body].reached {
-                            if !reached.waits {
-                                continue;
+                        let taken = self.taken_by_call(*callee, *site, receiver.as_ref(), args);
+                        for (lock, reached, path) in taken {
+                            if reached.waits {
+                                takings.push(Taking {
+                                    body,
+                                    pos,
+                                    held,
+                                    lock,
+                                    mode: reached.mode,
+                                    site: reached.site,
+                                    path,
+                                });
                             }
-                            let Some(lock) = into_caller(&reached.lock, receiver.as_ref(), args)
-                            else {
-                                continue;
-                            };
-                            let mut path = vec![(*site, name.clone())];
-                            path.extend(reached.path.iter().cloned());
-                            takings.push(Taking {
-                                body,
-                                pos,
-                                held,
-                                lock,
-                                mode: reached.mode,
-                                site: reached.site,
-                                path,
-                            });
                         }
                     }
                     _ => {}
@@ -789,18 +805,12 @@ impl Rules<'_> {
                         args,
                         ..
                     } => {
-                        if let Some(&callee_body) = self.by_function.get(callee) {
-                            let name = &self.bodies[callee_body].name;
-                            for reached in &self.summaries[callee_body].reached {
-                                if let Some(lock) =
-                                    into_caller(&reached.lock, receiver.as_ref(), args)
-                                {
-                                    let mut path = vec![(*site, name.clone())];
-                                    path.extend(reached.path.iter().cloned());
-                                    taken.push((lock, reached.mode, reached.site, path));
-                                }
-                            }
-                        }
+                        let by_call = self.taken_by_call(*callee, *site, receiver.as_ref(), args);
+                        taken.extend(
+                            by_call.into_iter().map(|(lock, reached, path)| {
+                                (lock, reached.mode, reached.site, path)
+                            }),
+                        );
                     }
                     Event::Notify {
                         condvar: Some(class),
